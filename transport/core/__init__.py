@@ -1,0 +1,1 @@
+"""The network-free heart of the gateway: events, the backend interface, routing rules."""

@@ -1,0 +1,234 @@
+"""The interface between the core and a legacy-network backend.
+
+A backend is found through the ``transport.backends`` entry-point group and serves one
+component domain. The core owns the XMPP stream, the store, registration, subscriptions and
+both delivery queues; the backend only answers the questions below and moves messages to
+and from its network. Backends that need XMPP features the core does not model (a MUC
+service, say) get the running component through ``BackendContext.component`` and may use
+the helpers in ``transport.xmpp``.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from transport.core.events import OutgoingMessage, Registration, SendOutcome, XmppMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """An XEP-0030 identity."""
+
+    category: str
+    type: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FormField:
+    """One XEP-0004 field; for registration ``var`` doubles as the XEP-0077 legacy field."""
+
+    var: str
+    label: str
+    type: str = "text-single"
+    required: bool = True
+    desc: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+    value: str | list[str] | bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationSpec:
+    """What XEP-0077 asks of a user. Legacy field names must be XEP-0077 ones (phone, nick...)."""
+
+    instructions: str
+    fields: tuple[FormField, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ContactInfo:
+    """How a contact JID answers disco#info."""
+
+    identities: tuple[Identity, ...]
+    features: tuple[str, ...] = ()
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """The outcome of a neutral ad-hoc command step: a note, or a form to fill next."""
+
+    note: str = ""
+    form: tuple[FormField, ...] = ()
+    form_title: str = ""
+    form_instructions: str = ""
+    note_type: str = "info"
+
+
+CommandHandler = Callable[[str, Mapping[str, Any] | None], Awaitable[CommandResult]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A XEP-0050 command on the component domain.
+
+    The handler is called with the requester's bare JID and ``None`` to start, then again
+    with the submitted form values; returning a form keeps the session open.
+    """
+
+    node: str
+    name: str
+    handler: CommandHandler
+    admin_only: bool = False
+    needs_registration: bool = False
+
+
+class SettingsError(ValueError):
+    """A problem in a backend's config section; ``key`` is relative to the section."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+class BackendContext(Protocol):
+    """What the core offers a running backend."""
+
+    component_jid: str
+    log: logging.Logger
+
+    @property
+    def component(self) -> Any:
+        """The running slixmpp component (for backends that add their own handlers)."""
+
+    @property
+    def store(self) -> Any:
+        """The ``transport.store.Store`` (repositories and the database)."""
+
+    async def deliver(self, message: XmppMessage, dedupe_key: str | None = None) -> bool:
+        """Queue a message for an XMPP user durably; returns once it is committed.
+
+        Returns False when ``dedupe_key`` was already queued (a retried legacy event).
+        """
+
+    async def deliver_many(self, messages: Sequence[XmppMessage]) -> None:
+        """Queue several messages in one commit, in order."""
+
+    async def confirm_delivery(self, legacy_id: str) -> None:
+        """The legacy side delivered ``legacy_id``: send the receipt if one was asked for."""
+
+    async def report_failure(self, legacy_id: str, error: Any) -> None:
+        """The legacy side failed ``legacy_id`` after accepting it: tell the sender."""
+
+    async def registered_user(self, user: str) -> Registration | None:
+        """The registration of a bare JID on this component, if any."""
+
+    async def user_by_legacy_key(self, legacy_key: str) -> str | None:
+        """The bare JID registered with ``legacy_key`` on this component, if any."""
+
+
+class Backend(ABC):
+    """Base class for backends. Subclasses set the class attributes and implement ``send``."""
+
+    name: ClassVar[str]
+    identities: ClassVar[tuple[Identity, ...]]
+    features: ClassVar[tuple[str, ...]] = ()
+    registration: ClassVar[RegistrationSpec | None] = None
+    secret_env: ClassVar[Mapping[str, str]] = {}
+    resend_unconfirmed: ClassVar[bool] = True
+
+    def __init__(self, ctx: BackendContext, settings: Any) -> None:
+        self.ctx = ctx
+        self.settings = settings
+
+    @classmethod
+    def parse_settings(cls, section: Mapping[str, Any]) -> Any:
+        """Turn the backend's config section into settings; raise ``SettingsError``s.
+
+        ``section`` has the generic keys (``enabled``, ``jid``, ``secret``) removed. The
+        default accepts no further keys. Raise ``ExceptionGroup`` of ``SettingsError`` to
+        report several problems at once.
+        """
+        unknown = sorted(section)
+        if unknown:
+            raise ExceptionGroup(
+                "settings", [SettingsError(k, "unknown key") for k in unknown]
+            )
+        return None
+
+    @classmethod
+    def example_settings(cls) -> str:
+        """TOML lines documenting the backend's own keys, for ``config.example.toml``."""
+        return ""
+
+    async def start(self) -> None:
+        """Open connections, servers and tasks. Called once the store is open."""
+
+    async def stop(self) -> None:
+        """Close everything ``start`` opened; queued work stays in the store."""
+
+    @abstractmethod
+    def normalize_contact(self, localpart: str) -> str:
+        """Return the canonical localpart for a contact JID, or raise ``AddressError``."""
+
+    def contact_info(self, localpart: str) -> ContactInfo:
+        """disco#info of a (normalised) contact JID."""
+        return ContactInfo(identities=(Identity("client", "pc"),))
+
+    def contact_available(self, user: str, localpart: str) -> bool:
+        """Whether a contact shows as available to ``user``."""
+        return True
+
+    def gateway_prompt(self) -> tuple[str, str]:
+        """XEP-0100 ``jabber:iq:gateway``: (description, prompt label)."""
+        return ("Enter the contact's address", "Address")
+
+    async def translate_prompt(self, prompt: str) -> str:
+        """XEP-0100: turn what a user typed into a contact localpart, or raise AddressError."""
+        return self.normalize_contact(prompt)
+
+    async def validate_registration(self, user: str, values: Mapping[str, str]) -> Registration:
+        """Check registration form values; raise ``RegistrationRefused`` to refuse them."""
+        return Registration(legacy_key=None, data=dict(values))
+
+    async def on_unregistered(self, user: str) -> None:
+        """The user removed their registration; drop their legacy-side state."""
+
+    @abstractmethod
+    async def send(self, message: OutgoingMessage) -> SendOutcome:
+        """Hand a user's message to the legacy network.
+
+        Raise ``TemporaryFailure`` when nothing was sent and a retry is safe, or
+        ``DeliveryRefused`` when the network refused it for good.
+        """
+
+    def lane(self, message: OutgoingMessage) -> str:
+        """Messages in one lane are sent in order, one at a time; lanes run concurrently."""
+        return f"{message.user}\n{message.contact}"
+
+    def commands(self) -> Sequence[Command]:
+        """Extra XEP-0050 commands on the component domain."""
+        return ()
+
+    async def stats(self) -> Mapping[str, str | int]:
+        """Figures for the admin ``stats`` command."""
+        return {}
+
+    def migrations(self) -> Sequence[str]:
+        """SQL scripts for the backend's own tables, applied in order under its name."""
+        return ()
+
+
+@dataclass
+class BackendStatus:
+    """Counters the core keeps per backend, shown by the admin ``stats`` command."""
+
+    sent: int = 0
+    received: int = 0
+    failed: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
