@@ -219,7 +219,8 @@ class Backend(ABC):
         """Figures for the admin ``stats`` command."""
         return {}
 
-    def migrations(self) -> Sequence[str]:
+    @classmethod
+    def migrations(cls) -> Sequence[str]:
         """SQL scripts for the backend's own tables, applied in order under its name."""
         return ()
 

@@ -1,1 +1,111 @@
-"""The echo backend (placeholder until it lands)."""
+"""The echo backend: the example for backend writers and the core's test backend.
+
+Every message sent to ``anything@echo.example.org`` comes back from that JID. Two body
+prefixes exercise the core's error paths end to end: ``fail:CONDITION text`` is refused
+with that stanza error, and ``flaky:N text`` fails temporarily N times before it echoes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from transport.core.backend import (
+    Backend,
+    ContactInfo,
+    FormField,
+    Identity,
+    RegistrationSpec,
+    SettingsError,
+)
+from transport.core.errors import AddressError, DeliveryRefused, RegistrationRefused, TemporaryFailure
+from transport.core.events import OutgoingMessage, Registration, SendOutcome, XmppMessage
+
+_LOCALPART = re.compile(r"^[^\s@/\"&'<>:]{1,64}$")
+_FLAKY = re.compile(r"^flaky:(\d+)\b")
+_FAIL = re.compile(r"^fail:([a-z-]+)\s*(.*)$", re.S)
+
+
+@dataclass(frozen=True, slots=True)
+class EchoSettings:
+    require_registration: bool = True
+
+
+class EchoBackend(Backend):
+    """Echoes messages back from the contact they were sent to."""
+
+    name: ClassVar[str] = "echo"
+    identities: ClassVar[tuple[Identity, ...]] = (Identity("gateway", "echo", "Echo gateway"),)
+    features: ClassVar[tuple[str, ...]] = ("urn:xmpp:receipts",)
+    registration: ClassVar[RegistrationSpec | None] = RegistrationSpec(
+        instructions="Choose a user name; it is yours alone on this gateway.",
+        fields=(FormField("username", "User name"),),
+    )
+
+    def __init__(self, ctx: Any, settings: EchoSettings) -> None:
+        super().__init__(ctx, settings)
+        if not settings.require_registration:
+            self.registration = None
+        self._flaky_attempts: dict[str, int] = {}
+
+    @classmethod
+    def parse_settings(cls, section: Mapping[str, Any]) -> EchoSettings:
+        problems = [SettingsError(k, "unknown key") for k in section if k != "require_registration"]
+        value = section.get("require_registration", True)
+        if not isinstance(value, bool):
+            problems.append(SettingsError("require_registration", "expected true or false"))
+        if problems:
+            raise ExceptionGroup("echo settings", problems)
+        return EchoSettings(require_registration=value)
+
+    @classmethod
+    def example_settings(cls) -> str:
+        return "require_registration = true   # users must register (field: username)\n"
+
+    def normalize_contact(self, localpart: str) -> str:
+        if not _LOCALPART.match(localpart):
+            raise AddressError(f"{localpart!r} is not an echo address")
+        return localpart.lower()
+
+    def contact_info(self, localpart: str) -> ContactInfo:
+        return ContactInfo(
+            identities=(Identity("client", "bot"),),
+            features=("urn:xmpp:receipts",),
+            name=f"Echo {localpart}",
+        )
+
+    def gateway_prompt(self) -> tuple[str, str]:
+        return ("Enter any name to get an echo contact", "Name")
+
+    async def translate_prompt(self, prompt: str) -> str:
+        return self.normalize_contact(prompt.strip().replace(" ", "-"))
+
+    async def validate_registration(self, user: str, values: Mapping[str, str]) -> Registration:
+        username = values.get("username", "").strip()
+        if not username or len(username) > 64:
+            raise RegistrationRefused("The user name must have 1 to 64 characters")
+        return Registration(legacy_key=username.lower(), data={"username": username})
+
+    async def send(self, message: OutgoingMessage) -> SendOutcome:
+        flaky = _FLAKY.match(message.body)
+        if flaky:
+            seen = self._flaky_attempts.get(message.stanza_id, 0)
+            if seen < int(flaky.group(1)):
+                self._flaky_attempts[message.stanza_id] = seen + 1
+                raise TemporaryFailure("echo is flaky on purpose", retry_after=0.2)
+            self._flaky_attempts.pop(message.stanza_id, None)
+        failing = _FAIL.match(message.body)
+        if failing:
+            raise DeliveryRefused(failing.group(2) or "refused", failing.group(1),
+                                  legacy_code="ECHO")
+        sender = f"{message.contact}@{self.ctx.component_jid}"
+        replies = [XmppMessage(to=message.user, sender=sender, body=message.body)] \
+            if message.body else []
+        replies += [
+            XmppMessage(to=message.user, sender=sender, body=a.url, oob_url=a.url)
+            for a in message.attachments
+        ]
+        await self.ctx.deliver_many(replies)
+        return SendOutcome(legacy_ids=(message.stanza_id,), confirmed=True)

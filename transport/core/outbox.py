@@ -1,0 +1,172 @@
+"""XMPP -> legacy: the durable outbox and the lanes that drain it.
+
+A user's message is committed before the backend sees it, so a crash never loses it and a
+stanza resent with the same id is sent once. Each lane (by default one conversation) sends
+in order; lanes run side by side. Only failures where nothing reached the network
+(``TemporaryFailure``) are retried; everything else ends as sent or as an error the user sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from transport.core.backend import Backend
+from transport.core.errors import DeliveryRefused, TemporaryFailure
+from transport.core.events import OutgoingMessage, SendOutcome, StanzaErrorInfo
+
+log = logging.getLogger(__name__)
+
+ErrorReporter = Callable[[OutgoingMessage, StanzaErrorInfo], Awaitable[None]]
+ReceiptReporter = Callable[[OutgoingMessage], Awaitable[None]]
+
+UNCERTAIN = StanzaErrorInfo(
+    condition="undefined-condition",
+    text="The gateway stopped while sending this message; it may not have been delivered",
+    etype="wait",
+)
+
+
+class OutboxDispatcher:
+    """Feeds queued user messages to a backend, lane by lane, with retries and reports."""
+
+    def __init__(
+        self,
+        component: str,
+        backend: Backend,
+        store: Any,
+        on_error: ErrorReporter,
+        on_receipt: ReceiptReporter,
+        *,
+        base_delay: float = 1.0,
+        max_delay: float = 60.0,
+        give_up_after: float = 3600.0,
+    ) -> None:
+        self.component = component
+        self.backend = backend
+        self.store = store
+        self.on_error = on_error
+        self.on_receipt = on_receipt
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.give_up_after = give_up_after
+        self._lanes: dict[str, asyncio.Queue[tuple[int, OutgoingMessage, int, float]]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self.sent = 0
+        self.failed = 0
+
+    async def start(self) -> None:
+        """Resume what a previous run left unfinished."""
+        for row in await self.store.outbox.unfinished(self.component):
+            if row.state == "sending" and not self.backend.resend_unconfirmed:
+                await self.store.outbox.mark_failed(row.row_id, UNCERTAIN.text)
+                await self.on_error(row.message, UNCERTAIN)
+                continue
+            self._enqueue(row.lane, row.row_id, row.message, row.attempts, row.next_attempt_at)
+
+    async def submit(self, message: OutgoingMessage) -> bool:
+        """Commit a user's message and schedule it; False when it was a resent duplicate."""
+        lane = self.backend.lane(message)
+        row_id = await self.store.outbox.add(self.component, message, lane)
+        if row_id is None:
+            return False
+        self._enqueue(lane, row_id, message, 0, 0.0)
+        return True
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Let in-flight sends finish for a moment, then stop; the rest stays queued."""
+        workers = list(self._workers.values())
+        for queue in self._lanes.values():
+            while not queue.empty():
+                queue.get_nowait()
+        if workers:
+            _done, pending = await asyncio.wait(workers, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def pending_lanes(self) -> int:
+        return len(self._workers)
+
+    def _enqueue(
+        self, lane: str, row_id: int, message: OutgoingMessage, attempts: int, due: float
+    ) -> None:
+        queue = self._lanes.get(lane)
+        if queue is None:
+            queue = self._lanes[lane] = asyncio.Queue()
+        queue.put_nowait((row_id, message, attempts, due))
+        if lane not in self._workers:
+            self._workers[lane] = asyncio.ensure_future(self._drain(lane, queue))
+
+    async def _drain(self, lane: str, queue: asyncio.Queue[Any]) -> None:
+        try:
+            while not queue.empty():
+                row_id, message, attempts, due = queue.get_nowait()
+                await self._deliver(row_id, message, attempts, due)
+        finally:
+            self._workers.pop(lane, None)
+            if queue.empty():
+                self._lanes.pop(lane, None)
+
+    async def _deliver(
+        self, row_id: int, message: OutgoingMessage, attempts: int, due: float
+    ) -> None:
+        first_try = time.time()
+        while True:
+            wait = due - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self.store.outbox.claim(row_id)
+            attempts += 1
+            try:
+                outcome = await self.backend.send(message)
+            except TemporaryFailure as exc:
+                if time.time() - first_try > self.give_up_after:
+                    await self._fail(row_id, message, StanzaErrorInfo(
+                        "remote-server-timeout", f"Could not send: {exc.reason}", "wait"))
+                    return
+                delay = exc.retry_after
+                if delay is None:
+                    delay = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
+                due = time.time() + delay
+                log.info("Send to %s for %s deferred %.1f s: %s",
+                         message.contact, message.user, delay, exc.reason)
+                await self.store.outbox.reschedule(row_id, due, exc.reason)
+                continue
+            except DeliveryRefused as exc:
+                await self._fail(row_id, message, StanzaErrorInfo(
+                    exc.condition, exc.text, exc.etype, exc.legacy_code))
+                return
+            except Exception:
+                log.exception("Backend failed sending to %s for %s", message.contact, message.user)
+                await self._fail(row_id, message, StanzaErrorInfo(
+                    "internal-server-error", "The gateway failed to send this message"))
+                return
+            await self._succeed(row_id, message, outcome)
+            return
+
+    async def _succeed(self, row_id: int, message: OutgoingMessage, outcome: SendOutcome) -> None:
+        self.sent += 1
+        await self.store.outbox.mark_sent(row_id, list(outcome.legacy_ids))
+        if outcome.legacy_ids and not outcome.confirmed:
+            await self.store.id_maps.add(
+                self.component,
+                list(outcome.legacy_ids),
+                message.user,
+                message.sender_full_jid,
+                message.contact,
+                message.stanza_id,
+                message.receipt_requested,
+            )
+        if outcome.confirmed and message.receipt_requested:
+            await self.on_receipt(message)
+
+    async def _fail(self, row_id: int, message: OutgoingMessage, error: StanzaErrorInfo) -> None:
+        self.failed += 1
+        log.info("Message from %s to %s failed: %s", message.user, message.contact,
+                 error.condition)
+        await self.store.outbox.mark_failed(row_id, f"{error.condition}: {error.text}")
+        await self.on_error(message, error)

@@ -1,0 +1,168 @@
+"""The slixmpp component: one stream to the XMPP server that never gives up.
+
+slixmpp reconnects only while the first TCP connection fails; once an established stream
+drops it stops. This subclass reconnects forever with capped exponential backoff, keeps the
+link checked with XEP-0199 pings, and exposes ``online`` so the delivery queues know when
+writing to the stream makes sense.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from slixmpp import ComponentXMPP
+from slixmpp.exceptions import IqError, IqTimeout
+
+from transport import SOFTWARE_NAME, __version__
+
+log = logging.getLogger(__name__)
+
+PLUGINS = [
+    "xep_0004",
+    "xep_0030",
+    "xep_0050",
+    "xep_0066",
+    "xep_0092",
+    "xep_0106",
+    "xep_0172",
+    "xep_0184",
+    "xep_0199",
+    "xep_0203",
+    "xep_0334",
+    "xep_0359",
+]
+
+
+class GatewayComponent(ComponentXMPP):  # type: ignore[misc]
+    """An XEP-0114 component with reconnect, keepalive and an ``online`` flag."""
+
+    def __init__(
+        self,
+        jid: str,
+        secret: str,
+        host: str,
+        port: int,
+        *,
+        reconnect_max_delay: float = 10.0,
+        keepalive_interval: float = 60.0,
+        ping_timeout: float = 10.0,
+    ) -> None:
+        super().__init__(
+            jid,
+            secret,
+            host,
+            port,
+            plugin_whitelist=PLUGINS,
+            plugin_config={
+                "xep_0092": {"software_name": SOFTWARE_NAME, "version": __version__},
+                "xep_0184": {"auto_ack": False, "auto_request": False},
+                "xep_0199": {"keepalive": False},
+            },
+            fix_error_ns=True,
+        )
+        self.register_plugins()
+        # slixmpp answers probes from its in-memory roster with "unsubscribed", which after
+        # a restart would wipe users' subscriptions; probes are answered from the store.
+        self.del_event_handler("presence_probe", self._handle_probe)
+        self.server_domain = jid.partition(".")[2] or jid
+        self.address = (host, port)
+        self.online = asyncio.Event()
+        self.reconnect_max_delay = reconnect_max_delay
+        self.keepalive_interval = keepalive_interval
+        self.ping_timeout = ping_timeout
+        self._stopping = False
+        self._failures = 0
+        self._keepalive_task: asyncio.Task[None] | None = None
+        self.add_event_handler("session_start", self._on_session_start)
+        self.add_event_handler("disconnected", self._on_disconnected)
+        self.add_event_handler("stream_error", self._on_stream_error)
+        self.add_event_handler("connection_failed", self._on_connection_failed)
+
+    def start(self) -> None:
+        """Begin connecting; returns at once, the stream comes up in the background."""
+        self._stopping = False
+        self.connect(self.address[0], self.address[1])
+
+
+    def reschedule_connection_attempt(self) -> asyncio.Future[Any] | None:
+        """Cap slixmpp's connect backoff (300 s upstream) at ``reconnect_max_delay``."""
+        self._connect_loop_wait = min(self.reconnect_max_delay, self._connect_loop_wait)
+        result: asyncio.Future[Any] | None = super().reschedule_connection_attempt()
+        self._connect_loop_wait = min(self.reconnect_max_delay, self._connect_loop_wait)
+        return result
+
+    async def stop(self, timeout: float = 3.0) -> None:
+        """Close the stream cleanly and stop reconnecting."""
+        self._stopping = True
+        self.cancel_connection_attempt()
+        self._cancel_keepalive()
+        if self.transport is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.disconnect(wait=timeout), timeout + 1)
+        self.online.clear()
+
+    async def barrier(self, domain: str) -> bool:
+        """Return once the server has processed everything sent before this call.
+
+        The server handles one component stream in order, so the answer to a ping sent now
+        (result or error alike) proves the earlier stanzas were routed. False on timeout.
+        """
+        try:
+            await self.plugin["xep_0199"].send_ping(
+                domain, ifrom=self.boundjid, timeout=self.ping_timeout
+            )
+        except IqError:
+            return True
+        except IqTimeout:
+            return False
+        return True
+
+    def _on_session_start(self, _event: Any) -> None:
+        log.info("Component %s connected to %s:%s", self.boundjid, *self.address)
+        self._failures = 0
+        self.online.set()
+        self._cancel_keepalive()
+        self._keepalive_task = asyncio.ensure_future(self._keepalive())
+
+    async def _on_disconnected(self, reason: Any) -> None:
+        was_online = self.online.is_set()
+        self.online.clear()
+        self._cancel_keepalive()
+        if self._stopping:
+            return
+        self._failures += 1
+        delay = min(self.reconnect_max_delay, 0.25 * 2 ** min(self._failures, 16))
+        if was_online:
+            log.warning("Component %s lost its stream (%s)", self.boundjid, reason or "closed")
+        log.info("Component %s reconnecting in %.1f s", self.boundjid, delay)
+        await asyncio.sleep(delay)
+        if not self._stopping and self.transport is None:
+            self.connect(*self.address)
+
+    def _on_stream_error(self, error: Any) -> None:
+        log.error(
+            "Component %s: the server closed the stream: %s %s",
+            self.boundjid,
+            error["condition"],
+            error["text"] or "",
+        )
+
+    def _on_connection_failed(self, error: Any) -> None:
+        log.warning("Component %s cannot reach %s:%s: %s", self.boundjid, *self.address, error)
+
+    def _cancel_keepalive(self) -> None:
+        if self._keepalive_task is not None:
+            self._keepalive_task.cancel()
+            self._keepalive_task = None
+
+    async def _keepalive(self) -> None:
+        """Ping the server; a timeout means a half-open link, so drop it and reconnect."""
+        while self.online.is_set():
+            await asyncio.sleep(self.keepalive_interval)
+            if not await self.barrier(self.server_domain):
+                log.warning("Component %s: keepalive ping timed out", self.boundjid)
+                self.abort()
+                return

@@ -1,0 +1,116 @@
+"""Legacy -> XMPP: drain the durable queue into the stream, with a server barrier.
+
+A stanza written to a socket is not yet delivered: the server may die before reading it.
+So rows are sent in order, then a ping goes to the server; only its answer (the server
+handles a component stream in order) marks the batch done. After a reconnect or restart
+everything not marked done is sent again with the same id and origin-id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from transport.xmpp.component import GatewayComponent
+from transport.xmpp.stanzas import build_message
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryPump:
+    """One per component: sends queued messages while the stream is up."""
+
+    def __init__(
+        self,
+        xmpp: GatewayComponent,
+        store: Any,
+        *,
+        batch_size: int = 256,
+        max_in_flight: int = 4,
+    ) -> None:
+        self.xmpp = xmpp
+        self.store = store
+        self.component = str(xmpp.boundjid.bare)
+        self.batch_size = batch_size
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._cursor = 0
+        self._generation = 0
+        self.delivered = 0
+        xmpp.add_event_handler("session_start", self._on_session_start)
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def wake(self) -> None:
+        """Something was queued: look at the queue now rather than at the next poll."""
+        self._wake.set()
+
+    def _on_session_start(self, _event: Any) -> None:
+        # A new stream: whatever was sent on the old one without a barrier answer is resent.
+        self._cursor = 0
+        self._generation += 1
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.xmpp.online.wait()
+                sent = await self._send_batch()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("Delivery to XMPP failed for %s; retrying", self.component)
+                await asyncio.sleep(1)
+                continue
+            if not sent:
+                self._wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=5)
+
+    async def _send_batch(self) -> bool:
+        await self._slots.acquire()
+        try:
+            rows = await self.store.xmpp_queue.pending(
+                self.component, self.batch_size, self._cursor
+            )
+            if not rows or not self.xmpp.online.is_set():
+                self._slots.release()
+                return False
+            generation = self._generation
+            domains: set[str] = set()
+            for row in rows:
+                self.xmpp.send(build_message(self.xmpp, row.message))
+                domains.add(row.message.to.partition("/")[0].rpartition("@")[2])
+            self._cursor = rows[-1].row_id
+        except BaseException:
+            self._slots.release()
+            raise
+        asyncio.ensure_future(self._confirm([r.row_id for r in rows], domains, generation))
+        return True
+
+    async def _confirm(self, row_ids: list[int], domains: set[str], generation: int) -> None:
+        try:
+            results = await asyncio.gather(*(self.xmpp.barrier(d) for d in domains))
+            if all(results) and generation == self._generation:
+                await self.store.xmpp_queue.mark_done(self.component, row_ids)
+                self.delivered += len(row_ids)
+            elif generation == self._generation:
+                log.warning("Server did not confirm %d stanzas for %s; reconnecting",
+                            len(row_ids), self.component)
+                self.xmpp.abort()
+        except Exception:
+            log.exception("Could not confirm delivery of %d stanzas", len(row_ids))
+        finally:
+            self._slots.release()
+            self._wake.set()

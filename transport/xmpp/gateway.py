@@ -1,0 +1,128 @@
+"""One component domain at work: its stream, its backend, its queues and handlers.
+
+``Gateway`` is what a backend sees as its ``BackendContext``; the stanza handlers live in
+sibling modules and reach the backend and the store only through it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from transport.core.backend import Backend
+from transport.core.events import OutgoingMessage, Registration, StanzaErrorInfo, XmppMessage
+from transport.core.outbox import OutboxDispatcher
+from transport.core.policy import AccessPolicy
+from transport.xmpp.component import GatewayComponent
+from transport.xmpp.delivery import DeliveryPump
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    """Runs one backend on one component domain."""
+
+    def __init__(
+        self,
+        xmpp: GatewayComponent,
+        backend_cls: type[Backend],
+        backend_settings: Any,
+        store: Any,
+        policy: AccessPolicy,
+    ) -> None:
+        self.xmpp = xmpp
+        self.component_jid = str(xmpp.boundjid.bare)
+        self.log = logging.getLogger(f"transport.backends.{backend_cls.name}")
+        self._store = store
+        self.policy = policy
+        self.backend = backend_cls(self, backend_settings)
+        self.pump = DeliveryPump(xmpp, store)
+        self.outbox = OutboxDispatcher(
+            self.component_jid, self.backend, store, self._report_error, self._report_receipt
+        )
+        self.received = 0
+
+    # -- BackendContext -------------------------------------------------------------------
+
+    @property
+    def component(self) -> GatewayComponent:
+        return self.xmpp
+
+    @property
+    def store(self) -> Any:
+        return self._store
+
+    async def deliver(self, message: XmppMessage, dedupe_key: str | None = None) -> bool:
+        queued: bool = await self._store.xmpp_queue.enqueue(
+            self.component_jid, [message], dedupe_key
+        )
+        if queued:
+            self.received += 1
+            self.pump.wake()
+        return queued
+
+    async def deliver_many(self, messages: Sequence[XmppMessage]) -> None:
+        if messages:
+            await self._store.xmpp_queue.enqueue(self.component_jid, list(messages))
+            self.received += len(messages)
+            self.pump.wake()
+
+    async def confirm_delivery(self, legacy_id: str) -> None:
+        row = await self._store.id_maps.by_legacy_id(self.component_jid, legacy_id)
+        if row is None or not row.receipt_requested:
+            return
+        if await self._store.id_maps.resolve(self.component_jid, legacy_id):
+            await self.deliver(XmppMessage(
+                to=row.full_jid, sender=self.contact_jid(row.contact), receipt_for=row.xmpp_id,
+            ))
+
+    async def report_failure(self, legacy_id: str, error: Any) -> None:
+        row = await self._store.id_maps.by_legacy_id(self.component_jid, legacy_id)
+        if row is None:
+            log.warning("Failure reported for unknown legacy id %s", legacy_id)
+            return
+        if await self._store.id_maps.resolve(self.component_jid, legacy_id):
+            await self.deliver(XmppMessage(
+                to=row.full_jid, sender=self.contact_jid(row.contact), type="error",
+                id=row.xmpp_id, error=error,
+            ))
+
+    async def registered_user(self, user: str) -> Registration | None:
+        record = await self._store.users.get(self.component_jid, user)
+        if record is None:
+            return None
+        return Registration(legacy_key=record.legacy_key, data=dict(record.data))
+
+    async def user_by_legacy_key(self, legacy_key: str) -> str | None:
+        record = await self._store.users.by_legacy_key(self.component_jid, legacy_key)
+        return None if record is None else str(record.jid)
+
+    # -- helpers for the handlers ---------------------------------------------------------
+
+    def contact_jid(self, localpart: str, resource: str = "") -> str:
+        jid = f"{localpart}@{self.component_jid}" if localpart else self.component_jid
+        return f"{jid}/{resource}" if resource else jid
+
+    async def may_use(self, user: str) -> bool:
+        """Registered, or no registration needed, and from an allowed domain."""
+        if not self.policy.domain_allowed(user):
+            return False
+        return self.backend.registration is None or await self.registered_user(user) is not None
+
+    async def _report_error(self, message: OutgoingMessage, error: StanzaErrorInfo) -> None:
+        await self.deliver(XmppMessage(
+            to=message.sender_full_jid,
+            sender=self.contact_jid(message.contact, message.resource),
+            type="error",
+            id=message.stanza_id,
+            body=message.body or None,
+            error=error,
+        ))
+
+    async def _report_receipt(self, message: OutgoingMessage) -> None:
+        await self.deliver(XmppMessage(
+            to=message.sender_full_jid,
+            sender=self.contact_jid(message.contact, message.resource),
+            receipt_for=message.stanza_id,
+        ))

@@ -1,0 +1,93 @@
+"""Messages from XMPP users: checked, committed to the outbox, or answered with an error."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from slixmpp.xmlstream.handler import CoroutineCallback
+from slixmpp.xmlstream.matcher import StanzaPath
+
+from transport.core.errors import GatewayError
+from transport.core.events import Attachment, OutgoingMessage, StanzaErrorInfo
+from transport.core.policy import registration_required
+from transport.xmpp.gateway import Gateway
+from transport.xmpp.stanzas import bare, set_error
+
+log = logging.getLogger(__name__)
+
+HELP = (
+    "This is the {name} gateway. Add contacts as address@{jid}; "
+    "settings and admin tools are in this gateway's ad-hoc commands."
+)
+
+
+class MessageHandler:
+    """Routes ``<message/>`` stanzas addressed to the component and its contacts."""
+
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+        gw.xmpp.register_handler(
+            CoroutineCallback("transport messages", StanzaPath("message"), self._on_message)
+        )
+
+    async def _on_message(self, msg: Any) -> None:
+        mtype = msg["type"]
+        if mtype == "error":
+            log.debug("Error from %s to %s ignored: %s", msg["from"], msg["to"],
+                      msg["error"]["condition"])
+            return
+        user = bare(msg["from"])
+        to = msg["to"]
+        try:
+            self.gw.policy.check_domain(user)
+            if not to.user:
+                self._answer_gateway_chat(msg)
+                return
+            if self.gw.backend.registration is not None and \
+                    await self.gw.registered_user(user) is None:
+                raise registration_required()
+            contact = self.gw.backend.normalize_contact(to.user)
+        except GatewayError as exc:
+            self._bounce(msg, StanzaErrorInfo(exc.condition, exc.text, exc.etype, exc.legacy_code))
+            return
+        body = msg["body"] or ""
+        oob_url = msg["oob"]["url"] if msg.xml.find("{jabber:x:oob}x") is not None else ""
+        if not body and not oob_url:
+            return  # chat states, markers and receipts carry nothing to send
+        attachments: tuple[Attachment, ...] = ()
+        if oob_url:
+            attachments = (Attachment(url=oob_url),)
+            if body.strip() == oob_url:
+                body = ""
+        stanza_id = msg["origin_id"]["id"] or msg["id"] or uuid.uuid4().hex
+        outgoing = OutgoingMessage(
+            user=user,
+            sender_full_jid=str(msg["from"]),
+            contact=contact,
+            stanza_id=stanza_id,
+            body=body,
+            resource=to.resource,
+            type=mtype if mtype in ("chat", "groupchat", "normal") else "chat",
+            attachments=attachments,
+            receipt_requested=bool(msg["request_receipt"]),
+        )
+        if not await self.gw.outbox.submit(outgoing):
+            log.info("Duplicate stanza %s from %s ignored", stanza_id, user)
+
+    def _answer_gateway_chat(self, msg: Any) -> None:
+        reply = self.gw.xmpp.make_message(
+            mto=msg["from"], mfrom=self.gw.component_jid, mtype="chat",
+            mbody=HELP.format(name=self.gw.backend.name, jid=self.gw.component_jid),
+        )
+        reply.send()
+
+    def _bounce(self, msg: Any, error: StanzaErrorInfo) -> None:
+        """Answer an unsendable message with an error to the full JID that sent it."""
+        log.info("Refused message from %s to %s: %s", msg["from"], msg["to"], error.condition)
+        reply = self.gw.xmpp.make_message(mto=msg["from"], mfrom=msg["to"], mtype="error")
+        if msg["id"]:
+            reply["id"] = msg["id"]
+        set_error(reply, error)
+        reply.send()

@@ -1,0 +1,175 @@
+"""XEP-0077 registration and the XEP-0100 ``jabber:iq:gateway`` prompt.
+
+The backend describes the fields and validates the values; the store keeps the result
+(unique legacy key per component, hence ``conflict``); these handlers speak the protocol.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slixmpp import Iq
+from slixmpp.exceptions import XMPPError
+from slixmpp.plugins.xep_0004 import Form
+from slixmpp.plugins.xep_0077.stanza import Register
+from slixmpp.xmlstream import ElementBase, register_stanza_plugin
+from slixmpp.xmlstream.handler import CoroutineCallback
+from slixmpp.xmlstream.matcher import StanzaPath
+
+from transport.core.errors import GatewayError
+from transport.store import LegacyKeyTaken
+from transport.xmpp.forms import form_values, make_form, missing_required
+from transport.xmpp.gateway import Gateway
+from transport.xmpp.presence import PresenceHandler
+from transport.xmpp.stanzas import bare
+
+log = logging.getLogger(__name__)
+
+REGISTER_NS = "jabber:iq:register"
+GATEWAY_NS = "jabber:iq:gateway"
+
+
+class GatewayQuery(ElementBase):  # type: ignore[misc]
+    """``<query xmlns='jabber:iq:gateway'>`` (XEP-0100 section 6.3)."""
+
+    namespace = GATEWAY_NS
+    name = "query"
+    plugin_attrib = "gateway"
+    interfaces = {"desc", "prompt", "jid"}
+    sub_interfaces = interfaces
+
+
+register_stanza_plugin(Iq, Register)
+register_stanza_plugin(Register, Form)
+register_stanza_plugin(Iq, GatewayQuery)
+
+
+def _error(exc: GatewayError) -> XMPPError:
+    return XMPPError(exc.condition, exc.text, etype=exc.etype)
+
+
+class RegistrationHandler:
+    """``jabber:iq:register`` get/set/remove and ``jabber:iq:gateway`` on the domain."""
+
+    def __init__(self, gw: Gateway, presence: PresenceHandler) -> None:
+        self.gw = gw
+        self.presence = presence
+        xmpp = gw.xmpp
+        xmpp.register_handler(
+            CoroutineCallback("transport register", StanzaPath("iq/register"), self._on_register)
+        )
+        xmpp.register_handler(
+            CoroutineCallback("transport gateway", StanzaPath("iq/gateway"), self._on_gateway)
+        )
+
+    def _check_target(self, iq: Any) -> str:
+        if iq["type"] not in ("get", "set"):
+            raise XMPPError("bad-request")
+        if iq["to"].user or iq["to"].resource:
+            raise XMPPError("service-unavailable")
+        user = bare(iq["from"])
+        if not self.gw.policy.domain_allowed(user):
+            raise XMPPError("forbidden", "Users of this server may not use this gateway",
+                            etype="auth")
+        return user
+
+    async def _on_register(self, iq: Any) -> None:
+        user = self._check_target(iq)
+        spec = self.gw.backend.registration
+        if spec is None:
+            raise XMPPError("service-unavailable", "This gateway needs no registration")
+        if iq["type"] == "get":
+            await self._send_form(iq, user)
+        elif iq["register"]["remove"]:
+            await self._remove(iq, user)
+        else:
+            await self._register(iq, user)
+
+    async def _send_form(self, iq: Any, user: str) -> None:
+        spec = self.gw.backend.registration
+        assert spec is not None
+        current = await self.gw.registered_user(user)
+        values = current.data if current else {}
+        reply = iq.reply()
+        reply["register"]["instructions"] = spec.instructions
+        legacy = [f.var for f in spec.fields if f.var in Register.form_fields]
+        reply["register"]["fields"] = legacy
+        if current is not None:
+            reply["register"]["registered"] = True
+            for var in legacy:
+                field = next(f for f in spec.fields if f.var == var)
+                if var in values and field.type != "text-private":
+                    reply["register"][var] = values[var]
+        reply["register"].append(make_form(
+            self.gw.xmpp, spec.fields, title=f"Register with {self.gw.component_jid}",
+            instructions=spec.instructions, form_type=REGISTER_NS, values=values,
+        ))
+        reply.send()
+
+    async def _register(self, iq: Any, user: str) -> None:
+        spec = self.gw.backend.registration
+        assert spec is not None
+        query = iq["register"]
+        if query.xml.find("{jabber:x:data}x") is not None:
+            values = {k: _text(v) for k, v in form_values(query["form"]).items()}
+        else:
+            values = {f: query[f] for f in query["fields"]}
+        missing = missing_required(spec.fields, values)
+        if missing:
+            raise XMPPError("not-acceptable", "Missing: " + ", ".join(missing), etype="modify")
+        try:
+            registration = await self.gw.backend.validate_registration(user, values)
+        except GatewayError as exc:
+            raise _error(exc) from exc
+        was = await self.gw.registered_user(user)
+        try:
+            await self.gw.store.users.upsert(
+                self.gw.component_jid, user, registration.legacy_key, registration.data
+            )
+        except LegacyKeyTaken as exc:
+            raise XMPPError("conflict", "This account is registered by another user",
+                            etype="cancel") from exc
+        log.info("%s %s with %s", user, "re-registered" if was else "registered",
+                 self.gw.component_jid)
+        iq.reply().send()
+        if was is None:
+            self.presence.send(user, "", "subscribe")
+            self.presence.send(user, "")
+
+    async def _remove(self, iq: Any, user: str) -> None:
+        if await self.gw.registered_user(user) is None:
+            raise XMPPError("registration-required", "You are not registered", etype="auth")
+        await self.presence.farewell(user)
+        await self.gw.store.users.remove(self.gw.component_jid, user)
+        await self.gw.backend.on_unregistered(user)
+        log.info("%s unregistered from %s", user, self.gw.component_jid)
+        iq.reply().send()
+
+    async def _on_gateway(self, iq: Any) -> None:
+        self._check_target(iq)
+        if iq["type"] == "get":
+            desc, prompt = self.gw.backend.gateway_prompt()
+            reply = iq.reply()
+            reply["gateway"]["desc"] = desc
+            reply["gateway"]["prompt"] = prompt
+            reply.send()
+            return
+        text = iq["gateway"]["prompt"].strip()
+        if not text:
+            raise XMPPError("bad-request", "Empty prompt", etype="modify")
+        try:
+            local = await self.gw.backend.translate_prompt(text)
+        except GatewayError as exc:
+            raise XMPPError("not-acceptable", exc.text, etype="modify") from exc
+        reply = iq.reply()
+        reply["gateway"]["jid"] = self.gw.contact_jid(local)
+        reply.send()
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return "\n".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return "" if value is None else str(value)

@@ -1,0 +1,71 @@
+"""Wires a ``Gateway`` to its stanza handlers and runs it: start, serve, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from transport.core.backend import Backend
+from transport.core.policy import AccessPolicy
+from transport.xmpp.adhoc import CommandSet
+from transport.xmpp.admin_commands import AdminCommands
+from transport.xmpp.component import GatewayComponent
+from transport.xmpp.disco import DiscoHandler
+from transport.xmpp.gateway import Gateway
+from transport.xmpp.messages import MessageHandler
+from transport.xmpp.presence import PresenceHandler
+from transport.xmpp.registration import RegistrationHandler
+
+log = logging.getLogger(__name__)
+
+
+class ComponentRuntime:
+    """One component: its stream, gateway, handlers, queues and backend."""
+
+    def __init__(
+        self,
+        xmpp: GatewayComponent,
+        backend_cls: type[Backend],
+        backend_settings: Any,
+        store: Any,
+        policy: AccessPolicy,
+    ) -> None:
+        self.xmpp = xmpp
+        self.gateway = gw = Gateway(xmpp, backend_cls, backend_settings, store, policy)
+        self.presence = PresenceHandler(gw)
+        self.registration = RegistrationHandler(gw, self.presence)
+        self.messages = MessageHandler(gw)
+        admin = AdminCommands(gw, self.presence)
+        self.commands = CommandSet(
+            xmpp,
+            [*admin.commands(), *gw.backend.commands()],
+            policy.is_admin,
+            gw.registered_user,
+            policy.domain_allowed,
+        )
+        self.disco = DiscoHandler(gw, self.commands)
+        xmpp.add_event_handler("session_start", self._on_session_start)
+
+    async def _on_session_start(self, _event: Any) -> None:
+        await self.presence.announce_all(available=True)
+
+    async def start(self) -> None:
+        await self.gateway.backend.start()
+        await self.gateway.outbox.start()
+        self.gateway.pump.start()
+        self.xmpp.start()
+
+    async def stop(self) -> None:
+        """Say goodbye while the stream is up, then stop; queued work stays in the store."""
+        if self.xmpp.online.is_set():
+            await self.presence.announce_all(available=False)
+            await self.xmpp.barrier(self.xmpp.server_domain)
+        await self.gateway.outbox.stop()
+        await self.gateway.pump.stop()
+        await self.xmpp.stop()
+        await self.gateway.backend.stop()
+        log.info("Component %s stopped", self.gateway.component_jid)
+
+    async def wait_online(self, timeout: float) -> None:
+        await asyncio.wait_for(self.xmpp.online.wait(), timeout)

@@ -1,0 +1,63 @@
+"""Turning neutral events into slixmpp stanzas, and stanza errors into replies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from slixmpp import Message
+
+from transport.core.events import StanzaErrorInfo, XmppMessage
+
+LEGACY_ERROR_NS = "urn:xmpp-transport:legacy-error:0"
+
+
+def build_message(xmpp: Any, event: XmppMessage) -> Message:
+    """Build the ``<message/>`` for a queued event, ``from`` always set explicitly."""
+    msg: Message = xmpp.make_message(mto=event.to, mfrom=event.sender, mtype=event.type)
+    if event.id:
+        msg["id"] = event.id
+        if event.type != "error":
+            msg["origin_id"]["id"] = event.id
+    if event.body is not None:
+        msg["body"] = event.body
+    if event.subject is not None:
+        msg["subject"] = event.subject
+    if event.oob_url:
+        msg["oob"]["url"] = event.oob_url
+    if event.receipt_for:
+        msg["receipt"] = event.receipt_for
+    if event.request_receipt:
+        msg["request_receipt"] = True
+    if event.delay is not None:
+        msg["delay"]["stamp"] = dt.datetime.fromtimestamp(event.delay, dt.UTC)
+        msg["delay"]["from"] = event.sender.partition("/")[0].rpartition("@")[2]
+    if event.stanza_id_by and event.id:
+        msg["stanza_id"]["id"] = event.id
+        msg["stanza_id"]["by"] = event.stanza_id_by
+    if event.nick:
+        msg["nick"]["nick"] = event.nick
+    if event.error is not None:
+        set_error(msg, event.error)
+    for fragment in event.extra_xml:
+        msg.append(ET.fromstring(fragment))
+    return msg
+
+
+def set_error(stanza: Any, error: StanzaErrorInfo) -> None:
+    """Fill a stanza's ``<error/>``; the legacy network's code travels in its own element."""
+    stanza["type"] = "error"
+    stanza["error"]["type"] = error.etype
+    stanza["error"]["condition"] = error.condition
+    text = error.text
+    if error.legacy_code:
+        text = f"{text} (error {error.legacy_code})"
+        code = ET.Element(f"{{{LEGACY_ERROR_NS}}}legacy-error", {"code": error.legacy_code})
+        stanza["error"].append(code)
+    stanza["error"]["text"] = text
+
+
+def bare(jid: Any) -> str:
+    """The bare form of a JID given as slixmpp JID or string."""
+    return str(jid).partition("/")[0]
