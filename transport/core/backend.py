@@ -138,7 +138,7 @@ class Backend(ABC):
     name: ClassVar[str]
     identities: ClassVar[tuple[Identity, ...]]
     features: ClassVar[tuple[str, ...]] = ()
-    registration: ClassVar[RegistrationSpec | None] = None
+    registration: RegistrationSpec | None = None
     secret_env: ClassVar[Mapping[str, str]] = {}
     resend_unconfirmed: ClassVar[bool] = True
 

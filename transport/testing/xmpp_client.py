@@ -17,7 +17,7 @@ from slixmpp.stanza import Iq, Message, Presence
 Predicate = Callable[[Any], bool]
 
 
-class TestClient(ClientXMPP):  # type: ignore[misc]
+class TestClient(ClientXMPP):
     """A slixmpp client configured for a plain-TCP loopback server (see TESTBED.md)."""
 
     __test__ = False  # not a pytest test class

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from typing import Any
 
-from slixmpp import ComponentXMPP
+from slixmpp import JID, ComponentXMPP
 from slixmpp.exceptions import IqError, IqTimeout
 
 from transport import SOFTWARE_NAME, __version__
@@ -36,7 +36,7 @@ PLUGINS = [
 ]
 
 
-class GatewayComponent(ComponentXMPP):  # type: ignore[misc]
+class GatewayComponent(ComponentXMPP):
     """An XEP-0114 component with reconnect, keepalive and an ``online`` flag."""
 
     def __init__(
@@ -112,7 +112,7 @@ class GatewayComponent(ComponentXMPP):  # type: ignore[misc]
         """
         try:
             await self.plugin["xep_0199"].send_ping(
-                domain, ifrom=self.boundjid, timeout=self.ping_timeout
+                JID(domain), ifrom=self.boundjid, timeout=self.ping_timeout
             )
         except IqError:
             return True

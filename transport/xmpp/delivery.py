@@ -37,6 +37,7 @@ class DeliveryPump:
         self._slots = asyncio.Semaphore(max_in_flight)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._confirming: set[asyncio.Task[None]] = set()
         self._cursor = 0
         self._generation = 0
         self.delivered = 0
@@ -51,6 +52,8 @@ class DeliveryPump:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for task in list(self._confirming):
+            task.cancel()
 
     def wake(self) -> None:
         """Something was queued: look at the queue now rather than at the next poll."""
@@ -96,7 +99,9 @@ class DeliveryPump:
         except BaseException:
             self._slots.release()
             raise
-        asyncio.ensure_future(self._confirm([r.row_id for r in rows], domains, generation))
+        task = asyncio.ensure_future(self._confirm([r.row_id for r in rows], domains, generation))
+        self._confirming.add(task)
+        task.add_done_callback(self._confirming.discard)
         return True
 
     async def _confirm(self, row_ids: list[int], domains: set[str], generation: int) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from slixmpp import JID
 from slixmpp.exceptions import XMPPError
 from slixmpp.plugins.xep_0030 import DiscoInfo, DiscoItems
 
 from transport.core.errors import GatewayError
 from transport.xmpp.adhoc import CommandSet
 from transport.xmpp.gateway import Gateway
-from transport.xmpp.stanzas import bare
+from transport.xmpp.stanzas import bare, xmpp_error
 
 COMMANDS_NS = "http://jabber.org/protocol/commands"
 BASE_FEATURES = (
@@ -53,7 +54,7 @@ class DiscoHandler:
             try:
                 contact = self.gw.backend.normalize_contact(jid.user)
             except GatewayError as exc:
-                raise XMPPError(exc.condition, exc.text, etype=exc.etype) from exc
+                raise xmpp_error(exc) from exc
             if node:
                 raise XMPPError("item-not-found")
             described = self.gw.backend.contact_info(contact)
@@ -87,7 +88,7 @@ class DiscoHandler:
             return items
         if node == COMMANDS_NS:
             for command in await self.commands.visible(bare(ifrom)):
-                items.add_item(self.gw.component_jid, command.node, command.name)
+                items.add_item(JID(self.gw.component_jid), command.node, command.name)
         elif node:
             raise XMPPError("item-not-found")
         return items

@@ -7,7 +7,7 @@ The backend describes the fields and validates the values; the store keeps the r
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from slixmpp import Iq
 from slixmpp.exceptions import XMPPError
@@ -22,7 +22,7 @@ from transport.store import LegacyKeyTaken
 from transport.xmpp.forms import form_values, make_form, missing_required
 from transport.xmpp.gateway import Gateway
 from transport.xmpp.presence import PresenceHandler
-from transport.xmpp.stanzas import bare
+from transport.xmpp.stanzas import bare, xmpp_error
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +30,19 @@ REGISTER_NS = "jabber:iq:register"
 GATEWAY_NS = "jabber:iq:gateway"
 
 
-class GatewayQuery(ElementBase):  # type: ignore[misc]
+class GatewayQuery(ElementBase):
     """``<query xmlns='jabber:iq:gateway'>`` (XEP-0100 section 6.3)."""
 
     namespace = GATEWAY_NS
     name = "query"
     plugin_attrib = "gateway"
-    interfaces = {"desc", "prompt", "jid"}
+    interfaces: ClassVar[set[str]] = {"desc", "prompt", "jid"}
     sub_interfaces = interfaces
 
 
 register_stanza_plugin(Iq, Register)
 register_stanza_plugin(Register, Form)
 register_stanza_plugin(Iq, GatewayQuery)
-
-
-def _error(exc: GatewayError) -> XMPPError:
-    return XMPPError(exc.condition, exc.text, etype=exc.etype)
 
 
 class RegistrationHandler:
@@ -121,7 +117,7 @@ class RegistrationHandler:
         try:
             registration = await self.gw.backend.validate_registration(user, values)
         except GatewayError as exc:
-            raise _error(exc) from exc
+            raise xmpp_error(exc) from exc
         was = await self.gw.registered_user(user)
         try:
             await self.gw.store.users.upsert(

@@ -7,7 +7,9 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from slixmpp import Message
+from slixmpp.exceptions import XMPPError
 
+from transport.core.errors import GatewayError
 from transport.core.events import StanzaErrorInfo, XmppMessage
 
 LEGACY_ERROR_NS = "urn:xmpp-transport:legacy-error:0"
@@ -61,3 +63,10 @@ def set_error(stanza: Any, error: StanzaErrorInfo) -> None:
 def bare(jid: Any) -> str:
     """The bare form of a JID given as slixmpp JID or string."""
     return str(jid).partition("/")[0]
+
+
+def xmpp_error(exc: GatewayError) -> XMPPError:
+    """The slixmpp exception that makes a handler answer with ``exc``'s stanza error."""
+    condition: Any = exc.condition
+    etype: Any = exc.etype
+    return XMPPError(condition, exc.text, etype=etype)

@@ -20,7 +20,12 @@ from transport.core.backend import (
     RegistrationSpec,
     SettingsError,
 )
-from transport.core.errors import AddressError, DeliveryRefused, RegistrationRefused, TemporaryFailure
+from transport.core.errors import (
+    AddressError,
+    DeliveryRefused,
+    RegistrationRefused,
+    TemporaryFailure,
+)
 from transport.core.events import OutgoingMessage, Registration, SendOutcome, XmppMessage
 
 _LOCALPART = re.compile(r"^[^\s@/\"&'<>:]{1,64}$")
@@ -39,7 +44,7 @@ class EchoBackend(Backend):
     name: ClassVar[str] = "echo"
     identities: ClassVar[tuple[Identity, ...]] = (Identity("gateway", "echo", "Echo gateway"),)
     features: ClassVar[tuple[str, ...]] = ("urn:xmpp:receipts",)
-    registration: ClassVar[RegistrationSpec | None] = RegistrationSpec(
+    registration: RegistrationSpec | None = RegistrationSpec(
         instructions="Choose a user name; it is yours alone on this gateway.",
         fields=(FormField("username", "User name"),),
     )

@@ -1,0 +1,205 @@
+"""The outbox against a real SQLite store and a scripted backend."""
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from transport.core.backend import Backend, Identity
+from transport.core.errors import DeliveryRefused, TemporaryFailure
+from transport.core.events import OutgoingMessage, SendOutcome, StanzaErrorInfo
+from transport.core.outbox import UNCERTAIN, OutboxDispatcher
+from transport.store import Store
+
+COMPONENT = "test.localhost"
+
+
+class ScriptedBackend(Backend):
+    """Plays back a script of outcomes per stanza id; records what it was asked to send."""
+
+    name = "scripted"
+    identities = (Identity("gateway", "test"),)
+
+    def __init__(self, script: dict[str, list[Any]], resend_unconfirmed: bool = True) -> None:
+        super().__init__(ctx=None, settings=None)  # type: ignore[arg-type]
+        self.script = script
+        self.calls: list[str] = []
+        self.resend_unconfirmed = resend_unconfirmed  # type: ignore[misc]
+
+    def normalize_contact(self, localpart: str) -> str:
+        return localpart
+
+    async def send(self, message: OutgoingMessage) -> SendOutcome:
+        self.calls.append(message.stanza_id)
+        steps = self.script.get(message.stanza_id, [])
+        step = steps.pop(0) if steps else SendOutcome(legacy_ids=(f"L-{message.stanza_id}",))
+        if isinstance(step, BaseException):
+            raise step
+        if isinstance(step, asyncio.Event):
+            await step.wait()
+            return SendOutcome(legacy_ids=(f"L-{message.stanza_id}",))
+        return step
+
+
+def msg(stanza_id: str, contact: str = "bob", receipt: bool = True) -> OutgoingMessage:
+    return OutgoingMessage(
+        user="alice@localhost", sender_full_jid="alice@localhost/phone", contact=contact,
+        stanza_id=stanza_id, body=f"body {stanza_id}", receipt_requested=receipt,
+    )
+
+
+class Reports:
+    def __init__(self) -> None:
+        self.errors: list[tuple[str, StanzaErrorInfo]] = []
+        self.receipts: list[str] = []
+
+    async def error(self, message: OutgoingMessage, error: StanzaErrorInfo) -> None:
+        self.errors.append((message.stanza_id, error))
+
+    async def receipt(self, message: OutgoingMessage) -> None:
+        self.receipts.append(message.stanza_id)
+
+
+@pytest.fixture
+async def store(tmp_path):
+    s = await Store.open(tmp_path / "gw.sqlite3")
+    yield s
+    await s.close()
+
+
+def dispatcher(store: Store, backend: Backend, reports: Reports) -> OutboxDispatcher:
+    return OutboxDispatcher(COMPONENT, backend, store, reports.error, reports.receipt,
+                            base_delay=0.01, max_delay=0.05)
+
+
+async def settle(d: OutboxDispatcher) -> None:
+    for _ in range(500):
+        if not d.pending_lanes():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("outbox did not settle")
+
+
+async def test_sent_once_and_mapped_for_later_receipts(store: Store) -> None:
+    reports = Reports()
+    backend = ScriptedBackend({})
+    d = dispatcher(store, backend, reports)
+    assert await d.submit(msg("a"))
+    assert not await d.submit(msg("a")), "a resent stanza id must not be sent twice"
+    await settle(d)
+    assert backend.calls == ["a"]
+    mapping = await store.id_maps.by_legacy_id(COMPONENT, "L-a")
+    assert mapping is not None and mapping.xmpp_id == "a"
+    assert mapping.full_jid == "alice@localhost/phone"
+    assert reports.receipts == [] and reports.errors == []
+
+
+async def test_confirmed_send_reports_receipt_only_when_asked(store: Store) -> None:
+    reports = Reports()
+    backend = ScriptedBackend({
+        "r": [SendOutcome(("x",), confirmed=True)],
+        "n": [SendOutcome(("y",), confirmed=True)],
+    })
+    d = dispatcher(store, backend, reports)
+    await d.submit(msg("r"))
+    await d.submit(msg("n", receipt=False))
+    await settle(d)
+    assert reports.receipts == ["r"]
+
+
+async def test_temporary_failures_are_retried_in_order(store: Store) -> None:
+    reports = Reports()
+    backend = ScriptedBackend({"1": [TemporaryFailure("429"), TemporaryFailure("429")]})
+    d = dispatcher(store, backend, reports)
+    await d.submit(msg("1"))
+    await d.submit(msg("2"))
+    await settle(d)
+    assert backend.calls == ["1", "1", "1", "2"], "same lane: 2 waits until 1 is through"
+    assert reports.errors == []
+    assert (await store.outbox.count_by_state(COMPONENT)).get("sent") == 2
+
+
+async def test_refusal_reports_condition_and_legacy_code(store: Store) -> None:
+    reports = Reports()
+    refusal = DeliveryRefused("opted out", "forbidden", "auth", legacy_code="21610")
+    backend = ScriptedBackend({"x": [refusal]})
+    d = dispatcher(store, backend, reports)
+    await d.submit(msg("x"))
+    await settle(d)
+    assert reports.errors == [("x", StanzaErrorInfo("forbidden", "opted out", "auth", "21610"))]
+    assert (await store.outbox.count_by_state(COMPONENT)).get("failed") == 1
+
+
+async def test_backend_crash_becomes_an_error_not_a_silent_loss(store: Store) -> None:
+    reports = Reports()
+    backend = ScriptedBackend({"boom": [RuntimeError("bug")]})
+    d = dispatcher(store, backend, reports)
+    await d.submit(msg("boom"))
+    await settle(d)
+    assert [c.condition for _, c in reports.errors] == ["internal-server-error"]
+
+
+async def test_lanes_run_side_by_side(store: Store) -> None:
+    reports = Reports()
+    gate = asyncio.Event()
+    backend = ScriptedBackend({"slow": [gate]})
+    d = dispatcher(store, backend, reports)
+    await d.submit(msg("slow", contact="bob"))
+    await d.submit(msg("fast", contact="carol"))
+    for _ in range(100):
+        if "fast" in backend.calls:
+            break
+        await asyncio.sleep(0.01)
+    assert "fast" in backend.calls, "a blocked lane must not hold other lanes"
+    gate.set()
+    await settle(d)
+
+
+async def test_restart_resumes_pending_and_reports_uncertain(tmp_path) -> None:
+    path = tmp_path / "gw.sqlite3"
+    first = await Store.open(path)
+    await first.outbox.add(COMPONENT, msg("pending"), "lane")
+    row = await first.outbox.add(COMPONENT, msg("in-flight"), "lane2")
+    assert row is not None
+    await first.outbox.claim(row)
+    await first.close()
+
+    second = await Store.open(path)
+    try:
+        reports = Reports()
+        backend = ScriptedBackend({}, resend_unconfirmed=False)
+        d = dispatcher(second, backend, reports)
+        await d.start()
+        await settle(d)
+        assert backend.calls == ["pending"]
+        assert reports.errors == [("in-flight", UNCERTAIN)]
+    finally:
+        await second.close()
+
+
+async def test_stop_keeps_queued_messages_for_next_start(tmp_path) -> None:
+    path = tmp_path / "gw.sqlite3"
+    store = await Store.open(path)
+    gate = asyncio.Event()
+    backend = ScriptedBackend({"a": [gate]})
+    reports = Reports()
+    d = dispatcher(store, backend, reports)
+    await d.submit(msg("a"))
+    await d.submit(msg("b"))
+    await d.stop(grace=0.1)
+    await store.close()
+
+    store = await Store.open(path)
+    try:
+        backend2 = ScriptedBackend({})
+        d2 = dispatcher(store, backend2, reports)
+        await d2.start()
+        await settle(d2)
+        assert sorted(backend2.calls) == ["a", "b"]
+    finally:
+        await store.close()
+
+
+def _unused(_: Sequence[str]) -> None:
+    """Keeps Sequence imported for type readers."""

@@ -1,0 +1,279 @@
+"""TOML config file -> typed, validated settings.
+
+Admins see every mistake in one go: each problem is one line that starts with its dotted TOML
+key path (``sms.twilio.auth_token: missing``), and ``load_settings`` raises ``ConfigError``
+only after reading the whole file. Secrets may come from the environment so that a config
+file can be committed without them; their values never appear in a message or a repr.
+
+Relative paths (``database.path``) are resolved against the directory of the config file,
+not the working directory, so the service behaves the same whoever starts it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from transport.config_types import (
+    ConfigError,
+    Problems,
+    Table,
+    bare_jid,
+    domain_name,
+    key_path,
+    read_toml,
+    show,
+    subtable,
+)
+from transport.core import registry
+from transport.core.backend import Backend, SettingsError
+
+__all__ = [
+    "LOG_LEVELS",
+    "ComponentSettings",
+    "ConfigError",
+    "DatabaseSettings",
+    "Settings",
+    "XmppSettings",
+    "env_secret_name",
+    "load_settings",
+]
+
+CORE_SECTIONS = ("xmpp", "database", "logging")
+GENERIC_KEYS = ("enabled", "jid", "secret")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_DOMAIN = "a domain name like sms.example.org"
+_MIN_SCRUBBED = 4  # shorter "secrets" would garble messages more than they'd protect
+
+
+@dataclass(frozen=True, slots=True)
+class XmppSettings:
+    """How to reach the XMPP server's component listener, and who may use the gateway."""
+
+    host: str = "127.0.0.1"
+    port: int = 5347
+    admins: tuple[str, ...] = ()
+    allowed_domains: tuple[str, ...] = ()  # () = everyone the server routes to us
+    reconnect_max_delay: float = 10.0
+    keepalive_interval: float = 60.0
+    ping_timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    """The SQLite file (absolute) and its ``PRAGMA synchronous`` mode."""
+
+    path: Path
+    synchronous: Literal["full", "normal"] = "full"
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentSettings:
+    """One enabled backend section: its component domain, secret and backend settings.
+
+    ``backend_settings`` is whatever ``backend.parse_settings`` returned; it is kept out of
+    the repr because it may hold backend secrets (API tokens).
+    """
+
+    name: str
+    jid: str
+    secret: str = field(repr=False)
+    backend: type[Backend]
+    backend_settings: Any = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything ``transport.app.run`` needs; ``source`` is the config file it came from."""
+
+    xmpp: XmppSettings
+    database: DatabaseSettings
+    components: tuple[ComponentSettings, ...]
+    log_level: str = "INFO"
+    source: Path = Path()
+
+
+def env_secret_name(backend_name: str) -> str:
+    """``TRANSPORT_<NAME>_SECRET``: the variable overriding a component's ``secret``."""
+    return f"TRANSPORT_{re.sub(r'[^A-Z0-9]', '_', backend_name.upper())}_SECRET"
+
+
+def load_settings(
+    path: Path,
+    env: Mapping[str, str] | None = None,
+    backends: Mapping[str, type[Backend]] | None = None,
+) -> Settings:
+    """Read and validate ``path``; raise ``ConfigError`` listing every problem.
+
+    ``env`` defaults to ``os.environ`` and ``backends`` to the installed entry points.
+    """
+    source = Path(os.path.abspath(path))
+    data = read_toml(source)
+    if backends is None:
+        backends = registry.load_backends()
+    failures: Mapping[str, str] = getattr(backends, "failures", {})
+    reader = _Reader(source, os.environ if env is None else env, backends, failures)
+    return reader.read(data)
+
+
+class _Reader:
+    """One pass over a parsed file, collecting problems instead of stopping at the first."""
+
+    def __init__(
+        self,
+        source: Path,
+        env: Mapping[str, str],
+        backends: Mapping[str, type[Backend]],
+        failures: Mapping[str, str],
+    ) -> None:
+        self.source = source
+        self.env = env
+        self.backends = backends
+        self.failures = failures
+        self.problems = Problems()
+        self.secrets: set[str] = set()
+        self.enabled = 0
+
+    def read(self, data: Mapping[str, Any]) -> Settings:
+        xmpp = self._xmpp(subtable(data, "xmpp", self.problems))
+        database = self._database(subtable(data, "database", self.problems))
+        log_level = self._logging(subtable(data, "logging", self.problems))
+        components: list[ComponentSettings] = []
+        for name, value in data.items():
+            if name in CORE_SECTIONS:
+                continue
+            component = self._component(name, value)
+            if component is not None:
+                components.append(component)
+        self._check_components(components)
+        if self.problems.lines:
+            raise ConfigError([self._scrub(line) for line in self.problems.lines])
+        return Settings(xmpp, database, tuple(components), log_level, self.source)
+
+    def _xmpp(self, data: Mapping[str, Any] | None) -> XmppSettings:
+        if data is None:
+            return XmppSettings()
+        t = Table(data, "xmpp", self.problems)
+        d = XmppSettings()
+        settings = XmppSettings(
+            host=t.text("host", d.host),
+            port=t.integer("port", d.port, 1, 65535),
+            admins=t.checked_list("admins", bare_jid, "a bare JID like admin@example.org"),
+            allowed_domains=t.checked_list("allowed_domains", domain_name, _DOMAIN),
+            reconnect_max_delay=t.positive("reconnect_max_delay", d.reconnect_max_delay),
+            keepalive_interval=t.positive("keepalive_interval", d.keepalive_interval),
+            ping_timeout=t.positive("ping_timeout", d.ping_timeout),
+        )
+        t.finish()
+        return settings
+
+    def _database(self, data: Mapping[str, Any] | None) -> DatabaseSettings:
+        t = Table(data or {}, "database", self.problems)
+        raw = t.text("path") if data is not None else ""
+        path = Path(os.path.normpath(self.source.parent / Path(raw).expanduser()))
+        sync = t.choice("synchronous", "full", ("full", "normal"))
+        t.finish()
+        return DatabaseSettings(path, cast(Literal["full", "normal"], sync))
+
+    def _logging(self, data: Mapping[str, Any] | None) -> str:
+        t = Table(data or {}, "logging", self.problems)
+        level = t.choice("level", "INFO", LOG_LEVELS)
+        t.finish()
+        return level
+
+    def _component(self, name: str, value: Any) -> ComponentSettings | None:
+        """Read one backend section; None when it is disabled or has problems."""
+        path = key_path("", name)
+        backend = self.backends.get(name)
+        if backend is None and name not in self.failures:
+            if not isinstance(value, dict):
+                self.problems.add(path, "unknown key")
+                return None
+            installed = ", ".join(sorted(self.backends)) or "none"
+            self.problems.add(path, f"unknown section (installed backends: {installed})")
+            return None
+        if not isinstance(value, dict):
+            self.problems.add(path, f"expected a table, got {show(value)}")
+            return None
+        section = dict(value)
+        t = Table({k: section.pop(k) for k in GENERIC_KEYS if k in section}, path, self.problems)
+        if not t.boolean("enabled", True):
+            return None
+        self.enabled += 1
+        if backend is None:
+            self.problems.add(path, f"backend failed to load ({self.failures[name]})")
+            return None
+        jid = t.checked("jid", domain_name, _DOMAIN)
+        env_secret = self.env.get(env_secret_name(name), "")
+        if env_secret:
+            t.ignore("secret")  # the environment wins; the file's value is not checked
+            secret = env_secret
+        else:
+            secret = t.text("secret", secret=True)
+        self.secrets.add(secret)
+        t.finish()
+        before = len(self.problems.lines)
+        self._apply_secret_env(path, backend, section)
+        if len(self.problems.lines) > before:
+            return None
+        try:
+            parsed = backend.parse_settings(section)
+        except Exception as exc:  # a backend's bug must still end as a problem line
+            self._backend_problems(path, exc)
+            return None
+        return ComponentSettings(name, jid, secret, backend, parsed)
+
+    def _apply_secret_env(self, path: str, backend: type[Backend], section: dict[str, Any]) -> None:
+        """Put ``Backend.secret_env`` values into the section, creating tables as needed."""
+        for dotted, variable in backend.secret_env.items():
+            *parents, leaf = dotted.split(".")
+            table, where = section, path
+            for part in parents:
+                where = key_path(where, part)
+                child = table.setdefault(part, {})
+                if not isinstance(child, dict):
+                    self.problems.add(where, f"expected a table, got {show(child)}")
+                    break
+                table[part] = child = dict(child)  # never mutate the parsed file
+                table = child
+            else:
+                current = table.get(leaf)
+                if isinstance(current, str | int | float) and not isinstance(current, bool):
+                    self.secrets.add(str(current))  # a backend's message might quote it
+                value = self.env.get(variable, "")
+                if value:
+                    self.secrets.add(value)
+                    table[leaf] = value
+
+    def _backend_problems(self, path: str, exc: BaseException) -> None:
+        if isinstance(exc, SettingsError):
+            # a backend's key is already a dotted path (``twilio.auth_token``)
+            self.problems.add(f"{path}.{exc.key}" if exc.key else path, exc.problem)
+        elif isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                self._backend_problems(path, inner)
+        else:
+            self.problems.add(path, f"invalid settings ({type(exc).__name__}: {exc})")
+
+    def _check_components(self, components: list[ComponentSettings]) -> None:
+        if not self.enabled:
+            self.problems.add("", "no backend is enabled")
+        by_jid: dict[str, str] = {}
+        for component in components:
+            other = by_jid.setdefault(component.jid, component.name)
+            if other != component.name:
+                self.problems.add(
+                    key_path(component.name, "jid"),
+                    f"{show(component.jid)} is already the jid of {other}",
+                )
+
+    def _scrub(self, line: str) -> str:
+        """Belt and braces: hide any secret a backend's message might have quoted."""
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if len(secret) >= _MIN_SCRUBBED:
+                line = line.replace(secret, "***")
+        return line
