@@ -116,8 +116,10 @@ class BackendContext(Protocol):
         Returns False when ``dedupe_key`` was already queued (a retried legacy event).
         """
 
-    async def deliver_many(self, messages: Sequence[XmppMessage]) -> None:
-        """Queue several messages in one commit, in order."""
+    async def deliver_many(
+        self, messages: Sequence[XmppMessage], dedupe_key: str | None = None
+    ) -> bool:
+        """Queue several messages in one commit, in order; False when ``dedupe_key`` was seen."""
 
     async def confirm_delivery(self, legacy_id: str) -> None:
         """The legacy side delivered ``legacy_id``: send the receipt if one was asked for."""

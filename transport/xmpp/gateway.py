@@ -62,11 +62,18 @@ class Gateway:
             self.pump.wake()
         return queued
 
-    async def deliver_many(self, messages: Sequence[XmppMessage]) -> None:
-        if messages:
-            await self._store.xmpp_queue.enqueue(self.component_jid, list(messages))
+    async def deliver_many(
+        self, messages: Sequence[XmppMessage], dedupe_key: str | None = None
+    ) -> bool:
+        if not messages:
+            return True
+        queued: bool = await self._store.xmpp_queue.enqueue(
+            self.component_jid, list(messages), dedupe_key
+        )
+        if queued:
             self.received += len(messages)
             self.pump.wake()
+        return queued
 
     async def confirm_delivery(self, legacy_id: str) -> None:
         row = await self._store.id_maps.by_legacy_id(self.component_jid, legacy_id)

@@ -1,0 +1,99 @@
+"""LegacyOutboxRepo: one row per (user, stanza id) moving pending -> sending -> sent/failed."""
+
+from __future__ import annotations
+
+import json
+
+from transport.core.events import Attachment, OutgoingMessage
+from transport.store import LegacyOutboxRepo, OutboxRow, Store
+
+C = "sms.example.org"
+ALICE = "alice@example.org"
+
+
+def _msg(stanza_id: str, user: str = ALICE, body: str = "hello") -> OutgoingMessage:
+    return OutgoingMessage(
+        user=user,
+        sender_full_jid=f"{user}/phone",
+        contact="+12125550142",
+        stanza_id=stanza_id,
+        body=body,
+        attachments=(Attachment("https://example.org/a.jpg", "image/jpeg", 10),),
+        receipt_requested=True,
+    )
+
+
+async def _raw(store: Store, row_id: int):
+    row = await store.db.fetchone("SELECT * FROM legacy_outbox WHERE row_id = ?", (row_id,))
+    assert row is not None
+    return row
+
+
+async def test_add_is_once_per_user_and_stanza_id(store: Store):
+    first = await store.outbox.add(C, _msg("s1"), lane="a")
+    assert isinstance(first, int)
+    assert await store.outbox.add(C, _msg("s1", body="retried"), lane="a") is None
+    second = await store.outbox.add(C, _msg("s1", user="bob@example.org"), lane="b")
+    third = await store.outbox.add("irc.example.org", _msg("s1"), lane="c")
+    assert second is not None and third is not None and first < second < third
+    rows = await store.outbox.unfinished(C)
+    assert [r.row_id for r in rows] == [first, second]
+    assert rows[0].message == _msg("s1")
+
+
+async def test_lifecycle_and_unfinished(store: Store):
+    ids = [await store.outbox.add(C, _msg(f"s{i}"), lane="l") for i in range(4)]
+    r0, r1, r2, r3 = (i for i in ids if i is not None)
+
+    await store.outbox.claim(r0)
+    await store.outbox.mark_sent(r0, ["SM1", "SM2"])
+    await store.outbox.claim(r1)
+    await store.outbox.reschedule(r1, 1234.5, "429 too many requests")
+    await store.outbox.claim(r1)
+    await store.outbox.claim(r2)
+    await store.outbox.mark_failed(r2, "21211 invalid number")
+
+    rows = await store.outbox.unfinished(C)
+    assert all(isinstance(r, OutboxRow) for r in rows)
+    assert [(r.row_id, r.state, r.attempts) for r in rows] == [
+        (r1, "sending", 2),
+        (r3, "pending", 0),
+    ]
+    assert rows[0].next_attempt_at == 1234.5
+    assert rows[0].error == "429 too many requests"
+    assert rows[0].lane == "l"
+
+    sent = await _raw(store, r0)
+    assert (sent["state"], json.loads(sent["legacy_ids"]), sent["attempts"]) == (
+        "sent",
+        ["SM1", "SM2"],
+        1,
+    )
+    failed = await _raw(store, r2)
+    assert (failed["state"], failed["error"]) == ("failed", "21211 invalid number")
+    assert await store.outbox.count_by_state(C) == {
+        "sent": 1,
+        "sending": 1,
+        "failed": 1,
+        "pending": 1,
+    }
+    assert await store.outbox.count_by_state("nobody") == {}
+
+
+async def test_prune_deletes_only_old_finished_rows(store: Store):
+    now = [100.0]
+    outbox = LegacyOutboxRepo(store.db, clock=lambda: now[0])
+    old_sent = await outbox.add(C, _msg("a"), lane="l")
+    old_failed = await outbox.add(C, _msg("b"), lane="l")
+    old_pending = await outbox.add(C, _msg("c"), lane="l")
+    now[0] = 300.0
+    new_sent = await outbox.add(C, _msg("d"), lane="l")
+    assert old_sent and old_failed and old_pending and new_sent
+    await outbox.mark_sent(old_sent, ["x"])
+    await outbox.mark_failed(old_failed, "no")
+    await outbox.mark_sent(new_sent, ["y"])
+
+    assert await store.outbox.prune(200.0) == 2
+    assert await store.outbox.count_by_state(C) == {"pending": 1, "sent": 1}
+    # after pruning, the same stanza id would be accepted again
+    assert await store.outbox.add(C, _msg("a"), lane="l") is not None

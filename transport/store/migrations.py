@@ -1,0 +1,124 @@
+"""Versioned schema migrations, one version number per namespace.
+
+The core and each backend own a namespace ("core", "sms", "irc"...) and a list of SQL
+scripts; script ``n`` (1-based) brings the namespace to version ``n``. A file written by a
+newer release (a version beyond the scripts we know) is refused untouched rather than
+guessed at, so a downgrade can never corrupt data.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from typing import Final
+
+import aiosqlite
+
+from transport.store.database import Database
+
+log = logging.getLogger(__name__)
+
+_CREATE_TABLE: Final = """
+CREATE TABLE IF NOT EXISTS schema_versions (
+    namespace TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+)"""
+_TABLE_EXISTS: Final = (
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_versions'"
+)
+_GET_VERSION: Final = "SELECT version FROM schema_versions WHERE namespace = ?"
+_SET_VERSION: Final = """
+INSERT INTO schema_versions (namespace, version) VALUES (?, ?)
+ON CONFLICT (namespace) DO UPDATE SET version = excluded.version"""
+
+
+class SchemaTooNew(RuntimeError):
+    """The file was migrated by a newer release than this one; we refuse to touch it."""
+
+    def __init__(self, namespace: str, found: int, known: int) -> None:
+        super().__init__(
+            f"database schema {namespace!r} is at version {found}, but this release only "
+            f"knows versions up to {known}; upgrade xmpp-transport or use another database"
+        )
+        self.namespace = namespace
+        self.found = found
+        self.known = known
+
+
+async def schema_version(db: Database, namespace: str) -> int:
+    """The namespace's current version; 0 when it was never migrated."""
+    if await db.fetchone(_TABLE_EXISTS) is None:
+        return 0
+    row = await db.fetchone(_GET_VERSION, (namespace,))
+    return int(row[0]) if row is not None else 0
+
+
+async def check_version(db: Database, namespace: str, scripts: Sequence[str]) -> int:
+    """Raise ``SchemaTooNew`` if the file is ahead of ``scripts``; else the version."""
+    found = await schema_version(db, namespace)
+    if found > len(scripts):
+        raise SchemaTooNew(namespace, found, len(scripts))
+    return found
+
+
+async def migrate(db: Database, namespace: str, scripts: Sequence[str]) -> int:
+    """Apply the scripts the file has not seen yet; return the resulting version.
+
+    Each script runs with its version bump in one atomic write, so a crash leaves the
+    namespace at a version whose script fully applied.
+    """
+    current = await check_version(db, namespace, scripts)
+    if current == len(scripts):
+        return current
+    await db.write(_create_table)
+    for index in range(current, len(scripts)):
+        await db.write(_Step(namespace, index + 1, scripts[index], len(scripts)))
+        log.info("migrated %s schema to version %d", namespace, index + 1)
+    return len(scripts)
+
+
+async def _create_table(conn: aiosqlite.Connection) -> None:
+    await conn.execute(_CREATE_TABLE)
+
+
+class _Step:
+    """One script as a write op; re-checks the version inside the transaction."""
+
+    def __init__(self, namespace: str, version: int, script: str, known: int) -> None:
+        self.namespace = namespace
+        self.version = version
+        self.script = script
+        self.known = known
+
+    async def __call__(self, conn: aiosqlite.Connection) -> None:
+        rows = list(await conn.execute_fetchall(_GET_VERSION, (self.namespace,)))
+        found = int(rows[0][0]) if rows else 0
+        if found > self.known:
+            raise SchemaTooNew(self.namespace, found, self.known)
+        if found >= self.version:
+            return  # another process applied it meanwhile
+        for statement in split_statements(self.script):
+            await conn.execute(statement)
+        await conn.execute(_SET_VERSION, (self.namespace, self.version))
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a script into complete statements.
+
+    ``executescript`` would COMMIT the writer's open transaction, so scripts are run one
+    statement at a time. ``sqlite3.complete_statement`` knows about quotes and trigger
+    bodies, which a plain split on ';' does not.
+    """
+    statements: list[str] = []
+    buffer = ""
+    for part in script.split(";"):
+        buffer += part + ";"
+        if sqlite3.complete_statement(buffer):
+            text = buffer.strip()
+            if text.strip(";").strip():
+                statements.append(text)
+            buffer = ""
+    if buffer.rstrip(";").strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]!r}")
+    return statements
