@@ -64,9 +64,7 @@ class GatewayComponent(ComponentXMPP):
             fix_error_ns=True,
         )
         self.register_plugins()
-        # slixmpp answers probes from its in-memory roster with "unsubscribed", which after
-        # a restart would wipe users' subscriptions; probes are answered from the store.
-        self.del_event_handler("presence_probe", self._handle_probe)
+        self._drop_memory_roster()
         self.server_domain = jid.partition(".")[2] or jid
         self.address = (host, port)
         self.online = asyncio.Event()
@@ -80,6 +78,24 @@ class GatewayComponent(ComponentXMPP):
         self.add_event_handler("disconnected", self._on_disconnected)
         self.add_event_handler("stream_error", self._on_stream_error)
         self.add_event_handler("connection_failed", self._on_connection_failed)
+
+    def _drop_memory_roster(self) -> None:
+        """The store is the roster: detach slixmpp's in-memory one.
+
+        It answers probes for pairs it has not seen (every pair after a restart) with
+        ``unsubscribed``, which would wipe users' contacts, and it grows by one entry per
+        user and contact it ever heard from.
+        """
+        self.del_event_handler("presence_probe", self._handle_probe)
+        for event in ("presence_available", "presence_dnd", "presence_xa", "presence_chat",
+                      "presence_away"):
+            self.del_event_handler(event, self._handle_available)
+        self.del_event_handler("presence_unavailable", self._handle_unavailable)
+        self.del_event_handler("presence_subscribe", self._handle_subscribe)
+        self.del_event_handler("presence_subscribed", self._handle_subscribed)
+        self.del_event_handler("presence_unsubscribe", self._handle_unsubscribe)
+        self.del_event_handler("presence_unsubscribed", self._handle_unsubscribed)
+        self.del_event_handler("roster_subscription_request", self._handle_new_subscription)
 
     def start(self) -> None:
         """Begin connecting; returns at once, the stream comes up in the background."""
