@@ -16,7 +16,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
-from transport.core.events import OutgoingMessage, Registration, SendOutcome, XmppMessage
+from transport.core.errors import AddressError
+from transport.core.events import (
+    OutgoingMessage,
+    Registration,
+    SendOutcome,
+    StanzaErrorInfo,
+    XmppMessage,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +131,7 @@ class BackendContext(Protocol):
     async def confirm_delivery(self, legacy_id: str) -> None:
         """The legacy side delivered ``legacy_id``: send the receipt if one was asked for."""
 
-    async def report_failure(self, legacy_id: str, error: Any) -> None:
+    async def report_failure(self, legacy_id: str, error: StanzaErrorInfo) -> None:
         """The legacy side failed ``legacy_id`` after accepting it: tell the sender."""
 
     async def registered_user(self, user: str) -> Registration | None:
@@ -177,6 +184,14 @@ class Backend(ABC):
     @abstractmethod
     def normalize_contact(self, localpart: str) -> str:
         """Return the canonical localpart for a contact JID, or raise ``AddressError``."""
+
+    def contact_from_uri(self, uri: str) -> str:
+        """XEP-0033 ``uri`` address (e.g. ``sms:+12125550142``) -> contact localpart.
+
+        Only asked of backends that list ``http://jabber.org/protocol/address`` in
+        ``features``; raise ``AddressError`` for URIs the network cannot reach.
+        """
+        raise AddressError(f"{uri} cannot be reached through this gateway")
 
     def contact_info(self, localpart: str) -> ContactInfo:
         """disco#info of a (normalised) contact JID."""

@@ -113,6 +113,16 @@ class SendOutcome:
 
     legacy_ids: tuple[str, ...] = ()
     confirmed: bool = False
+    recipients: tuple[str, ...] = ()
+
+    def by_contact(self, default: str) -> dict[str, list[str]]:
+        """Legacy ids grouped by the contact they went to (``recipients`` runs parallel to
+        ``legacy_ids`` for multi-recipient sends; otherwise all went to ``default``)."""
+        groups: dict[str, list[str]] = {}
+        contacts = self.recipients or (default,) * len(self.legacy_ids)
+        for legacy_id, contact in zip(self.legacy_ids, contacts, strict=True):
+            groups.setdefault(contact, []).append(legacy_id)
+        return groups
 
 
 @dataclass(frozen=True, slots=True)

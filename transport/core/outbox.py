@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from transport.core.backend import Backend
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 ErrorReporter = Callable[[OutgoingMessage, StanzaErrorInfo], Awaitable[None]]
 ReceiptReporter = Callable[[OutgoingMessage], Awaitable[None]]
+MappedHook = Callable[[Sequence[str]], Awaitable[None]]
 
 UNCERTAIN = StanzaErrorInfo(
     condition="undefined-condition",
@@ -40,6 +41,7 @@ class OutboxDispatcher:
         store: Any,
         on_error: ErrorReporter,
         on_receipt: ReceiptReporter,
+        on_mapped: MappedHook | None = None,
         *,
         base_delay: float = 1.0,
         max_delay: float = 60.0,
@@ -50,6 +52,7 @@ class OutboxDispatcher:
         self.store = store
         self.on_error = on_error
         self.on_receipt = on_receipt
+        self.on_mapped = on_mapped or _nothing
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.give_up_after = give_up_after
@@ -152,15 +155,17 @@ class OutboxDispatcher:
         self.sent += 1
         await self.store.outbox.mark_sent(row_id, list(outcome.legacy_ids))
         if outcome.legacy_ids and not outcome.confirmed:
-            await self.store.id_maps.add(
-                self.component,
-                list(outcome.legacy_ids),
-                message.user,
-                message.sender_full_jid,
-                message.contact,
-                message.stanza_id,
-                message.receipt_requested,
-            )
+            for contact, legacy_ids in outcome.by_contact(message.contact).items():
+                await self.store.id_maps.add(
+                    self.component,
+                    legacy_ids,
+                    message.user,
+                    message.sender_full_jid,
+                    contact,
+                    message.stanza_id,
+                    message.receipt_requested,
+                )
+            await self.on_mapped(outcome.legacy_ids)
         if outcome.confirmed and message.receipt_requested:
             await self.on_receipt(message)
 
@@ -170,3 +175,7 @@ class OutboxDispatcher:
                  error.condition)
         await self.store.outbox.mark_failed(row_id, f"{error.condition}: {error.text}")
         await self.on_error(message, error)
+
+
+async def _nothing(_legacy_ids: Sequence[str]) -> None:
+    """Default ``on_mapped``: no late reports to apply."""

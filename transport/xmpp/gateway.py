@@ -14,6 +14,7 @@ from transport.core.backend import Backend
 from transport.core.events import OutgoingMessage, Registration, StanzaErrorInfo, XmppMessage
 from transport.core.outbox import OutboxDispatcher
 from transport.core.policy import AccessPolicy
+from transport.core.reports import DeliveryReports
 from transport.xmpp.component import GatewayComponent
 from transport.xmpp.delivery import DeliveryPump
 
@@ -38,8 +39,10 @@ class Gateway:
         self.policy = policy
         self.backend = backend_cls(self, backend_settings)
         self.pump = DeliveryPump(xmpp, store)
+        self.reports = DeliveryReports(self.component_jid, store, self.deliver, self.contact_jid)
         self.outbox = OutboxDispatcher(
-            self.component_jid, self.backend, store, self._report_error, self._report_receipt
+            self.component_jid, self.backend, store, self._report_error, self._report_receipt,
+            self.reports.mapped,
         )
         self.received = 0
 
@@ -76,24 +79,10 @@ class Gateway:
         return queued
 
     async def confirm_delivery(self, legacy_id: str) -> None:
-        row = await self._store.id_maps.by_legacy_id(self.component_jid, legacy_id)
-        if row is None or not row.receipt_requested:
-            return
-        if await self._store.id_maps.resolve(self.component_jid, legacy_id):
-            await self.deliver(XmppMessage(
-                to=row.full_jid, sender=self.contact_jid(row.contact), receipt_for=row.xmpp_id,
-            ))
+        await self.reports.confirm(legacy_id)
 
-    async def report_failure(self, legacy_id: str, error: Any) -> None:
-        row = await self._store.id_maps.by_legacy_id(self.component_jid, legacy_id)
-        if row is None:
-            log.warning("Failure reported for unknown legacy id %s", legacy_id)
-            return
-        if await self._store.id_maps.resolve(self.component_jid, legacy_id):
-            await self.deliver(XmppMessage(
-                to=row.full_jid, sender=self.contact_jid(row.contact), type="error",
-                id=row.xmpp_id, error=error,
-            ))
+    async def report_failure(self, legacy_id: str, error: StanzaErrorInfo) -> None:
+        await self.reports.fail(legacy_id, error)
 
     async def registered_user(self, user: str) -> Registration | None:
         record = await self._store.users.get(self.component_jid, user)

@@ -6,16 +6,19 @@ import logging
 import uuid
 from typing import Any
 
+from slixmpp import JID
 from slixmpp.xmlstream.handler import CoroutineCallback
 from slixmpp.xmlstream.matcher import StanzaPath
 
-from transport.core.errors import GatewayError
+from transport.core.errors import AddressError, GatewayError
 from transport.core.events import Attachment, OutgoingMessage, StanzaErrorInfo
 from transport.core.policy import registration_required
 from transport.xmpp.gateway import Gateway
 from transport.xmpp.stanzas import bare, set_error
 
 log = logging.getLogger(__name__)
+
+ADDRESS_NS = "http://jabber.org/protocol/address"
 
 HELP = (
     "This is the {name} gateway. Add contacts as address@{jid}; "
@@ -42,13 +45,18 @@ class MessageHandler:
         to = msg["to"]
         try:
             self.gw.policy.check_domain(user)
-            if not to.user:
+            addresses = msg.xml.find(f"{{{ADDRESS_NS}}}addresses")
+            multicast = addresses is not None and ADDRESS_NS in self.gw.backend.features
+            if not to.user and not multicast:
                 self._answer_gateway_chat(msg)
                 return
             if self.gw.backend.registration is not None and \
                     await self.gw.registered_user(user) is None:
                 raise registration_required()
-            contact = self.gw.backend.normalize_contact(to.user)
+            if multicast:
+                recipients = self._recipients(addresses)
+            else:
+                recipients = [self.gw.backend.normalize_contact(to.user)]
         except GatewayError as exc:
             self._bounce(msg, StanzaErrorInfo(exc.condition, exc.text, exc.etype, exc.legacy_code))
             return
@@ -65,16 +73,36 @@ class MessageHandler:
         outgoing = OutgoingMessage(
             user=user,
             sender_full_jid=str(msg["from"]),
-            contact=contact,
+            contact=recipients[0],
             stanza_id=stanza_id,
             body=body,
             resource=to.resource,
             type=mtype if mtype in ("chat", "groupchat", "normal") else "chat",
             attachments=attachments,
             receipt_requested=bool(msg["request_receipt"]),
+            extra_recipients=tuple(recipients[1:]),
         )
         if not await self.gw.outbox.submit(outgoing):
             log.info("Duplicate stanza %s from %s ignored", stanza_id, user)
+
+    def _recipients(self, addresses: Any) -> list[str]:
+        """XEP-0033 to/cc/bcc addresses not yet delivered, as contact localparts."""
+        out: list[str] = []
+        for address in addresses.findall(f"{{{ADDRESS_NS}}}address"):
+            if address.get("type") not in ("to", "cc", "bcc") or address.get("delivered"):
+                continue
+            if address.get("uri"):
+                contact = self.gw.backend.contact_from_uri(address.get("uri"))
+            else:
+                jid = JID(address.get("jid") or "")
+                if jid.domain != self.gw.component_jid or not jid.user:
+                    raise AddressError(f"{jid} is not reachable through this gateway")
+                contact = self.gw.backend.normalize_contact(jid.user)
+            if contact not in out:
+                out.append(contact)
+        if not out:
+            raise GatewayError("No recipient address", "bad-request", "modify")
+        return out
 
     def _answer_gateway_chat(self, msg: Any) -> None:
         reply = self.gw.xmpp.make_message(
