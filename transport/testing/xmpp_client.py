@@ -1,7 +1,7 @@
 """A real XMPP client for tests and benchmarks: logs in over plain TCP on loopback.
 
 Everything it receives lands in one queue so a test can wait for the stanza it expects
-(with a timeout) instead of sleeping.
+(with a timeout) instead of sleeping; stanzas a wait passed over stay available to the next.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import Any
 
 from slixmpp import ClientXMPP
 from slixmpp.stanza import Iq, Message, Presence
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import StanzaPath
 
 Predicate = Callable[[Any], bool]
 
@@ -39,9 +41,11 @@ class TestClient(ClientXMPP):
         self.plugin["feature_mechanisms"].unencrypted_scram = True
         self.server_address = (host, port)
         self.inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self.backlog: list[Any] = []
         self.started = asyncio.Event()
         self.add_event_handler("session_start", self._on_start)
-        self.add_event_handler("message", self._collect)
+        # slixmpp's "message" event needs a <body/>; receipts and errors have none.
+        self.register_handler(Callback("collect messages", StanzaPath("message"), self._collect))
         self.add_event_handler("presence", self._collect)
 
     def _on_start(self, _event: Any) -> None:
@@ -63,15 +67,22 @@ class TestClient(ClientXMPP):
             await asyncio.wait_for(self.disconnect(wait=1), 3)
 
     async def expect(self, predicate: Predicate, timeout: float = 10.0) -> Any:
-        """The first received stanza matching ``predicate``; earlier ones are discarded."""
+        """The oldest received stanza matching ``predicate``, which is consumed."""
+        for index, stanza in enumerate(self.backlog):
+            if predicate(stanza):
+                return self.backlog.pop(index)
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 raise TimeoutError("no matching stanza arrived")
-            stanza = await asyncio.wait_for(self.inbox.get(), remaining)
+            try:
+                stanza = await asyncio.wait_for(self.inbox.get(), remaining)
+            except TimeoutError:
+                raise TimeoutError("no matching stanza arrived") from None
             if predicate(stanza):
                 return stanza
+            self.backlog.append(stanza)
 
     async def expect_message(
         self, sender: str | None = None, body: str | None = None, timeout: float = 10.0,
@@ -102,8 +113,8 @@ class TestClient(ClientXMPP):
         return result
 
     def drain(self) -> list[Any]:
-        """Everything received so far, emptying the queue."""
-        out = []
+        """Everything received and not consumed so far, emptying the queue."""
+        out, self.backlog = self.backlog, []
         while not self.inbox.empty():
             out.append(self.inbox.get_nowait())
         return out

@@ -69,6 +69,8 @@ class DeliveryPump:
         while True:
             try:
                 await self.xmpp.online.wait()
+                # Cleared before looking, so a message queued while we look wakes us again.
+                self._wake.clear()
                 sent = await self._send_batch()
             except asyncio.CancelledError:
                 raise
@@ -77,7 +79,6 @@ class DeliveryPump:
                 await asyncio.sleep(1)
                 continue
             if not sent:
-                self._wake.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=5)
 

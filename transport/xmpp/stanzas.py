@@ -13,6 +13,18 @@ from transport.core.errors import GatewayError
 from transport.core.events import StanzaErrorInfo, XmppMessage
 
 LEGACY_ERROR_NS = "urn:xmpp-transport:legacy-error:0"
+STANZA_ERROR_NS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+
+
+def error_condition(stanza: Any) -> str:
+    """The stanza error condition's element name, including ones slixmpp does not know."""
+    error = stanza.xml.find("{*}error")
+    if error is None:
+        return ""
+    for child in error:
+        if child.tag.startswith(f"{{{STANZA_ERROR_NS}}}") and not child.tag.endswith("}text"):
+            return str(child.tag.split("}", 1)[1])
+    return ""
 
 
 def build_message(xmpp: Any, event: XmppMessage) -> Message:
@@ -51,7 +63,10 @@ def set_error(stanza: Any, error: StanzaErrorInfo) -> None:
     """Fill a stanza's ``<error/>``; the legacy network's code travels in its own element."""
     stanza["type"] = "error"
     stanza["error"]["type"] = error.etype
-    stanza["error"]["condition"] = error.condition
+    # slixmpp's Error knows only some RFC 6120 conditions (not policy-violation, say) and
+    # silently keeps its default for the others, so the element is written here.
+    del stanza["error"]["condition"]
+    stanza["error"].xml.append(ET.Element(f"{{{STANZA_ERROR_NS}}}{error.condition}"))
     text = error.text
     if error.legacy_code:
         text = f"{text} (error {error.legacy_code})"

@@ -4,7 +4,7 @@ import pytest
 
 from transport.core.events import StanzaErrorInfo, XmppMessage
 from transport.xmpp.component import GatewayComponent
-from transport.xmpp.stanzas import LEGACY_ERROR_NS, build_message
+from transport.xmpp.stanzas import LEGACY_ERROR_NS, build_message, error_condition
 
 
 @pytest.fixture
@@ -39,6 +39,14 @@ async def test_error_carries_condition_text_and_legacy_code(xmpp):
     code = msg.xml.find(f".//{{{LEGACY_ERROR_NS}}}legacy-error")
     assert code is not None and code.get("code") == "21610"
     assert msg.xml.find("{urn:xmpp:sid:0}origin-id") is None
+
+
+async def test_conditions_slixmpp_does_not_list_are_kept(xmpp):
+    msg = build_message(xmpp, XmppMessage(
+        to="a@localhost/phone", sender="b@sms.localhost", type="error", id="orig",
+        error=StanzaErrorInfo("policy-violation", "Filtered", "modify", "30007")))
+    assert error_condition(msg) == "policy-violation"
+    assert len(msg.xml.findall("{*}error/{urn:ietf:params:xml:ns:xmpp-stanzas}*")) == 2
 
 
 async def test_delay_receipt_and_stanza_id(xmpp):
