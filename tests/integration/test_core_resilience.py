@@ -116,3 +116,55 @@ async def test_clean_shutdown_on_sigterm(fresh_prosody, users, tmp_path):
         assert "Traceback" not in proc.log_text()
     finally:
         proc.kill()
+
+
+async def test_keepalive_drops_a_half_open_link(fresh_prosody, gateway_settings):
+    """A server that stops answering (no FIN, no RST) is noticed by the ping keepalive."""
+    server = fresh_prosody()
+    settings = gateway_settings(server, keepalive_interval=0.5, ping_timeout=1.0)
+    async with running_gateway(settings) as app:
+        xmpp = app.runtimes[0].xmpp
+        os.kill(server.pid, signal.SIGSTOP)
+        try:
+            await wait_until(lambda: not xmpp.online.is_set(), timeout=10)
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+        await wait_until(xmpp.online.is_set, timeout=15)
+
+
+async def test_gateway_started_before_the_server_connects_when_it_comes_up(
+    fresh_prosody, gateway_settings, users
+):
+    server = fresh_prosody()
+    server.stop()
+    settings = gateway_settings(server)
+    from transport.app import Application
+
+    app = Application(settings)
+    await app.start()
+    try:
+        await asyncio.sleep(1.5)
+        assert not app.runtimes[0].xmpp.online.is_set()
+        server.start()
+        await app.runtimes[0].wait_online(15)
+        alice = await users(server=server)
+        await register(alice, GW, username="alice")
+        send_chat(alice, BOB, "late start")
+        await alice.expect_message(sender=BOB, body="late start")
+    finally:
+        await app.stop()
+
+
+async def test_wrong_secret_is_retried_and_logged(fresh_prosody, gateway_settings, caplog):
+    server = fresh_prosody()
+    settings = gateway_settings(server, component=ComponentSpec("echo", GW, "not-the-secret"))
+    from transport.app import Application
+
+    app = Application(settings)
+    await app.start()
+    try:
+        await wait_until(lambda: "closed the stream" in caplog.text, timeout=10)
+        await wait_until(lambda: caplog.text.count("closed the stream") >= 2, timeout=10)
+        assert not app.runtimes[0].xmpp.online.is_set()
+    finally:
+        await app.stop()
