@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from transport.core.backend import Backend
@@ -58,6 +58,7 @@ class OutboxDispatcher:
         self.give_up_after = give_up_after
         self._lanes: dict[str, asyncio.Queue[tuple[int, OutgoingMessage, int, float]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self._bookkeeping: set[asyncio.Task[None]] = set()
         self.sent = 0
         self.failed = 0
 
@@ -90,9 +91,12 @@ class OutboxDispatcher:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._bookkeeping:
+            await asyncio.gather(*self._bookkeeping, return_exceptions=True)
 
     def pending_lanes(self) -> int:
-        return len(self._workers)
+        """Lanes still sending, or outcomes still being recorded (0 = idle)."""
+        return len(self._workers) + len(self._bookkeeping)
 
     def _enqueue(
         self, lane: str, row_id: int, message: OutgoingMessage, attempts: int, due: float
@@ -122,7 +126,10 @@ class OutboxDispatcher:
             wait = due - time.time()
             if wait > 0:
                 await asyncio.sleep(wait)
-            await self.store.outbox.claim(row_id)
+            if not self.backend.resend_unconfirmed:
+                # The network is not idempotent: the row must say "sending" durably before
+                # the network sees the message, so a crash is reported, never resent.
+                await self.store.outbox.claim(row_id)
             attempts += 1
             try:
                 outcome = await self.backend.send(message)
@@ -140,16 +147,31 @@ class OutboxDispatcher:
                 await self.store.outbox.reschedule(row_id, due, exc.reason)
                 continue
             except DeliveryRefused as exc:
-                await self._fail(row_id, message, StanzaErrorInfo(
-                    exc.condition, exc.text, exc.etype, exc.legacy_code))
+                self._after(self._fail(row_id, message, StanzaErrorInfo(
+                    exc.condition, exc.text, exc.etype, exc.legacy_code)))
                 return
             except Exception:
                 log.exception("Backend failed sending to %s for %s", message.contact, message.user)
-                await self._fail(row_id, message, StanzaErrorInfo(
-                    "internal-server-error", "The gateway failed to send this message"))
+                self._after(self._fail(row_id, message, StanzaErrorInfo(
+                    "internal-server-error", "The gateway failed to send this message")))
                 return
-            await self._succeed(row_id, message, outcome)
+            self._after(self._succeed(row_id, message, outcome))
             return
+
+    def _after(self, bookkeeping: Coroutine[Any, Any, None]) -> None:
+        """Record an outcome without holding up the lane's next message.
+
+        The single store writer commits in submission order, so the records still land in
+        the order the messages were sent; stop() waits for them.
+        """
+        task = asyncio.ensure_future(bookkeeping)
+        self._bookkeeping.add(task)
+        task.add_done_callback(self._bookkeeping_done)
+
+    def _bookkeeping_done(self, task: asyncio.Task[None]) -> None:
+        self._bookkeeping.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Could not record a send outcome", exc_info=task.exception())
 
     async def _succeed(self, row_id: int, message: OutgoingMessage, outcome: SendOutcome) -> None:
         self.sent += 1

@@ -116,16 +116,17 @@ def _toml(value: Any) -> str:
 class GatewayProcess:
     """``python -m transport run`` as a child process, stopped by its own PID."""
 
-    def __init__(self, config: Path, log_path: Path) -> None:
+    def __init__(self, config: Path, log_path: Path, log_level: str = "DEBUG") -> None:
         self.config = config
         self.log_path = log_path
+        self.log_level = log_level
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "transport", "run", "--config", str(self.config),
-             "--log-level", "DEBUG"],
+             "--log-level", self.log_level],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=dict(os.environ),
         )
         log.close()
