@@ -48,7 +48,7 @@ async def burst(client: TestClient, count: int) -> tuple[float, int]:
     received = 0
     done = asyncio.Event()
 
-    def on_message(msg) -> None:  # noqa: ANN001
+    def on_message(msg) -> None:
         nonlocal received
         if msg["body"].startswith("b "):
             received += 1
@@ -70,7 +70,7 @@ async def paced(client: TestClient, rate: float, seconds: float) -> list[float]:
     sent: dict[str, float] = {}
     latencies: list[float] = []
 
-    def on_message(msg) -> None:  # noqa: ANN001
+    def on_message(msg) -> None:
         body = msg["body"]
         if body in sent:
             latencies.append(time.perf_counter() - sent.pop(body))
@@ -98,8 +98,10 @@ async def main(args: argparse.Namespace) -> None:
         server.start()
         gateway = None
         try:
-            config = write_config(workdir / "gw.toml", "127.0.0.1", server.component_port,
-                                  workdir / "gw.sqlite3", [ComponentSpec("echo", GW, "bench-secret")])
+            config = write_config(
+                workdir / "gw.toml", "127.0.0.1", server.component_port, workdir / "gw.sqlite3",
+                [ComponentSpec("echo", GW, "bench-secret")],
+            )
             gateway = GatewayProcess(config, workdir / "gw.log", log_level=args.gw_log_level)
             gateway.start()
             server.register_user("bench", "pw")
