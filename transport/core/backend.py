@@ -57,12 +57,51 @@ class RegistrationSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class DataForm:
+    """An XEP-0128 extended-info form (``muc#roominfo``, say) in a disco#info answer."""
+
+    form_type: str
+    fields: tuple[FormField, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ContactInfo:
     """How a contact JID answers disco#info."""
 
     identities: tuple[Identity, ...]
     features: tuple[str, ...] = ()
     name: str | None = None
+    extensions: tuple[DataForm, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoItem:
+    """One disco#items entry."""
+
+    jid: str
+    node: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """XEP-0059 result set management as asked: ``before=""`` means the last page."""
+
+    max: int | None = None
+    after: str | None = None
+    before: str | None = None
+    index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemsPage:
+    """A page of disco#items; ``count`` only when the full size is known."""
+
+    items: tuple[DiscoItem, ...]
+    first: str | None = None
+    first_index: int | None = None
+    last: str | None = None
+    count: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +235,18 @@ class Backend(ABC):
     def contact_info(self, localpart: str) -> ContactInfo:
         """disco#info of a (normalised) contact JID."""
         return ContactInfo(identities=(Identity("client", "pc"),))
+
+    async def disco_info(
+        self, user: str, localpart: str, resource: str, node: str | None
+    ) -> ContactInfo | None:
+        """disco#info for any JID under the domain (a room, a server); None: the default."""
+        return None
+
+    async def disco_items(
+        self, user: str, localpart: str, resource: str, node: str | None, page: PageRequest
+    ) -> ItemsPage | None:
+        """disco#items for a JID under the domain; None: the default (no items)."""
+        return None
 
     def contact_available(self, user: str, localpart: str) -> bool:
         """Whether a contact shows as available to ``user``."""

@@ -12,13 +12,14 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from transport.app import Application
 from transport.config import ComponentSettings, DatabaseSettings, Settings, XmppSettings
+from transport.core.backend import Backend
 from transport.core.registry import load_backends
 
 
@@ -26,7 +27,7 @@ from transport.core.registry import load_backends
 class ComponentSpec:
     """One component to run: backend name, domain, secret and the backend's own keys."""
 
-    backend: str
+    backend: str | type[Backend]
     jid: str
     secret: str
     options: dict[str, Any] | None = None
@@ -52,13 +53,15 @@ def build_settings(
             ping_timeout=ping_timeout,
         ),
         database=DatabaseSettings(path=db_path),
-        components=tuple(
-            ComponentSettings(
-                name=c.backend, jid=c.jid, secret=c.secret, backend=backends[c.backend],
-                backend_settings=backends[c.backend].parse_settings(dict(c.options or {})),
-            )
-            for c in components
-        ),
+        components=tuple(_component(c, backends) for c in components),
+    )
+
+
+def _component(spec: ComponentSpec, installed: Mapping[str, type[Backend]]) -> ComponentSettings:
+    backend = installed[spec.backend] if isinstance(spec.backend, str) else spec.backend
+    return ComponentSettings(
+        name=backend.name, jid=spec.jid, secret=spec.secret, backend=backend,
+        backend_settings=backend.parse_settings(dict(spec.options or {})),
     )
 
 
@@ -97,7 +100,8 @@ def write_config(
         "",
     ]
     for c in components:
-        lines += [f"[{c.backend}]", f'jid = "{c.jid}"', f'secret = "{c.secret}"']
+        name = c.backend if isinstance(c.backend, str) else c.backend.name
+        lines += [f"[{name}]", f'jid = "{c.jid}"', f'secret = "{c.secret}"']
         for key, value in (c.options or {}).items():
             lines.append(f"{key} = {_toml(value)}")
         lines.append("")

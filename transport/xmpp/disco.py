@@ -13,12 +13,15 @@ from slixmpp import JID
 from slixmpp.exceptions import XMPPError
 from slixmpp.plugins.xep_0030 import DiscoInfo, DiscoItems
 
+from transport.core.backend import ContactInfo, ItemsPage, PageRequest
 from transport.core.errors import GatewayError
 from transport.xmpp.adhoc import CommandSet
+from transport.xmpp.forms import make_form
 from transport.xmpp.gateway import Gateway
 from transport.xmpp.stanzas import bare, xmpp_error
 
 COMMANDS_NS = "http://jabber.org/protocol/commands"
+RSM_NS = "http://jabber.org/protocol/rsm"
 BASE_FEATURES = (
     "http://jabber.org/protocol/disco#info",
     "http://jabber.org/protocol/disco#items",
@@ -52,18 +55,16 @@ class DiscoHandler:
         info = DiscoInfo()
         if jid.user:
             try:
-                contact = self.gw.backend.normalize_contact(jid.user)
+                described = await self.gw.backend.disco_info(
+                    bare(ifrom), jid.user, jid.resource, node or None)
+                if described is None:
+                    if node:
+                        raise XMPPError("item-not-found")
+                    contact = self.gw.backend.normalize_contact(jid.user)
+                    described = self.gw.backend.contact_info(contact)
             except GatewayError as exc:
                 raise xmpp_error(exc) from exc
-            if node:
-                raise XMPPError("item-not-found")
-            described = self.gw.backend.contact_info(contact)
-            for ident in described.identities:
-                info.add_identity(ident.category, ident.type, described.name or ident.name)
-            for feature in ("http://jabber.org/protocol/disco#info", "urn:xmpp:ping",
-                            *described.features):
-                info.add_feature(feature)
-            return info
+            return self._render_info(info, described)
         if node == COMMANDS_NS:
             info.add_identity("automation", "command-list", "Ad-hoc commands")
             info.add_feature("http://jabber.org/protocol/disco#info")
@@ -82,9 +83,42 @@ class DiscoHandler:
             info.add_feature(feature)
         return info
 
-    async def _get_items(self, jid: Any, node: str | None, ifrom: Any, _data: Any) -> DiscoItems:
+    def _render_info(self, info: DiscoInfo, described: ContactInfo) -> DiscoInfo:
+        for ident in described.identities:
+            info.add_identity(ident.category, ident.type, described.name or ident.name)
+        features = ["http://jabber.org/protocol/disco#info", "urn:xmpp:ping"]
+        features += [f for f in described.features if f not in features]
+        for feature in features:
+            info.add_feature(feature)
+        for extension in described.extensions:
+            info.append(make_form(self.gw.xmpp, extension.fields, form_type=extension.form_type,
+                                  form_kind="result"))
+        return info
+
+    def _render_page(self, items: DiscoItems, page: ItemsPage) -> None:
+        for item in page.items:
+            items.add_item(JID(item.jid), item.node, item.name)
+        if page.first is not None or page.count is not None:
+            rsm = items["rsm"]
+            if page.first is not None:
+                rsm["first"] = page.first
+                if page.first_index is not None:
+                    rsm["first_index"] = str(page.first_index)
+            if page.last is not None:
+                rsm["last"] = page.last
+            if page.count is not None:
+                rsm["count"] = str(page.count)
+
+    async def _get_items(self, jid: Any, node: str | None, ifrom: Any, iq: Any) -> DiscoItems:
         items = DiscoItems()
         if jid.user:
+            try:
+                page = await self.gw.backend.disco_items(
+                    bare(ifrom), jid.user, jid.resource, node or None, _page_request(iq))
+            except GatewayError as exc:
+                raise xmpp_error(exc) from exc
+            if page is not None:
+                self._render_page(items, page)
             return items
         if node == COMMANDS_NS:
             for command in await self.commands.visible(bare(ifrom)):
@@ -92,3 +126,17 @@ class DiscoHandler:
         elif node:
             raise XMPPError("item-not-found")
         return items
+
+
+def _page_request(iq: Any) -> PageRequest:
+    """The XEP-0059 request of a disco#items query, if any."""
+    if iq is None or iq.xml.find(f".//{{{RSM_NS}}}set") is None:
+        return PageRequest()
+    rsm = iq["disco_items"]["rsm"]
+    before = rsm.xml.find(f"{{{RSM_NS}}}before")
+    return PageRequest(
+        max=int(rsm["max"]) if rsm["max"] else None,
+        after=rsm["after"] or None,
+        before=None if before is None else (before.text or ""),
+        index=int(rsm["index"]) if rsm["index"] else None,
+    )

@@ -16,9 +16,12 @@ def make_form(
     instructions: str = "",
     form_type: str | None = None,
     values: Mapping[str, Any] | None = None,
+    form_kind: str = "form",
 ) -> Any:
-    """A ``<x type='form'/>``; ``values`` pre-fill fields (secrets are never pre-filled)."""
-    form = xmpp.plugin["xep_0004"].make_form(ftype="form", title=title, instructions=instructions)
+    """A ``<x type='form'/>`` (or ``result``); ``values`` pre-fill fields, never secrets."""
+    form = xmpp.plugin["xep_0004"].make_form(
+        ftype=form_kind, title=title, instructions=instructions
+    )
     if form_type:
         form.add_field(var="FORM_TYPE", ftype="hidden", value=form_type)
     for field in fields:
