@@ -1,0 +1,1 @@
+"""Tests of the IRC network layer (transport.backends.irc.protocol)."""

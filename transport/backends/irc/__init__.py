@@ -1,0 +1,1 @@
+"""IRC backend: bridges XMPP users to IRC networks, modelled on biboumi."""

@@ -1,0 +1,252 @@
+"""The byte-level side of a connection: an asyncio protocol with an ordered, paced writer.
+
+Every queued line gets a future resolved only once the line has left our buffers (handed to
+the kernel, or to the TLS layer), so the gateway can reflect a message to XMPP exactly when
+it really went out, as biboumi does. Lines marked urgent (PONG, QUIT, CAP, registration)
+skip the queue and the bucket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import re
+import ssl
+import time
+from collections.abc import Callable
+
+from .errors import IrcNotConnected
+from .message import LineReader
+from .ratelimit import TokenBucket
+
+log = logging.getLogger(__name__)
+
+_HEAD = r"^((?:@\S* +)?(?::\S* +)?)"
+_SECRET = re.compile(_HEAD + r"(PASS|OPER|AUTHENTICATE(?! +(?:PLAIN|\*|\+)$))\b.*", re.I)
+_SERVICES = re.compile(_HEAD + r"((?:PRIVMSG|NOTICE) +\S*serv\b\S* |NS |NICKSERV ).*", re.I)
+
+
+def redact(line: str) -> str:
+    """A loggable form of a line: passwords (PASS, OPER, SASL, services) are masked.
+
+    Works on received lines too, since echo-message sends our own messages back.
+    """
+    line = _SECRET.sub(r"\1\2 ****", line)
+    return _SERVICES.sub(r"\1\2****", line)
+
+
+def _consume(fut: asyncio.Future[None]) -> None:
+    """Mark a send future's outcome as seen: callers may fire and forget."""
+    if not fut.cancelled():
+        fut.exception()
+
+
+class LineWire(asyncio.Protocol):
+    """Reads CR/LF-terminated lines and writes queued lines in order, with flow control."""
+
+    def __init__(
+        self,
+        on_made: Callable[[], None],
+        on_line: Callable[[bytes, bool], None],
+        on_lost: Callable[[BaseException | None], None],
+        bucket: TokenBucket,
+        max_line_bytes: int,
+    ) -> None:
+        self._on_made = on_made
+        self._on_line = on_line
+        self._on_lost = on_lost
+        self._bucket = bucket
+        self._reader = LineReader(max_line_bytes)
+        self.transport: asyncio.Transport | None = None
+        self.last_rx = time.monotonic()
+        self.closed = False
+        self._queue: asyncio.Queue[tuple[bytes, asyncio.Future[None], bool]] = asyncio.Queue()
+        self._gate = asyncio.Event()
+        self._can_write = asyncio.Event()
+        self._can_write.set()
+        self._writer: asyncio.Task[None] | None = None
+        self._current: asyncio.Future[None] | None = None  # dequeued, not yet written
+        self._flushing: asyncio.Future[None] | None = None  # written, not yet flushed
+        self._reading_paused = False
+
+    # asyncio.Protocol -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        # high=0: pause_writing fires whenever anything is left unsent, so "written" means
+        # the kernel (or the TLS layer) accepted the bytes.
+        transport.set_write_buffer_limits(high=0)
+        self.last_rx = time.monotonic()
+        self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+        self._on_made()
+
+    def data_received(self, data: bytes) -> None:
+        self.last_rx = time.monotonic()
+        for line, truncated in self._reader.feed(data):
+            if self.closed:
+                return
+            self._on_line(line, truncated)
+
+    def eof_received(self) -> bool | None:
+        if self._reader.pending:
+            log.debug("connection closed mid-line (%d bytes dropped)", self._reader.pending)
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._shutdown(IrcNotConnected("connection closed"))
+        self._on_lost(exc)
+
+    def pause_writing(self) -> None:
+        self._can_write.clear()
+
+    def resume_writing(self) -> None:
+        self._can_write.set()
+
+    # Writing ----------------------------------------------------------------------------
+
+    def write_now(self, data: bytes) -> None:
+        """Write an urgent line immediately, ahead of anything queued."""
+        if self.closed or self.transport is None or self.transport.is_closing():
+            raise IrcNotConnected("not connected")
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(">> %s", redact(data.decode("utf-8", "replace")))
+        self.transport.write(data + b"\r\n")
+
+    def enqueue(self, data: bytes, throttle: bool = True) -> asyncio.Future[None]:
+        """Queue a line; the future resolves once it is written, fails if it never is."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        fut.add_done_callback(_consume)
+        if self.closed:
+            fut.set_exception(IrcNotConnected("not connected"))
+        else:
+            self._queue.put_nowait((data, fut, throttle))
+        return fut
+
+    def open_gate(self) -> None:
+        """Let queued lines flow (held back until the server accepted our registration)."""
+        self._gate.set()
+
+    async def _write_loop(self) -> None:
+        await self._gate.wait()
+        while not self.closed:
+            data, fut, throttle = await self._queue.get()
+            if fut.done():
+                continue  # the caller gave up waiting
+            self._current = fut
+            if throttle:
+                await self._bucket.acquire()
+            if fut.done():
+                continue
+            try:
+                self.write_now(data)
+            except IrcNotConnected as exc:
+                fut.set_exception(exc)
+                continue
+            self._current, self._flushing = None, fut
+            await self._can_write.wait()
+            self._flushing = None
+            if not fut.done():
+                fut.set_result(None)
+
+    def fail_pending(self, exc: BaseException) -> None:
+        """Fail every queued line (e.g. on QUIT): they will not be sent."""
+        if self._current is not None and not self._current.done():
+            self._current.set_exception(exc)
+        while not self._queue.empty():
+            _, fut, _ = self._queue.get_nowait()
+            if not fut.done():
+                fut.set_exception(exc)
+
+    def _shutdown(self, exc: BaseException) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._writer is not None:
+            self._writer.cancel()
+        if self._flushing is not None and not self._flushing.done():
+            self._flushing.set_exception(IrcNotConnected("connection lost while writing"))
+        self.fail_pending(exc)
+        self._can_write.set()
+
+    def close(self, exc: BaseException | None = None) -> None:
+        """Stop writing, fail what is queued, close the socket (after flushing what's written)."""
+        self._shutdown(exc or IrcNotConnected("connection closed"))
+        if self.transport is not None:
+            self.transport.close()
+
+    # Read-side backpressure --------------------------------------------------------------
+
+    def set_reading_paused(self, paused: bool) -> None:
+        """Stop (or restart) reading from the socket, e.g. while the consumer lags."""
+        if self.transport is None or paused == self._reading_paused:
+            return
+        self._reading_paused = paused
+        with contextlib.suppress(RuntimeError):
+            if paused:
+                self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
+
+    @property
+    def reading_paused(self) -> bool:
+        return self._reading_paused
+
+
+async def keepalive(
+    wire: LineWire,
+    interval: float,
+    timeout: float,
+    send_ping: Callable[[], None],
+    on_timeout: Callable[[float], None],
+) -> None:
+    """PING after ``interval`` s without incoming traffic; declare the link dead after
+    ``timeout`` s (biboumi pings every 240 s but never checks for an answer)."""
+    pinged_at = 0.0
+    while not wire.closed:
+        now = time.monotonic()
+        idle = now - wire.last_rx
+        if idle >= timeout:
+            on_timeout(idle)
+            return
+        wait = wire.last_rx + timeout - now
+        if idle < interval:
+            wait = min(wait, wire.last_rx + interval - now)
+        elif pinged_at <= wire.last_rx:
+            pinged_at = now
+            try:
+                send_ping()
+            except IrcNotConnected:
+                return
+        await asyncio.sleep(max(wait, 0.01))
+
+
+@functools.lru_cache(maxsize=16)
+def ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
+    """Cached: loading a trust store reads files, which we do once, not per connection."""
+    ctx = ssl.create_default_context(cafile=ca_file)
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+async def open_wire(
+    wire: LineWire,
+    host: str,
+    port: int,
+    ctx: ssl.SSLContext | None,
+    local_addr: tuple[str, int] | None = None,
+) -> None:
+    """Connect ``wire`` (name resolution runs in asyncio's executor, never on the loop)."""
+    await asyncio.get_running_loop().create_connection(
+        lambda: wire,
+        host,
+        port,
+        ssl=ctx,
+        server_hostname=host if ctx is not None else None,
+        local_addr=local_addr,
+        happy_eyeballs_delay=0.25,
+    )
