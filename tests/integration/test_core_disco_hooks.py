@@ -18,6 +18,7 @@ from transport.core.events import OutgoingMessage, SendOutcome
 from transport.testing.gateway import ComponentSpec, running_gateway
 
 GW = "echo.localhost"
+ITEMS_NS = "http://jabber.org/protocol/disco#items"
 CHANNELS = [f"#c{i:02d}" for i in range(12)]
 
 
@@ -88,7 +89,7 @@ async def test_items_are_paged_with_rsm(rooms_gateway, users):
         if after:
             iq["disco_items"]["rsm"]["after"] = after
         result = await alice.query(iq)
-        names = [i.get("name") for i in result.xml.iter("{http://jabber.org/protocol/disco#items}item")]
+        names = [i.get("name") for i in result.xml.iter(f"{{{ITEMS_NS}}}item")]
         if not names:
             break
         assert result["disco_items"]["rsm"]["count"] == "12"
@@ -104,3 +105,48 @@ async def test_default_info_and_bad_address(rooms_gateway, users):
     with pytest.raises(IqError) as err:
         await alice.plugin["xep_0030"].get_info(f"bad@{GW}")
     assert err.value.condition == "jid-malformed"
+
+
+class CommandsOnRooms(RoomsBackend):
+    """Offers a ``configure`` command on room JIDs, like biboumi."""
+
+    def commands(self):
+        from transport.core.backend import Command, CommandResult, FormField
+
+        async def configure(request, values):
+            if values is None:
+                return CommandResult(form=(FormField("topic", "Topic"),))
+            return CommandResult(note=f"{request.requester} set {request.target} to "
+                                      f"{values.get('topic')}")
+
+        return [Command("configure", "Configure", configure,
+                        targets=lambda target: target.startswith("#"))]
+
+
+async def test_commands_on_contact_jids(gateway_settings, users):
+    spec = ComponentSpec(CommandsOnRooms, GW, "echo-secret")
+    async with running_gateway(gateway_settings(component=spec)):
+        alice = await users()
+        room = f"#c01@{GW}"
+        items = await alice.plugin["xep_0030"].get_items(
+            room, node="http://jabber.org/protocol/commands")
+        assert [i[1] for i in items["disco_items"]["items"]] == ["configure"]
+        info = await alice.plugin["xep_0030"].get_info(room)
+        assert "http://jabber.org/protocol/commands" in info["disco_info"]["features"]
+        gw_items = await alice.plugin["xep_0030"].get_items(
+            GW, node="http://jabber.org/protocol/commands")
+        assert "configure" not in {i[1] for i in gw_items["disco_items"]["items"]}
+
+        first = await alice.plugin["xep_0050"].send_command(room, "configure")
+        form = alice.plugin["xep_0004"].make_form(ftype="submit")
+        form.add_field(var="topic", value="hello")
+        iq = alice.make_iq_set(ito=room)
+        iq["command"]["node"] = "configure"
+        iq["command"]["sessionid"] = first["command"]["sessionid"]
+        iq["command"]["action"] = "complete"
+        iq["command"].append(form)
+        done = await alice.query(iq)
+        assert done["command"]["notes"][0][1] == f"{alice.boundjid.bare} set #c01 to hello"
+        with pytest.raises(IqError) as err:
+            await alice.plugin["xep_0050"].send_command(GW, "configure")
+        assert err.value.condition == "item-not-found"

@@ -115,15 +115,30 @@ class CommandResult:
     note_type: str = "info"
 
 
-CommandHandler = Callable[[str, Mapping[str, Any] | None], Awaitable[CommandResult]]
+@dataclass(frozen=True, slots=True)
+class CommandRequest:
+    """Who runs a command, and on which JID: ``target`` is the contact localpart the
+    command was sent to ('' for the component domain itself)."""
+
+    requester: str
+    target: str = ""
+
+
+CommandHandler = Callable[[CommandRequest, Mapping[str, Any] | None], Awaitable[CommandResult]]
+
+
+def gateway_only(target: str) -> bool:
+    """The default ``Command.targets``: only the component domain offers the command."""
+    return target == ""
 
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """A XEP-0050 command on the component domain.
+    """A XEP-0050 command, on the component domain or on contact JIDs.
 
-    The handler is called with the requester's bare JID and ``None`` to start, then again
-    with the submitted form values; returning a form keeps the session open.
+    The handler is called with ``None`` to start, then again with the submitted form
+    values; returning a form keeps the session open. ``targets`` says which JIDs offer it,
+    by their localpart ('' = the domain), so a backend can put commands on rooms or servers.
     """
 
     node: str
@@ -131,6 +146,7 @@ class Command:
     handler: CommandHandler
     admin_only: bool = False
     needs_registration: bool = False
+    targets: Callable[[str], bool] = gateway_only
 
 
 class SettingsError(ValueError):

@@ -6,12 +6,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from transport.core.backend import Command, CommandResult, FormField
+from transport.core.backend import Command, CommandRequest, CommandResult, FormField
 from transport.core.events import XmppMessage
 from transport.xmpp.gateway import Gateway
 from transport.xmpp.presence import PresenceHandler
 
 log = logging.getLogger(__name__)
+
+Values = Mapping[str, Any] | None
 
 
 class AdminCommands:
@@ -30,14 +32,14 @@ class AdminCommands:
                     admin_only=True),
         ]
 
-    async def _list_users(self, _admin: str, _values: Mapping[str, Any] | None) -> CommandResult:
+    async def _list_users(self, _request: CommandRequest, _values: Values) -> CommandResult:
         users = await self.gw.store.users.list(self.gw.component_jid)
         if not users:
             return CommandResult(note="No registered users.")
         lines = [u.jid + (f" ({u.legacy_key})" if u.legacy_key else "") for u in users]
         return CommandResult(note=f"{len(users)} registered user(s):\n" + "\n".join(lines))
 
-    async def _stats(self, _admin: str, _values: Mapping[str, Any] | None) -> CommandResult:
+    async def _stats(self, _request: CommandRequest, _values: Values) -> CommandResult:
         component = self.gw.component_jid
         store = self.gw.store
         figures: dict[str, Any] = {
@@ -53,7 +55,7 @@ class AdminCommands:
         figures.update(await self.gw.backend.stats())
         return CommandResult(note="\n".join(f"{k}: {v}" for k, v in figures.items()))
 
-    async def _unregister(self, admin: str, values: Mapping[str, Any] | None) -> CommandResult:
+    async def _unregister(self, request: CommandRequest, values: Values) -> CommandResult:
         field = FormField("jid", "User's bare JID", "jid-single")
         if values is None:
             return CommandResult(form=(field,))
@@ -64,10 +66,10 @@ class AdminCommands:
         await self.presence.farewell(user)
         await self.gw.store.users.remove(self.gw.component_jid, user)
         await self.gw.backend.on_unregistered(user)
-        log.info("%s unregistered %s from %s", admin, user, self.gw.component_jid)
+        log.info("%s unregistered %s from %s", request.requester, user, self.gw.component_jid)
         return CommandResult(note=f"{user} was unregistered.")
 
-    async def _announce(self, admin: str, values: Mapping[str, Any] | None) -> CommandResult:
+    async def _announce(self, request: CommandRequest, values: Values) -> CommandResult:
         field = FormField("body", "Announcement", "text-multi")
         if values is None:
             return CommandResult(form=(field,))
@@ -83,6 +85,6 @@ class AdminCommands:
             XmppMessage(to=user, sender=self.gw.component_jid, type="headline", body=text)
             for user in sorted(targets)
         ])
-        log.info("%s sent an announcement to %d users of %s", admin, len(targets),
+        log.info("%s sent an announcement to %d users of %s", request.requester, len(targets),
                  self.gw.component_jid)
         return CommandResult(note=f"Announcement queued for {len(targets)} user(s).")

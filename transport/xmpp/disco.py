@@ -7,6 +7,7 @@ is filtered per requester.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from slixmpp import JID
@@ -53,6 +54,8 @@ class DiscoHandler:
 
     async def _get_info(self, jid: Any, node: str | None, ifrom: Any, _data: Any) -> DiscoInfo:
         info = DiscoInfo()
+        if jid.user and node and (node == COMMANDS_NS or node in self.commands.commands):
+            return await self._command_info(info, node, bare(ifrom), jid.user)
         if jid.user:
             try:
                 described = await self.gw.backend.disco_info(
@@ -64,23 +67,31 @@ class DiscoHandler:
                     described = self.gw.backend.contact_info(contact)
             except GatewayError as exc:
                 raise xmpp_error(exc) from exc
+            if await self.commands.visible(bare(ifrom), jid.user):
+                described = dataclasses.replace(
+                    described, features=(*described.features, COMMANDS_NS))
             return self._render_info(info, described)
-        if node == COMMANDS_NS:
-            info.add_identity("automation", "command-list", "Ad-hoc commands")
-            info.add_feature("http://jabber.org/protocol/disco#info")
-            return info
         if node:
-            command = self.commands.commands.get(node)
-            if command is None or command not in await self.commands.visible(bare(ifrom)):
-                raise XMPPError("item-not-found")
-            info.add_identity("automation", "command-node", command.name)
-            info.add_feature(COMMANDS_NS)
-            info.add_feature("jabber:x:data")
-            return info
+            return await self._command_info(info, node, bare(ifrom), "")
         for ident in self.gw.backend.identities:
             info.add_identity(ident.category, ident.type, ident.name)
         for feature in self.component_features():
             info.add_feature(feature)
+        return info
+
+    async def _command_info(
+        self, info: DiscoInfo, node: str, requester: str, target: str
+    ) -> DiscoInfo:
+        if node == COMMANDS_NS:
+            info.add_identity("automation", "command-list", "Ad-hoc commands")
+            info.add_feature("http://jabber.org/protocol/disco#info")
+            return info
+        command = self.commands.find(node, target)
+        if command is None or command not in await self.commands.visible(requester, target):
+            raise XMPPError("item-not-found")
+        info.add_identity("automation", "command-node", command.name)
+        info.add_feature(COMMANDS_NS)
+        info.add_feature("jabber:x:data")
         return info
 
     def _render_info(self, info: DiscoInfo, described: ContactInfo) -> DiscoInfo:
@@ -111,6 +122,10 @@ class DiscoHandler:
 
     async def _get_items(self, jid: Any, node: str | None, ifrom: Any, iq: Any) -> DiscoItems:
         items = DiscoItems()
+        if jid.user and node == COMMANDS_NS:
+            for command in await self.commands.visible(bare(ifrom), jid.user):
+                items.add_item(JID(jid.bare), command.node, command.name)
+            return items
         if jid.user:
             try:
                 page = await self.gw.backend.disco_items(
