@@ -79,8 +79,11 @@ class DeliveryPump:
                 await asyncio.sleep(1)
                 continue
             if not sent:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=5)
+                # asyncio.timeout, not wait_for: on 3.11 a wait_for cancelled while its
+                # inner task finishes can swallow the cancellation, and stop() hangs.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(5):
+                        await self._wake.wait()
 
     async def _send_batch(self) -> bool:
         await self._slots.acquire()

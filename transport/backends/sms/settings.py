@@ -1,0 +1,215 @@
+"""``[sms]``, ``[sms.twilio]``, ``[sms.webhook]`` and ``[sms.media]`` -> typed settings.
+
+Every problem is collected (not just the first) and reported as ``SettingsError`` with a
+dotted key relative to ``[sms]`` (``twilio.auth_token: missing``), so ``check-config`` lists
+them all at once. The auth token's value never appears in a message or a repr.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+from transport.backends.sms.numbers import parse_e164
+from transport.core.backend import SettingsError
+
+DEFAULT_API = "https://api.twilio.com"
+_ACCOUNT_SID: Final = re.compile(r"AC[0-9a-fA-F]{32}")
+_MiB: Final = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioSettings:
+    """The Twilio account, the numbers users may register and the send pacing."""
+
+    account_sid: str
+    auth_token: str = field(repr=False)
+    numbers: tuple[str, ...] = ()
+    api_base_url: str = DEFAULT_API
+    messages_per_second: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """Where the webhook server listens and the public URL Twilio signs."""
+
+    public_url: str
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080
+    max_body_bytes: int = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSettings:
+    """Inbound MMS media the gateway re-hosts; ``dir`` is relative to the database file."""
+
+    dir: str = "sms-media"
+    max_bytes: int = 5 * _MiB
+    expire_after: float = 30 * 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class SmsSettings:
+    """Everything the sms backend reads from its config section."""
+
+    twilio: TwilioSettings
+    webhook: WebhookSettings
+    media: MediaSettings = field(default_factory=MediaSettings)
+    default_region: str = "US"
+
+
+class _Table:
+    """One table of the section; problems go to a shared list, unread keys are unknown."""
+
+    def __init__(
+        self, data: Mapping[str, Any], path: str, problems: list[SettingsError]
+    ) -> None:
+        self.data = data
+        self.path = path
+        self.problems = problems
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def bad(self, name: str, problem: str) -> None:
+        self.problems.append(SettingsError(self.key(name), problem))
+
+    def get(self, name: str) -> Any:
+        self.used.add(name)
+        return self.data.get(name)
+
+    def table(self, name: str) -> _Table:
+        value = self.get(name)
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            self.bad(name, "expected a table")
+            value = {}
+        return _Table(value, self.key(name), self.problems)
+
+    def text(self, name: str, default: str | None = None, *, secret: bool = False) -> str:
+        value = self.get(name)
+        if value is None:
+            if default is None:
+                self.bad(name, "missing")
+            return default or ""
+        if not isinstance(value, str):
+            self.bad(name, "expected a string" if secret else f"expected a string, got {value!r}")
+            return ""
+        if not value.strip():
+            self.bad(name, "must not be empty")
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        value = self.get(name)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.bad(name, f"expected an integer from {low} to {high}, got {value!r}")
+            return default
+        return value
+
+    def number(self, name: str, default: float, *, allow_zero: bool) -> float:
+        value = self.get(name)
+        if value is None:
+            return default
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or value < 0 or (value == 0 and not allow_zero):
+            least = "0 or more" if allow_zero else "greater than 0"
+            self.bad(name, f"expected a number {least}, got {value!r}")
+            return default
+        return float(value)
+
+    def finish(self) -> None:
+        for name in self.data:
+            if name not in self.used:
+                self.bad(name, "unknown key")
+
+
+def parse_settings(section: Mapping[str, Any]) -> SmsSettings:
+    """Read the ``[sms]`` section (generic keys already removed) or raise every problem."""
+    problems: list[SettingsError] = []
+    root = _Table(section, "", problems)
+    region = root.text("default_region", "US").upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        root.bad("default_region", f"expected a region code like US or GB, got {region!r}")
+        region = "US"
+    twilio = _twilio(root.table("twilio"))
+    webhook = _webhook(root.table("webhook"))
+    media = _media(root.table("media"))
+    root.finish()
+    if problems:
+        raise ExceptionGroup("sms settings", problems)
+    return SmsSettings(twilio=twilio, webhook=webhook, media=media, default_region=region)
+
+
+def _twilio(t: _Table) -> TwilioSettings:
+    sid = t.text("account_sid")
+    if sid and not _ACCOUNT_SID.fullmatch(sid):
+        t.bad("account_sid", "expected AC followed by 32 hexadecimal digits")
+    token = t.text("auth_token", secret=True)
+    numbers: list[str] = []
+    raw = t.get("numbers")
+    if raw is not None and not isinstance(raw, list):
+        t.bad("numbers", "expected a list of E.164 numbers like \"+12125550142\"")
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
+        e164 = parse_e164(item) if isinstance(item, str) else None
+        if e164 is None:
+            t.bad(f"numbers[{index}]", f"expected an E.164 number like \"+12125550142\", "
+                                       f"got {item!r}")
+        elif e164 not in numbers:
+            numbers.append(e164)
+    base = _url(t, "api_base_url", DEFAULT_API)
+    rate = t.number("messages_per_second", 1.0, allow_zero=True)
+    t.finish()
+    return TwilioSettings(sid, token, tuple(numbers), base, rate)
+
+
+def _webhook(t: _Table) -> WebhookSettings:
+    public = _url(t, "public_url", None)
+    if "_" in (urlsplit(public).hostname or ""):
+        t.bad("public_url", "Twilio refuses callback URLs whose host has an underscore")
+    settings = WebhookSettings(
+        public_url=public,
+        listen_host=t.text("listen_host", "127.0.0.1"),
+        listen_port=t.integer("listen_port", 8080, 0, 65535),
+        max_body_bytes=t.integer("max_body_bytes", 64 * 1024, 1024, 16 * _MiB),
+    )
+    t.finish()
+    return settings
+
+
+def _media(t: _Table) -> MediaSettings:
+    settings = MediaSettings(
+        dir=t.text("dir", "sms-media"),
+        max_bytes=t.integer("max_bytes", 5 * _MiB, 1024, 100 * _MiB),
+        expire_after=t.number("expire_after", 30 * 86400.0, allow_zero=False),
+    )
+    t.finish()
+    return settings
+
+
+def _url(t: _Table, name: str, default: str | None) -> str:
+    """An http(s) URL without query, fragment or credentials; trailing slash dropped."""
+    value = t.text(name, default)
+    if not value:
+        return ""
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        valid = valid and (parts.port is None or parts.port > 0)
+    except ValueError:  # a port that is not a number, a broken IPv6 literal
+        valid = False
+    if not valid:
+        t.bad(name, f"expected an http:// or https:// URL, got {value!r}")
+        return ""
+    if parts.query or parts.fragment or parts.username or parts.password:
+        t.bad(name, "must not contain a query, a fragment or credentials")
+        return ""
+    return value.rstrip("/")
