@@ -17,27 +17,41 @@ CREATE TABLE irc_prefs (
 """
 
 ARCHIVE_TABLES = """
-CREATE TABLE irc_archive (
-    row_id INTEGER PRIMARY KEY AUTOINCREMENT,
+-- One row per archived channel, so lines carry a small integer, not three strings.
+CREATE TABLE irc_archive_channels (
+    id INTEGER PRIMARY KEY,
     component TEXT NOT NULL,
-    uid TEXT NOT NULL UNIQUE,
     server TEXT NOT NULL,
     channel TEXT NOT NULL,
-    nick TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    body TEXT NOT NULL,
-    ts REAL NOT NULL
+    UNIQUE (component, server, channel)
 );
-CREATE INDEX irc_archive_by_channel ON irc_archive (component, server, channel, ts);
+-- One copy of each line. seq numbers a channel's lines in arrival order and ts never goes
+-- backwards within a channel, so (ts, seq) is arrival order and the number of lines between
+-- two timestamps is a difference of seqs: two index lookups, not a scan. uid (16 random
+-- bytes) is the stanza-id and MAM id, shown as 32 hex digits.
+CREATE TABLE irc_archive (
+    row_id INTEGER PRIMARY KEY,
+    chan_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    ts REAL NOT NULL,
+    uid BLOB NOT NULL,
+    kind INTEGER NOT NULL,
+    nick TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE UNIQUE INDEX irc_archive_by_uid ON irc_archive (uid);
+CREATE INDEX irc_archive_by_channel ON irc_archive (chan_id, ts, seq);
+-- When each user (or their persistent presence) was in a channel: they read the lines
+-- whose ts lies in one of their windows. closed is NULL while they are in, and a user has
+-- at most one open window per channel.
 CREATE TABLE irc_windows (
-    component TEXT NOT NULL,
+    chan_id INTEGER NOT NULL,
     user TEXT NOT NULL,
-    server TEXT NOT NULL,
-    channel TEXT NOT NULL,
     opened REAL NOT NULL,
     closed REAL
 );
-CREATE INDEX irc_windows_by_user ON irc_windows (component, user, server, channel);
+CREATE INDEX irc_windows_by_user ON irc_windows (chan_id, user, opened);
+CREATE UNIQUE INDEX irc_windows_open ON irc_windows (chan_id, user) WHERE closed IS NULL;
 """
 
 MIGRATIONS: tuple[str, ...] = (PREFS_TABLES + ARCHIVE_TABLES,)
