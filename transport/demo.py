@@ -1,7 +1,9 @@
 """A local demo: Prosody on free ports, the gateway attached, a demo user to log in with.
 
-Everything lives in a temporary directory and stops with Ctrl-C; nothing is installed as a
-service and no fixed port is assumed.
+Components: ``echo`` and ``sms`` (wired to the local Twilio stand-in, with a number pool
+the demo user can register and a command to "text" them); ``irc`` (with a local ngIRCd and
+a ready channel) when that backend is installed. Everything lives in a temporary directory
+and stops with Ctrl-C; nothing is installed as a service and no fixed port is assumed.
 """
 
 from __future__ import annotations
@@ -11,54 +13,127 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import shlex
 import signal
+import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from transport.app import Application
+from transport.core.registry import load_backends
 from transport.logging_setup import setup_logging
 from transport.testing.gateway import ComponentSpec, build_settings
+from transport.testing.servers.ircd import NgircdServer
+from transport.testing.servers.ports import free_port
 from transport.testing.servers.prosody import ProsodyServer
+from transport.testing.twilio import TwilioStandIn
 
 log = logging.getLogger(__name__)
 
 DOMAIN = "localhost"
+DEMO_NUMBERS = ("+12125550142", "+12125550143")
+DEMO_FRIEND = "+16465550199"
+DEMO_CHANNEL = "#demo"
 
 
-def _instructions(server: ProsodyServer, password: str, components: Sequence[ComponentSpec]) -> str:
-    lines = [
+@dataclass
+class DemoParts:
+    """What the demo started, for the instructions and the clean-up."""
+
+    components: list[ComponentSpec] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    standin: TwilioStandIn | None = None
+    ircd: NgircdServer | None = None
+
+
+async def _sms_part(parts: DemoParts, workdir: Path) -> None:
+    account = "AC" + secrets.token_hex(16)
+    token = secrets.token_hex(16)
+    standin = TwilioStandIn({account: token}, {account: list(DEMO_NUMBERS)})
+    await standin.start()
+    parts.standin = standin
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    for number in DEMO_NUMBERS:
+        standin.set_sms_url(number, f"{public}/twilio/sms")
+    jid = f"sms.{DOMAIN}"
+    parts.components.append(ComponentSpec("sms", jid, secrets.token_hex(12), {
+        "default_region": "US",
+        "twilio": {"account_sid": account, "auth_token": token, "numbers": list(DEMO_NUMBERS),
+                   "api_base_url": standin.url, "messages_per_second": 0},
+        "webhook": {"listen_host": "127.0.0.1", "listen_port": port, "public_url": public},
+        "media": {"dir": str(workdir / "sms-media")},
+    }))
+    text_cmd = [
+        sys.executable, "-m", "transport.testing.twilio", "send-inbound", "--url", standin.url,
+        "--account-sid", account, "--auth-token", token, "--to", DEMO_NUMBERS[0],
+        "--from", DEMO_FRIEND, "--body", "Hello from a phone!",
+    ]
+    parts.lines += [
+        f"  SMS ({jid}, Twilio replaced by a local stand-in at {standin.url}):",
+        f"  - register with {jid}, phone number {DEMO_NUMBERS[0]} (or {DEMO_NUMBERS[1]});",
+        f"  - text {DEMO_FRIEND}@{jid}: the stand-in accepts it and reports it delivered;",
+        "  - have that friend text you back, from another terminal:",
+        f"      {shlex.join(text_cmd)}",
+    ]
+
+
+def _irc_part(parts: DemoParts) -> None:
+    ircd = NgircdServer()
+    ircd.start()
+    parts.ircd = ircd
+    host = "127.0.0.1"
+    jid = f"irc.{DOMAIN}"
+    parts.components.append(ComponentSpec("irc", jid, secrets.token_hex(12), {
+        "servers": {host: {"port": ircd.port, "tls": False}},
+    }))
+    parts.lines += [
+        f"  IRC ({jid}, a local ngIRCd on port {ircd.port}):",
+        f"  - join the room {DEMO_CHANNEL}%{host}@{jid} with any nick;",
+        f"  - IRC users are contacts: nick%{host}@{jid}; the server itself is {host}@{jid};",
+        f"  - any IRC client can join too: irc://{host}:{ircd.port}/{DEMO_CHANNEL}",
+    ]
+
+
+def _instructions(server: ProsodyServer, password: str, parts: DemoParts) -> str:
+    return "\n".join([
         "",
         "xmpp-transport demo is running.",
         "",
-        "Log in with any XMPP client (Gajim, Dino, Profanity, Conversations on this machine):",
+        "Log in with any XMPP client (Gajim, Dino, Profanity...) on this machine:",
         f"  account   demo@{DOMAIN}",
         f"  password  {password}",
         f"  server    127.0.0.1, port {server.c2s_port} (plain TCP, no TLS: loopback only)",
         "",
         "Then try:",
-    ]
-    for c in components:
-        if c.backend == "echo":
-            lines += [
-                f"  - register with {c.jid} (service discovery), any user name;",
-                f"  - chat with anything@{c.jid}: every message comes back.",
-            ]
-    lines += ["", "Press Ctrl-C to stop.", ""]
-    return "\n".join(lines)
+        f"  Echo (echo.{DOMAIN}): register with any user name, then chat with "
+        f"anything@echo.{DOMAIN}.",
+        *parts.lines,
+        "",
+        "Press Ctrl-C to stop.",
+        "",
+    ])
 
 
 async def run_demo(workdir: Path) -> None:
-    components = [ComponentSpec("echo", f"echo.{DOMAIN}", secrets.token_hex(12))]
-    server = ProsodyServer(components={c.jid: c.secret for c in components},
-                           base_dir=workdir / "prosody")
-    server.start()
-    password = secrets.token_urlsafe(8)
+    installed = load_backends()
+    parts = DemoParts(components=[ComponentSpec("echo", f"echo.{DOMAIN}", secrets.token_hex(12))])
+    server: ProsodyServer | None = None
     try:
+        if "sms" in installed:
+            await _sms_part(parts, workdir)
+        if "irc" in installed:
+            _irc_part(parts)
+        server = ProsodyServer({c.jid: c.secret for c in parts.components},
+                               base_dir=workdir / "prosody")
+        server.start()
+        password = secrets.token_urlsafe(8)
         server.register_user("demo", password)
         settings = build_settings(
-            "127.0.0.1", server.component_port, workdir / "transport.sqlite3", components,
-            admins=[f"demo@{DOMAIN}"],
+            "127.0.0.1", server.component_port, workdir / "transport.sqlite3",
+            parts.components, admins=[f"demo@{DOMAIN}"],
         )
         app = Application(settings)
         stop = asyncio.Event()
@@ -68,12 +143,17 @@ async def run_demo(workdir: Path) -> None:
         await app.start()
         try:
             await asyncio.gather(*(r.wait_online(15) for r in app.runtimes))
-            print(_instructions(server, password, components), flush=True)
+            print(_instructions(server, password, parts), flush=True)
             await stop.wait()
         finally:
             await app.stop()
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
+        if parts.ircd is not None:
+            parts.ircd.stop()
+        if parts.standin is not None:
+            await parts.standin.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

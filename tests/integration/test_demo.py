@@ -1,0 +1,73 @@
+"""The README's demo works as printed: log in, echo, SMS both ways, an IRC room."""
+
+import asyncio
+import re
+import shlex
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from transport.testing.xmpp_client import TestClient
+from transport.testing.xmpp_steps import register, send_chat
+
+pytestmark = pytest.mark.slow
+
+
+async def read_instructions(proc: subprocess.Popen[str], timeout: float = 60) -> str:
+    lines: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Press Ctrl-C"):
+                return
+
+    await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(None, read), timeout)
+    return "".join(lines)
+
+
+async def test_demo_as_printed(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "transport.demo", "--dir", str(tmp_path / "demo")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
+    )
+    try:
+        text = await read_instructions(proc)
+        password = re.search(r"password  (\S+)", text).group(1)
+        port = int(re.search(r"port (\d+) \(plain TCP", text).group(1))
+        demo = TestClient("demo@localhost/phone", password, "127.0.0.1", port)
+        await demo.login()
+
+        await register(demo, "echo.localhost", username="demo")
+        send_chat(demo, "anything@echo.localhost", "ping")
+        await demo.expect_message(sender="anything@echo.localhost", body="ping")
+
+        await register(demo, "sms.localhost", phone="+12125550142")
+        send_chat(demo, "+16465550199@sms.localhost", "hi phone", receipt=True)
+        await demo.expect(lambda s: s.xml.find("{urn:xmpp:receipts}received") is not None,
+                          timeout=15)
+        command = shlex.split(re.search(r"^\s+(\S+ -m transport\.testing\.twilio .+)$", text,
+                                        re.M).group(1))
+        texted = await asyncio.create_subprocess_exec(*command)
+        assert await texted.wait() == 0
+        await demo.expect_message(sender="+16465550199@sms.localhost",
+                                  body="Hello from a phone!", timeout=15)
+
+        room = re.search(r"join the room (\S+) with any nick", text).group(1)
+        demo.send_presence(pto=f"{room}/demo")
+        self_presence = await demo.expect(
+            lambda s: s.name == "presence" and s["from"] == f"{room}/demo"
+            and s.xml.find(".//{http://jabber.org/protocol/muc#user}status[@code='110']")
+            is not None, timeout=20)
+        assert self_presence["type"] != "error"
+        await demo.logout()
+
+        proc.send_signal(signal.SIGINT)
+        assert await asyncio.get_running_loop().run_in_executor(None, proc.wait, 30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
