@@ -195,6 +195,15 @@ class BackendContext(Protocol):
     async def user_by_legacy_key(self, legacy_key: str) -> str | None:
         """The bare JID registered with ``legacy_key`` on this component, if any."""
 
+    async def may_use(self, user: str) -> bool:
+        """Whether a bare JID may use the gateway (allowed domain; registered if needed).
+
+        For stanzas the core does not route to the backend (MUC presences, say).
+        """
+
+    def is_admin(self, user: str) -> bool:
+        """Whether a bare JID is one of the gateway's admins."""
+
 
 class Backend(ABC):
     """Base class for backends. Subclasses set the class attributes and implement ``send``."""

@@ -94,6 +94,9 @@ class Gateway:
         record = await self._store.users.by_legacy_key(self.component_jid, legacy_key)
         return None if record is None else str(record.jid)
 
+    def is_admin(self, user: str) -> bool:
+        return self.policy.is_admin(user)
+
     # -- helpers for the handlers ---------------------------------------------------------
 
     def contact_jid(self, localpart: str, resource: str = "") -> str:

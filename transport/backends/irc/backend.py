@@ -1,0 +1,184 @@
+"""``IrcBackend``: the IRC component, wired from the parts of this package.
+
+Addressing and the connection manager are ours; the archive (``archive.ChannelArchive``),
+MAM (``mam.MamHandler``) and the ad-hoc commands (``commands.IrcCommands``) plug in
+through the contracts in ``contracts.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from slixmpp import JID
+
+from transport.backends.irc import outbound, schema
+from transport.backends.irc.addressing import Jids, NetworkInfo, canonical, parse
+from transport.backends.irc.archive import ChannelArchive
+from transport.backends.irc.bridge import Bridge, log
+from transport.backends.irc.commands import (
+    CommandDefaults,
+    IrcCommands,
+    ServerDefaults,
+    Target,
+)
+from transport.backends.irc.discovery import Discovery
+from transport.backends.irc.history import LineLog
+from transport.backends.irc.mam import MamHandler
+from transport.backends.irc.manager import SessionManager
+from transport.backends.irc.owner import OwnerForm
+from transport.backends.irc.prefs import PrefsStore
+from transport.backends.irc.service import MucService
+from transport.backends.irc.settings import EXAMPLE, IrcSettings, parse_settings
+from transport.core.backend import (
+    Backend,
+    BackendContext,
+    Command,
+    ContactInfo,
+    Identity,
+    ItemsPage,
+    PageRequest,
+)
+from transport.core.errors import AddressError
+from transport.core.events import OutgoingMessage, SendOutcome
+
+
+class IrcBackend(Backend):
+    """IRC channels as MUC rooms and IRC users as contacts, addressed like biboumi."""
+
+    name: ClassVar[str] = "irc"
+    identities: ClassVar[tuple[Identity, ...]] = (
+        Identity("conference", "irc", "IRC gateway"),
+        Identity("gateway", "irc", "IRC gateway"),
+    )
+    features: ClassVar[tuple[str, ...]] = (
+        "http://jabber.org/protocol/muc",
+        "urn:xmpp:mam:2",
+    )
+    registration = None
+    secret_env: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, ctx: BackendContext, settings: IrcSettings | None) -> None:
+        settings = settings or IrcSettings()
+        super().__init__(ctx, settings)
+        self.info = NetworkInfo()
+        self.prefs = PrefsStore(ctx.store, ctx.component_jid)
+        retention = settings.retention_days or None
+        self.archive = ChannelArchive(ctx.store, ctx.component_jid, retention)
+        self.bridge = Bridge(ctx, settings, self.prefs, self.archive, LineLog(self.archive),
+                             self.info, Jids(ctx.component_jid))
+        self.manager = SessionManager(self.bridge)
+        self.discovery = Discovery(self.manager, mam=True)
+        self.irc_commands = IrcCommands(
+            self.prefs, self.manager, self._classify, is_admin=ctx.is_admin,
+            defaults=_defaults(settings), changed=self._changed)
+        self.service = MucService(self.bridge, self.manager)
+        self.service.owner_form = OwnerForm(ctx.component, self.irc_commands, self.info).handle
+        self.mam = MamHandler(ctx.component, self.archive, self._resolve_room)
+
+    @classmethod
+    def parse_settings(cls, section: Mapping[str, Any]) -> IrcSettings:
+        return parse_settings(section)
+
+    @classmethod
+    def example_settings(cls) -> str:
+        return EXAMPLE
+
+    @classmethod
+    def migrations(cls) -> Sequence[str]:
+        return schema.MIGRATIONS
+
+    async def start(self) -> None:
+        await self.archive.start()
+        await self.manager.restore()
+
+    async def stop(self) -> None:
+        await self.manager.stop()
+        await self.archive.stop()
+        log.info("IRC backend stopped")
+
+    # -- addressing ------------------------------------------------------------------------
+
+    def normalize_contact(self, localpart: str) -> str:
+        address = parse(localpart, self.info)
+        if self.settings.server(address.server) is None:
+            raise AddressError(f"This gateway does not connect to {address.server}",
+                               "item-not-found", "cancel")
+        return canonical(address, self.info)
+
+    def _classify(self, localpart: str) -> Target | None:
+        address = parse(localpart, self.info)
+        if address.kind == "server":
+            return Target("server", address.server)
+        if address.kind == "channel":
+            return Target("channel", address.server, self.info.fold(address.server, address.name))
+        return None
+
+    def _resolve_room(self, jid: JID) -> tuple[str, str] | None:
+        try:
+            address = parse(jid.user, self.info)
+        except AddressError:
+            return None
+        if address.kind != "channel":
+            return None
+        return address.server, self.info.fold(address.server, address.name)
+
+    def contact_available(self, user: str, localpart: str) -> bool:
+        try:
+            address = parse(localpart, self.info)
+        except AddressError:
+            return False
+        if address.kind == "server":
+            session = self.manager.get(user, address.server)
+            return session is not None and session.ready
+        return True
+
+    async def _changed(self, user: str, target: Target) -> None:
+        """A configure form was saved: apply what matters to live channels now."""
+        for (owner, host), session in list(self.manager.sessions.items()):
+            if owner != user or (target.host and target.host != host):
+                continue
+            for folded, channel in session.channels.items():
+                if target.kind == "channel" and folded != target.channel:
+                    continue
+                channel.persistent = await self.bridge.persistent(user, host, folded)
+                channel.recording = await self.bridge.recording(user, host, folded)
+
+    # -- discovery, sending, commands -----------------------------------------------------
+
+    def contact_info(self, localpart: str) -> ContactInfo:
+        return ContactInfo(identities=(Identity("client", "pc", "IRC user"),))
+
+    async def disco_info(self, user: str, localpart: str, resource: str,
+                         node: str | None) -> ContactInfo | None:
+        return await self.discovery.info(user, localpart, resource, node)
+
+    async def disco_items(self, user: str, localpart: str, resource: str, node: str | None,
+                          page: PageRequest) -> ItemsPage | None:
+        return await self.discovery.items(user, localpart, resource, node, page)
+
+    async def send(self, message: OutgoingMessage) -> SendOutcome:
+        return await outbound.send(self.manager, message)
+
+    def commands(self) -> Sequence[Command]:
+        return self.irc_commands.commands()
+
+    async def stats(self) -> Mapping[str, str | int]:
+        sessions = list(self.manager.sessions.values())
+        return {
+            "irc_connections": sum(1 for s in sessions if s.ready),
+            "irc_sessions": len(sessions),
+            "irc_channels": sum(len(s.channels) for s in sessions),
+        }
+
+
+def _defaults(settings: IrcSettings) -> CommandDefaults:
+    servers = {
+        host: ServerDefaults(
+            ports=() if config.tls else (config.port,),
+            tls_ports=(config.port,) if config.tls else (),
+            verify_cert=config.verify_cert, throttle_limit=settings.throttle_limit,
+            encoding_in=config.encoding)
+        for host, config in settings.servers.items()}
+    return CommandDefaults(persistent=settings.persistent_by_default, servers=servers,
+                           server=ServerDefaults(throttle_limit=settings.throttle_limit))

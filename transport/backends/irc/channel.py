@@ -1,0 +1,159 @@
+"""One joined IRC channel as seen by one user's connection: members, modes, topic.
+
+Roles and affiliations follow biboumi's table: the most powerful prefix mode a member
+holds decides (q/a: moderator+owner, o: moderator+admin, h: moderator+member,
+v: participant+member, none: participant+none).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+
+from transport.backends.irc.contracts import HistoryRequest
+from transport.backends.irc.protocol import ISupport
+
+_BY_MODE = {
+    "q": ("moderator", "owner"),
+    "a": ("moderator", "owner"),
+    "o": ("moderator", "admin"),
+    "h": ("moderator", "member"),
+    "v": ("participant", "member"),
+}
+# What a muc#admin change asks of IRC: modes to add, held modes to remove (biboumi).
+AFFILIATION_MODES = {
+    "none": ("", "vhoaq"),
+    "member": ("v", "hoaq"),
+    "admin": ("o", "aq"),
+    "owner": ("a", "q"),
+}
+ROLE_MODES = {
+    "moderator": ("h", "oaq"),
+    "participant": ("", "h"),
+    "visitor": ("", "vh"),
+}
+
+
+@dataclass(slots=True)
+class Member:
+    nick: str
+    modes: str = ""
+    user: str | None = None
+    host: str | None = None
+    away: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRequest:
+    """A resource waiting for the channel's join to complete."""
+
+    nick: str
+    history: HistoryRequest
+
+
+def role_affiliation(modes: str, isupport: ISupport) -> tuple[str, str]:
+    for letter in isupport.prefix[0]:
+        if letter in modes and letter in _BY_MODE:
+            return _BY_MODE[letter]
+    for letter in modes:
+        if letter in _BY_MODE:
+            return _BY_MODE[letter]
+    return ("participant", "none")
+
+
+def parse_modes(args: list[str], isupport: ISupport) -> list[tuple[bool, str, str]]:
+    """``["+o-k", "a", "key"]`` -> ``[(True, "o", "a"), (False, "k", "key")]``."""
+    if not args:
+        return []
+    changes: list[tuple[bool, str, str]] = []
+    params = list(args[1:])
+    adding = True
+    for letter in args[0]:
+        if letter in "+-":
+            adding = letter == "+"
+            continue
+        arg = params.pop(0) if isupport.mode_takes_param(letter, adding) and params else ""
+        changes.append((adding, letter, arg))
+    return changes
+
+
+def mode_line(channel: str, nick: str, held: str, want: tuple[str, str], isupport: ISupport) -> str:
+    """The MODE command for a muc#admin change, or '' when nothing needs changing."""
+    available = isupport.prefix[0]
+    add = [m for m in want[0] if m in available and m not in held]
+    remove = [m for m in want[1] if m in available and m in held]
+    if not add and not remove:
+        return ""
+    letters = ("+" + "".join(add) if add else "") + ("-" + "".join(remove) if remove else "")
+    return f"MODE {channel} {letters} " + " ".join([nick] * (len(add) + len(remove)))
+
+
+class Channel:
+    """Channel state; ``resources`` maps a joined full JID to the nick it asked for."""
+
+    def __init__(self, name: str, folded: str, room_local: str, key: str = "") -> None:
+        self.name = name
+        self.folded = folded
+        self.room_local = room_local
+        self.key = key
+        self.members: dict[str, Member] = {}
+        self.topic: str | None = None
+        self.topic_by = ""
+        self.resources: dict[str, str] = {}
+        self.waiting: dict[str, JoinRequest] = {}
+        self.joined = False
+        self.names_open = False
+        self.persistent = False
+        self.recording = False
+        self.before_rejoin: dict[str, Member] | None = None
+        self.ready = asyncio.Event()
+        self.reflections: deque[tuple[str, str, str]] = deque(maxlen=1000)
+        self.window_open = False
+
+    @property
+    def wanted(self) -> bool:
+        """Someone (a resource, a waiting join or persistence) still wants this channel."""
+        return bool(self.resources or self.waiting or self.persistent)
+
+    def add_member(self, name: str, isupport: ISupport) -> Member:
+        """A NAMES entry (``@+nick`` or ``nick!user@host``) or a JOIN source."""
+        modes, rest = isupport.split_prefixes(name)
+        nick, _, userhost = rest.partition("!")
+        user, _, host = userhost.partition("@")
+        folded = isupport.fold(nick)
+        member = self.members.get(folded)
+        if member is None:
+            member = self.members[folded] = Member(nick)
+        member.nick = nick
+        held = set(member.modes + modes)
+        order = isupport.prefix[0]
+        member.modes = "".join(m for m in order if m in held) + "".join(
+            sorted(held - set(order)))
+        if user:
+            member.user, member.host = user, host or None
+        return member
+
+    def member(self, nick: str, isupport: ISupport) -> Member | None:
+        return self.members.get(isupport.fold(nick))
+
+    def remove_member(self, nick: str, isupport: ISupport) -> Member | None:
+        return self.members.pop(isupport.fold(nick), None)
+
+    def rename(self, old: str, new: str, isupport: ISupport) -> Member | None:
+        member = self.members.pop(isupport.fold(old), None)
+        if member is not None:
+            member.nick = new
+            self.members[isupport.fold(new)] = member
+        return member
+
+
+@dataclass(slots=True)
+class Pending:
+    """A muc#admin request waiting for the server's echo (KICK or MODE) or an error."""
+
+    kind: str
+    channel: str
+    nick: str
+    future: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future())

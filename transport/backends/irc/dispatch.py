@@ -1,0 +1,213 @@
+"""IRC -> XMPP, continued: modes, topics, invites, away, lists, MOTD and numerics.
+
+``dispatch`` is the entry point: it picks the handler for a line's command. Numerics
+nobody handles become chat messages from the server JID, as in biboumi.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from transport.backends.irc import inbound, membership, mucxml, rooms
+from transport.backends.irc.channel import parse_modes, role_affiliation
+from transport.backends.irc.inbound import Handler
+from transport.backends.irc.protocol import IrcEvent
+from transport.core.events import XmppMessage
+from transport.xmpp.escaping import escape_node
+
+if TYPE_CHECKING:
+    from transport.backends.irc.session import IrcSession
+
+
+async def on_mode(session: IrcSession, ev: IrcEvent) -> None:
+    isupport = session.isupport
+    target = ev.param(0)
+    text = " ".join(ev.params[1:])
+    if not isupport.is_channel(target):
+        session.server_message(f"User mode for {target} is [{text}]")
+        return
+    channel = session.channels.get(isupport.fold(target))
+    if channel is None:
+        return
+    if inbound.is_me(session, ev.nick):
+        inbound.resolve_pending(session, "mode", channel.folded, "")
+    before = {k: role_affiliation(m.modes, isupport) for k, m in channel.members.items()}
+    prefix_modes = isupport.prefix[0]
+    for adding, letter, arg in parse_modes(ev.params[1:], isupport):
+        member = channel.member(arg, isupport) if letter in prefix_modes else None
+        if member is None:
+            continue
+        modes = set(member.modes)
+        (modes.add if adding else modes.discard)(letter)
+        member.modes = "".join(m for m in prefix_modes if m in modes)
+    if not channel.joined:
+        return
+    room = rooms.room_jid(session, channel)
+    for full in channel.resources:
+        session.emit(XmppMessage(to=full, sender=room, type="groupchat",
+                                 body=f"Mode {channel.name} [{text}] by {ev.nick or ''}"))
+    for folded, member in channel.members.items():
+        if before.get(folded) != role_affiliation(member.modes, isupport):
+            await rooms.to_all(session, channel, member)
+
+
+async def on_topic(session: IrcSession, ev: IrcEvent) -> None:
+    channel = session.channels.get(session.isupport.fold(ev.param(0)))
+    if channel is None:
+        return
+    channel.topic = await inbound.irc_text(session, ev.param(1), channel.folded)
+    channel.topic_by = ev.nick or ""
+    for full in channel.resources:
+        session.emit(XmppMessage(
+            to=full, sender=rooms.room_jid(session, channel, channel.topic_by),
+            type="groupchat", subject=channel.topic or None,
+            extra_xml=() if channel.topic else (mucxml.empty_subject(),)))
+
+
+async def on_topic_reply(session: IrcSession, ev: IrcEvent) -> None:
+    channel = session.channels.get(session.isupport.fold(ev.param(1)))
+    if channel is None:
+        return
+    if ev.command == "332":
+        channel.topic = await inbound.irc_text(session, ev.param(2), channel.folded)
+    elif ev.command == "333":
+        channel.topic_by = ev.param(2).partition("!")[0]
+    else:  # 331: no topic
+        channel.topic, channel.topic_by = None, ""
+
+
+async def on_invite(session: IrcSession, ev: IrcEvent) -> None:
+    name = ev.param(1)
+    if not name or not session.isupport.is_channel(name):
+        return
+    local = escape_node(f"{session.isupport.fold(name)}%{session.host}")
+    inviter = session.bridge.jids.nick(session.host, ev.nick or "")
+    session.emit(XmppMessage(to=session.user, sender=session.bridge.jids.room(local),
+                             type="normal", extra_xml=(mucxml.invite(inviter),)))
+
+
+async def on_away(session: IrcSession, ev: IrcEvent) -> None:
+    for channel in session.channels.values():
+        member = channel.member(ev.nick or "", session.isupport)
+        if member is not None and member.away != bool(ev.params):
+            member.away = bool(ev.params)
+            if channel.joined:
+                await rooms.to_all(session, channel, member)
+
+
+async def on_chghost(session: IrcSession, ev: IrcEvent) -> None:
+    for channel in session.channels.values():
+        member = channel.member(ev.nick or "", session.isupport)
+        if member is not None:
+            member.user, member.host = ev.param(0) or None, ev.param(1) or None
+
+
+async def on_list(session: IrcSession, ev: IrcEvent) -> None:
+    if ev.command == "321":
+        session.listing = []
+    elif ev.command == "322":
+        try:
+            users = int(ev.param(2))
+        except ValueError:
+            users = 0
+        if ev.param(1) and len(session.listing) < 100_000:
+            session.listing.append((ev.param(1), users, ev.param(3)))
+    elif session.list_done is not None and not session.list_done.done():
+        session.list_done.set_result(session.listing)
+
+
+async def on_motd(session: IrcSession, ev: IrcEvent) -> None:
+    if ev.command == "375":
+        session.motd = []
+    elif ev.command == "372":
+        if len(session.motd) < 1000:
+            session.motd.append(await inbound.irc_text(session, ev.param(1), None))
+    else:
+        text = "\n".join(session.motd) if ev.command == "376" else ev.param(1)
+        session.motd = []
+        if text:
+            session.server_message(f"Message of the day:\n{text}" if ev.command == "376" else text)
+
+
+async def on_error(session: IrcSession, ev: IrcEvent) -> None:
+    session.server_message(f"ERROR: {await inbound.irc_text(session, ev.param(-1), None)}")
+
+
+async def on_nick_error(session: IrcSession, ev: IrcEvent) -> None:
+    if not session.nick_requests:
+        await on_numeric(session, ev)
+        return
+    for full, nick in list(session.nick_requests.items()):
+        del session.nick_requests[full]
+        for channel in session.channels.values():
+            if full in channel.resources:
+                await session.presence(mucxml.presence_error(
+                    session.bridge.xmpp, rooms.room_jid(session, channel, nick), full,
+                    "conflict", "cancel", ev.param(-1)))
+
+
+async def on_numeric(session: IrcSession, ev: IrcEvent) -> None:
+    command = ev.command
+    text = " ".join(ev.params[1:]) if len(ev.params) > 1 else ev.param(0)
+    channel = session.channels.get(session.isupport.fold(ev.param(1))) if ev.param(1) else None
+    if command in inbound.JOIN_ERRORS and channel is not None and not channel.joined:
+        condition, etype = inbound.JOIN_ERRORS[command]
+        await inbound.refuse_waiting(session, channel, condition, etype, ev.param(-1))
+        if not channel.resources and not channel.persistent:
+            del session.channels[channel.folded]
+    if command in inbound.OP_ERRORS:
+        _fail(session, command, ev)
+    if command not in inbound.QUIET and text:
+        session.server_message(await inbound.irc_text(session, text, None))
+
+
+def _fail(session: IrcSession, command: str, ev: IrcEvent) -> None:
+    """An operator command failed: answer the pending muc#admin request on that channel."""
+    isupport = session.isupport
+    names = {isupport.fold(p) for p in ev.params[1:-1]}
+    for pending in session.pending:
+        if pending.channel in names or isupport.fold(pending.nick) in names:
+            session.pending.remove(pending)
+            if not pending.future.done():
+                pending.future.set_exception(
+                    PermissionError(inbound.OP_ERRORS[command], ev.param(-1)))
+            return
+
+
+HANDLERS: dict[str, Handler] = {
+    "PRIVMSG": inbound.on_message,
+    "NOTICE": inbound.on_message,
+    "JOIN": membership.on_join,
+    "353": membership.on_names,
+    "366": membership.on_end_of_names,
+    "PART": membership.on_part,
+    "QUIT": membership.on_quit,
+    "KICK": membership.on_kick,
+    "NICK": membership.on_nick,
+    "MODE": on_mode,
+    "TOPIC": on_topic,
+    "331": on_topic_reply,
+    "332": on_topic_reply,
+    "333": on_topic_reply,
+    "INVITE": on_invite,
+    "AWAY": on_away,
+    "CHGHOST": on_chghost,
+    "321": on_list,
+    "322": on_list,
+    "323": on_list,
+    "375": on_motd,
+    "372": on_motd,
+    "376": on_motd,
+    "422": on_motd,
+    "ERROR": on_error,
+    "432": on_nick_error,
+    "433": on_nick_error,
+}
+
+
+async def dispatch(session: IrcSession, ev: IrcEvent) -> None:
+    handler = HANDLERS.get(ev.command)
+    if handler is not None:
+        await handler(session, ev)
+    elif ev.is_numeric:
+        await on_numeric(session, ev)

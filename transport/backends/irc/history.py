@@ -1,0 +1,126 @@
+"""One archive copy per channel although every user's connection receives each line.
+
+Each connection asks ``LineLog.uid_for`` for the line it received: the first asks the
+archive to record it, the others (which see the same lines in the same order) get the same
+uid, so every user's stanza-id and the archive agree. ``NullHistory`` stands in when no
+archive is installed: lines get fresh ids and nothing is replayed.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from transport.backends.irc.contracts import (
+    ArchivedLine,
+    ArchivePage,
+    ChannelHistory,
+    HistoryRequest,
+    LineKind,
+)
+
+_WINDOW = 30.0
+_MAX_RECENT = 2000
+
+
+@dataclass(slots=True)
+class _Recent:
+    fingerprint: tuple[str, str, str]
+    uid: str
+    stamp: float
+    readers: set[object] = field(default_factory=set)
+
+
+class LineLog:
+    """De-duplicates the copies of a channel line that several connections receive."""
+
+    def __init__(self, history: ChannelHistory) -> None:
+        self.history = history
+        self._recent: dict[tuple[str, str], deque[_Recent]] = {}
+
+    def uid_for(
+        self,
+        reader: object,
+        server: str,
+        channel: str,
+        nick: str,
+        kind: LineKind,
+        body: str,
+        timestamp: float,
+    ) -> str:
+        key = (server, channel)
+        recent = self._recent.get(key)
+        if recent is None:
+            recent = self._recent[key] = deque()
+        now = time.monotonic()
+        while recent and (now - recent[0].stamp > _WINDOW or len(recent) > _MAX_RECENT):
+            recent.popleft()
+        fingerprint = (nick, kind, body)
+        for entry in recent:
+            if entry.fingerprint == fingerprint and reader not in entry.readers:
+                entry.readers.add(reader)
+                return entry.uid
+        uid = self.history.record(server, channel, nick, kind, body, timestamp)
+        recent.append(_Recent(fingerprint, uid, now, {reader}))
+        return uid
+
+    def forget(self, server: str, channel: str) -> None:
+        self._recent.pop((server, channel), None)
+
+
+class NullHistory:
+    """No archive: fresh uids, no replay, MAM unavailable."""
+
+    def record(
+        self, server: str, channel: str, nick: str, kind: LineKind, body: str, timestamp: float
+    ) -> str:
+        return uuid.uuid4().hex
+
+    async def opened(self, user: str, server: str, channel: str, timestamp: float) -> None:
+        return None
+
+    async def closed(self, user: str, server: str, channel: str, timestamp: float) -> None:
+        return None
+
+    async def join_history(
+        self, user: str, server: str, channel: str, request: HistoryRequest, limit: int
+    ) -> Sequence[ArchivedLine]:
+        return ()
+
+    async def query(
+        self,
+        user: str,
+        server: str,
+        channel: str,
+        *,
+        start: float | None = None,
+        end: float | None = None,
+        with_nick: str | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        max_results: int = 100,
+    ) -> ArchivePage:
+        return ArchivePage((), True)
+
+
+def history_request(attrs: dict[str, str]) -> HistoryRequest:
+    """XEP-0045 ``<history/>`` attributes -> request (bad numbers are ignored)."""
+
+    def number(name: str) -> int | None:
+        try:
+            value = int(attrs[name])
+        except (KeyError, ValueError):
+            return None
+        return value if value >= 0 else None
+
+    since: float | None = None
+    if "since" in attrs:
+        try:
+            since = datetime.fromisoformat(attrs["since"].replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            since = None
+    return HistoryRequest(number("maxstanzas"), number("maxchars"), number("seconds"), since)

@@ -1,0 +1,112 @@
+"""All IRC sessions of one component, keyed by (bare JID, server); the ``IrcControl``.
+
+Sessions are created on demand (a join, a message, a LIST) and forgotten when they end.
+On start, channels users made persistent are joined again so the gateway keeps logging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+from transport.backends.irc.addressing import check_nick
+from transport.backends.irc.bridge import Bridge, log
+from transport.backends.irc.channel import Channel
+from transport.backends.irc.contracts import ConnectionInfo
+from transport.backends.irc.session import IrcSession
+from transport.core.errors import AddressError, GatewayError
+from transport.xmpp.escaping import escape_node
+
+
+class SessionManager:
+    """Creates, finds and ends sessions; implements ``contracts.IrcControl``."""
+
+    def __init__(self, bridge: Bridge) -> None:
+        self.bridge = bridge
+        self.sessions: dict[tuple[str, str], IrcSession] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def get(self, user: str, host: str) -> IrcSession | None:
+        session = self.sessions.get((user, host))
+        return None if session is None or session.closing else session
+
+    def ensure(self, user: str, host: str, nick: str = "") -> IrcSession:
+        """The user's session on ``host``, started now if there is none."""
+        session = self.get(user, host)
+        if session is not None:
+            return session
+        config = self.bridge.settings.server(host)
+        if config is None:
+            raise GatewayError(f"This gateway does not connect to {host}", "not-allowed",
+                               "cancel")
+        nick = nick or user.partition("@")[0]
+        try:
+            check_nick(nick)
+        except AddressError:
+            nick = "xmpp"
+        session = IrcSession(self, self.bridge, user, host, config, nick)
+        self.sessions[(user, host)] = session
+        log.info("IRC session for %s on %s", user, host)
+        session.start()
+        return session
+
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` on its own (a session ending itself cannot await its own end)."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def forget(self, session: IrcSession) -> None:
+        if self.sessions.get((session.user, session.host)) is session:
+            del self.sessions[(session.user, session.host)]
+            log.info("IRC session for %s on %s ended", session.user, session.host)
+
+    async def restore(self) -> None:
+        """Join again the channels users made persistent."""
+        for user, host, folded in await self.bridge.prefs.persistent_channels():
+            if self.bridge.settings.server(host) is None:
+                continue
+            prefs = await self.bridge.prefs.server_prefs(user, host)
+            try:
+                session = self.ensure(user, host, prefs.nick or "")
+            except GatewayError:
+                continue
+            session.keep_trying = True
+            local = escape_node(f"{folded}%{host}")
+            channel = Channel(folded, folded, local)
+            channel.persistent = True
+            channel.recording = await self.bridge.recording(user, host, folded)
+            session.channels.setdefault(folded, channel)
+        log.info("Restored %d IRC session(s) with persistent channels", len(self.sessions))
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(s.quit("Gateway shutdown") for s in list(self.sessions.values())),
+                             return_exceptions=True)
+
+    # -- IrcControl -----------------------------------------------------------------------
+
+    def connections(self, user: str) -> Sequence[ConnectionInfo]:
+        out = []
+        for (owner, host), session in sorted(self.sessions.items()):
+            if owner != user:
+                continue
+            resources = sorted({r for c in session.channels.values() for r in c.resources})
+            out.append(ConnectionInfo(
+                server=host, port=session.port, tls=session.tls, nick=session.nick,
+                connected_since=session.since if session.ready else None,
+                channels=tuple(sorted(c.name for c in session.channels.values() if c.joined)),
+                resources=tuple(resources)))
+        return out
+
+    def connected_users(self) -> Sequence[str]:
+        return sorted({user for user, _ in self.sessions})
+
+    async def disconnect(self, user: str, servers: Sequence[str], reason: str) -> None:
+        wanted = {s.lower() for s in servers}
+        sessions = [s for (u, h), s in self.sessions.items() if u == user and h in wanted]
+        await asyncio.gather(*(s.quit(reason) for s in sessions), return_exceptions=True)
+
+    async def disconnect_user(self, user: str, reason: str) -> None:
+        sessions = [s for (u, _), s in self.sessions.items() if u == user]
+        await asyncio.gather(*(s.quit(reason) for s in sessions), return_exceptions=True)

@@ -1,0 +1,116 @@
+"""XEP-0045 pieces the IRC backend sends: occupant presences, status codes, invites.
+
+Built with ElementTree and sent through the component with ``from`` set explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from transport.backends.irc.text import clean
+
+MUC = "http://jabber.org/protocol/muc"
+MUC_USER = f"{MUC}#user"
+MUC_ADMIN = f"{MUC}#admin"
+MUC_OWNER = f"{MUC}#owner"
+SID = "urn:xmpp:sid:0"
+STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+COMPONENT_NS = "jabber:component:accept"
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """The ``<item/>`` of an occupant presence."""
+
+    affiliation: str = "none"
+    role: str = "participant"
+    jid: str | None = None
+    nick: str | None = None
+    actor: str | None = None
+    reason: str | None = None
+
+
+def occupant(
+    xmpp: Any,
+    sender: str,
+    to: str,
+    item: Item,
+    *,
+    codes: Iterable[int] = (),
+    unavailable: bool = False,
+    status: str | None = None,
+    show: str | None = None,
+) -> Any:
+    """A presence from ``room/nick`` carrying a muc#user item and status codes."""
+    pres = xmpp.make_presence(pto=to, pfrom=sender, ptype="unavailable" if unavailable else None)
+    if show:
+        pres["show"] = show
+    if status:
+        pres["status"] = clean(status)
+    x = ET.SubElement(pres.xml, f"{{{MUC_USER}}}x")
+    attrs = {"affiliation": item.affiliation, "role": item.role}
+    if item.jid:
+        attrs["jid"] = item.jid
+    if item.nick:
+        attrs["nick"] = clean(item.nick)
+    element = ET.SubElement(x, f"{{{MUC_USER}}}item", attrs)
+    if item.actor:
+        ET.SubElement(element, f"{{{MUC_USER}}}actor", {"nick": clean(item.actor)})
+    if item.reason:
+        ET.SubElement(element, f"{{{MUC_USER}}}reason").text = clean(item.reason)
+    for code in codes:
+        ET.SubElement(x, f"{{{MUC_USER}}}status", {"code": str(code)})
+    return pres
+
+
+def presence_error(
+    xmpp: Any, sender: str, to: str, condition: str, etype: str, text: str = ""
+) -> Any:
+    """A join refused: ``<presence type='error'>`` with the ``<x muc/>`` echoed back."""
+    pres = xmpp.make_presence(pto=to, pfrom=sender, ptype="error")
+    ET.SubElement(pres.xml, f"{{{MUC}}}x")
+    error = ET.SubElement(pres.xml, f"{{{COMPONENT_NS}}}error", {"type": etype})
+    ET.SubElement(error, f"{{{STANZAS}}}{condition}")
+    if text:
+        ET.SubElement(error, f"{{{STANZAS}}}text").text = clean(text)
+    return pres
+
+
+def empty_subject() -> str:
+    """``<subject/>`` with no text (slixmpp drops an empty subject it is given)."""
+    return f'<subject xmlns="{COMPONENT_NS}"/>'
+
+
+def stanza_id(uid: str, by: str) -> str:
+    element = ET.Element(f"{{{SID}}}stanza-id", {"id": uid, "by": by})
+    return ET.tostring(element, encoding="unicode")
+
+
+def invite(sender: str, reason: str = "", password: str = "") -> str:
+    """A mediated invitation's ``<x/>`` (the room's message carries it)."""
+    x = ET.Element(f"{{{MUC_USER}}}x")
+    element = ET.SubElement(x, f"{{{MUC_USER}}}invite", {"from": sender})
+    if reason:
+        ET.SubElement(element, f"{{{MUC_USER}}}reason").text = clean(reason)
+    if password:
+        ET.SubElement(x, f"{{{MUC_USER}}}password").text = password
+    return ET.tostring(x, encoding="unicode")
+
+
+def history_request(pres: Any) -> dict[str, str] | None:
+    """The ``<history/>`` attributes of a join, or None when it is not a MUC join."""
+    x = pres.xml.find(f"{{{MUC}}}x")
+    if x is None:
+        return None
+    history = x.find(f"{{{MUC}}}history")
+    return dict(history.attrib) if history is not None else {}
+
+
+def join_password(pres: Any) -> str:
+    x = pres.xml.find(f"{{{MUC}}}x")
+    if x is None:
+        return ""
+    return (x.findtext(f"{{{MUC}}}password") or "").strip()

@@ -1,0 +1,190 @@
+"""MUC occupancy: joins, leaves and nick changes from XMPP; presences and the join sequence.
+
+The join sequence follows XEP-0045 section 7.2 exactly: every other occupant, then the
+user's own presence (110, plus 210 when IRC gave another nick than asked for), then the
+history, then the subject (empty when there is none). The presences go out directly; the
+history and subject go through the durable queue after them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from transport.backends.irc import mucxml
+from transport.backends.irc.addressing import valid_resource
+from transport.backends.irc.channel import Channel, JoinRequest, Member, role_affiliation
+from transport.backends.irc.contracts import HistoryRequest
+from transport.backends.irc.mam import history_messages
+from transport.core.events import XmppMessage
+
+if TYPE_CHECKING:
+    from transport.backends.irc.session import IrcSession
+
+SHUTDOWN = 332
+
+
+def room_jid(session: IrcSession, channel: Channel, nick: str = "") -> str:
+    return session.bridge.jids.room(channel.room_local, nick)
+
+
+def item_for(
+    session: IrcSession, member: Member | None, nick: str, real: str | None
+) -> mucxml.Item:
+    role, affiliation = role_affiliation(member.modes if member else "", session.isupport)
+    jid = real if real is not None else session.bridge.jids.nick(session.host, nick).partition(
+        "/")[0]
+    return mucxml.Item(affiliation=affiliation, role=role, jid=jid)
+
+
+async def occupant(
+    session: IrcSession, channel: Channel, member: Member, to: str, *,
+    unavailable: bool = False, codes: tuple[int, ...] = (), status: str | None = None,
+    new_nick: str | None = None, actor: str | None = None, reason: str | None = None,
+    me: bool | None = None,
+) -> None:
+    """One occupant's presence to one resource (skipped when no JID can hold the nick)."""
+    sender = room_jid(session, channel, member.nick)
+    if not valid_resource(room_jid(session, channel), member.nick):
+        return
+    if me is None:
+        me = session.isupport.equal(member.nick, session.nick)
+    item = item_for(session, member, member.nick, to if me else None)
+    item = mucxml.Item(item.affiliation, "none" if unavailable else item.role, item.jid,
+                       new_nick, actor, reason)
+    if me:
+        codes = (*codes, 110)
+    stanza = mucxml.occupant(
+        session.bridge.xmpp, sender, to, item, codes=codes, unavailable=unavailable,
+        status=status, show="away" if member.away and not unavailable else None)
+    await session.presence(stanza)
+
+
+async def to_all(session: IrcSession, channel: Channel, member: Member, **kwargs: object) -> None:
+    for full in list(channel.resources):
+        await occupant(session, channel, member, full, **kwargs)  # type: ignore[arg-type]
+
+
+async def join_sequence(
+    session: IrcSession, channel: Channel, full: str, request: JoinRequest
+) -> None:
+    """Occupants, self-presence, history, subject — to one resource."""
+    isupport = session.isupport
+    for member in list(channel.members.values()):
+        if not isupport.equal(member.nick, session.nick):
+            await occupant(session, channel, member, full)
+    me = channel.member(session.nick, isupport) or Member(session.nick)
+    codes = (100,) if request.nick == session.nick else (100, 210)
+    await occupant(session, channel, me, full, codes=codes)
+    channel.resources[full] = request.nick
+    if channel.recording:
+        await replay_history(session, channel, full, request.history)
+    subject = XmppMessage(
+        to=full, sender=room_jid(session, channel, channel.topic_by), type="groupchat",
+        subject=channel.topic or None,
+        extra_xml=() if channel.topic else (mucxml.empty_subject(),))
+    session.emit(subject)
+
+
+async def replay_history(session: IrcSession, channel: Channel, full: str,
+                         request: HistoryRequest) -> None:
+    bridge = session.bridge
+    limit = (await bridge.prefs.global_prefs(session.user)).max_history_length
+    if limit <= 0 or request.maxstanzas == 0 or request.maxchars == 0:
+        return
+    messages = await history_messages(bridge.history, full, session.host, channel.folded,
+                                      room_jid(session, channel), request, limit)
+    for message in messages:
+        session.emit(message)
+
+
+async def self_unavailable(session: IrcSession, channel: Channel, full: str, *,
+                           status: str | None = None, codes: tuple[int, ...] = ()) -> None:
+    nick = channel.resources.get(full) or session.nick
+    sender = room_jid(session, channel, session.nick if session.nick else nick)
+    item = mucxml.Item(role="none", affiliation="none", jid=full)
+    await session.presence(mucxml.occupant(
+        session.bridge.xmpp, sender, full, item, codes=(*codes, 110), unavailable=True,
+        status=status))
+
+
+async def open_window(session: IrcSession, channel: Channel) -> None:
+    if channel.recording and not channel.window_open:
+        channel.window_open = True
+        await session.bridge.history.opened(session.user, session.host, channel.folded,
+                                            time.time())
+
+
+async def close_window(session: IrcSession, channel: Channel) -> None:
+    if channel.window_open:
+        channel.window_open = False
+        await session.bridge.history.closed(session.user, session.host, channel.folded,
+                                            time.time())
+
+
+async def join(session: IrcSession, full: str, name: str, room_local: str, nick: str,
+               password: str, history: HistoryRequest) -> None:
+    """A resource joins: replay locally when the channel is joined, else JOIN on IRC."""
+    isupport = session.isupport
+    folded = isupport.fold(name)
+    channel = session.channels.get(folded)
+    if channel is None:
+        channel = session.channels[folded] = Channel(name, folded, room_local, password)
+        bridge = session.bridge
+        channel.persistent = await bridge.persistent(session.user, session.host, folded)
+        channel.recording = await bridge.recording(session.user, session.host, folded)
+    if password:
+        channel.key = password
+    request = JoinRequest(nick, history)
+    if channel.joined:
+        channel.waiting.pop(full, None)
+        await join_sequence(session, channel, full, request)
+        return
+    first = not channel.waiting
+    channel.waiting[full] = request
+    if first and session.ready:
+        send_join(session, channel)
+
+
+def send_join(session: IrcSession, channel: Channel) -> None:
+    line = f"JOIN {channel.name} {channel.key}" if channel.key else f"JOIN {channel.name}"
+    session.write_soon(line)
+
+
+async def leave(session: IrcSession, full: str, folded: str, status: str) -> None:
+    """A resource leaves; the last one parts the channel unless it is persistent."""
+    channel = session.channels.get(folded)
+    if channel is None:
+        return
+    was_in = channel.resources.pop(full, None) is not None
+    channel.waiting.pop(full, None)
+    if was_in:
+        await self_unavailable(session, channel, full, status=status or None)
+    if channel.resources or channel.waiting:
+        return
+    if channel.persistent and channel.joined:
+        return
+    del session.channels[folded]
+    await close_window(session, channel)
+    text = " ".join(status.split())
+    session.write_soon(f"PART {channel.name} :{text}"[:400] if text else f"PART {channel.name}")
+    if not session.channels:
+        session.submit(lambda: _quit_later(session, text))
+
+
+async def _quit_later(session: IrcSession, text: str) -> None:
+    if not session.channels:
+        session.manager.background(session.quit(text))
+
+
+def change_nick(session: IrcSession, full: str, nick: str) -> None:
+    session.nick_requests[full] = nick
+    session.write_soon(f"NICK {nick}")
+
+
+async def remove_resource(session: IrcSession, full: str) -> None:
+    """A resource went away (or errored): take it out of every channel of the session."""
+    for folded in list(session.channels):
+        channel = session.channels[folded]
+        if full in channel.resources or full in channel.waiting:
+            await leave(session, full, folded, "")

@@ -1,0 +1,293 @@
+"""The XMPP side the core does not model: MUC presences, bodiless room messages, room IQs.
+
+Joins and leaves (directed presences), subject changes, mediated invitations and errors
+from clients arrive here; so do ``muc#admin`` (kick, roles, affiliations -> MODE),
+``muc#owner`` (the channel's configure form) and XEP-0410 self-pings, answered locally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from slixmpp.xmlstream.handler import CoroutineCallback
+from slixmpp.xmlstream.matcher import MatchXPath, StanzaPath
+
+from transport.backends.irc import mucxml, rooms
+from transport.backends.irc.addressing import Address, check_nick, parse
+from transport.backends.irc.bridge import Bridge, log
+from transport.backends.irc.channel import (
+    AFFILIATION_MODES,
+    ROLE_MODES,
+    Channel,
+    Pending,
+    mode_line,
+    role_affiliation,
+)
+from transport.backends.irc.history import history_request
+from transport.backends.irc.manager import SessionManager
+from transport.backends.irc.protocol import sanitize
+from transport.backends.irc.session import IrcSession
+from transport.core.errors import GatewayError
+from transport.xmpp.stanzas import bare, error_condition
+
+_SUBSCRIPTIONS = frozenset({"subscribe", "subscribed", "unsubscribe", "unsubscribed", "probe"})
+_KICKABLE = frozenset({"recipient-unavailable", "gone", "item-not-found",
+                       "service-unavailable", "remote-server-not-found", "not-acceptable"})
+OwnerForm = Callable[[str, str, str, Any], Awaitable[Any]]
+
+
+class MucService:
+    """Registers the handlers on the component and routes them to sessions."""
+
+    def __init__(self, bridge: Bridge, manager: SessionManager) -> None:
+        self.bridge = bridge
+        self.manager = manager
+        self.owner_form: OwnerForm | None = None
+        xmpp = bridge.xmpp
+        ns = xmpp.default_ns
+        xmpp.add_event_handler("presence", self._on_presence)
+        xmpp.register_handler(CoroutineCallback(
+            "irc room messages", StanzaPath("message"), self._on_message))
+        xmpp.register_handler(CoroutineCallback(
+            "irc muc admin", MatchXPath(f"{{{ns}}}iq/{{{mucxml.MUC_ADMIN}}}query"),
+            self._on_admin))
+        xmpp.register_handler(CoroutineCallback(
+            "irc muc owner", MatchXPath(f"{{{ns}}}iq/{{{mucxml.MUC_OWNER}}}query"),
+            self._on_owner))
+        xmpp.remove_handler("Ping")
+        xmpp.register_handler(CoroutineCallback(
+            "irc ping", StanzaPath("iq@type=get/ping"), self._on_ping))
+
+    def _room(self, jid: Any) -> Address | None:
+        if not jid.user or jid.domain != self.bridge.jids.component:
+            return None
+        try:
+            address = parse(jid.user, self.bridge.info)
+        except GatewayError:
+            return None
+        return address if address.kind == "channel" else None
+
+    def _session_channel(self, user: str, address: Address) -> tuple[IrcSession, Channel] | None:
+        session = self.manager.get(user, address.server)
+        if session is None:
+            return None
+        channel = session.channels.get(session.isupport.fold(address.name))
+        return None if channel is None else (session, channel)
+
+    # -- presences ------------------------------------------------------------------------
+
+    async def _on_presence(self, pres: Any) -> None:
+        ptype = pres["type"]
+        if ptype in _SUBSCRIPTIONS:
+            return
+        address = self._room(pres["to"])
+        if address is None:
+            return
+        full, user, nick = str(pres["from"]), bare(pres["from"]), pres["to"].resource
+        try:
+            if not await self.bridge.ctx.may_use(user):
+                raise GatewayError("You may not use this gateway", "forbidden", "auth")
+            if ptype == "unavailable" or ptype == "error":
+                found = self._session_channel(user, address)
+                if found is not None:
+                    session, channel = found
+                    status = "" if ptype == "error" else pres["status"]
+                    await session.run(lambda: rooms.leave(session, full, channel.folded, status))
+                elif ptype == "unavailable":
+                    await self._unavailable_anyway(pres)
+                return
+            if not nick:
+                raise GatewayError("Join with a nick: room@gateway/nick", "jid-malformed",
+                                   "modify")
+            check_nick(nick)
+            await self._available(pres, address, full, user, nick)
+        except GatewayError as exc:
+            self.bridge.xmpp.send(mucxml.presence_error(
+                self.bridge.xmpp, str(pres["to"]), full, exc.condition, exc.etype, exc.text))
+
+    async def _unavailable_anyway(self, pres: Any) -> None:
+        item = mucxml.Item(role="none", affiliation="none")
+        self.bridge.xmpp.send(mucxml.occupant(
+            self.bridge.xmpp, str(pres["to"]), str(pres["from"]), item, codes=(110,),
+            unavailable=True))
+
+    async def _available(self, pres: Any, address: Address, full: str, user: str,
+                         nick: str) -> None:
+        found = self._session_channel(user, address)
+        muc = mucxml.history_request(pres)
+        if found is not None and (full in found[1].resources or full in found[1].waiting):
+            session = found[0]
+            if muc is None and not session.isupport.equal(nick, session.nick):
+                rooms.change_nick(session, full, nick)
+            return
+        session = self.manager.ensure(user, address.server, nick)
+        local = pres["to"].user
+        password = mucxml.join_password(pres)
+        request = history_request(muc or {})
+        log.info("%s joins %s on %s", full, address.name, address.server)
+        await session.run(lambda: rooms.join(session, full, address.name, local, nick, password,
+                                             request))
+
+    # -- bodiless messages ------------------------------------------------------------------
+
+    async def _on_message(self, msg: Any) -> None:
+        address = self._room(msg["to"])
+        if address is None:
+            return
+        user, full = bare(msg["from"]), str(msg["from"])
+        found = self._session_channel(user, address)
+        if found is None:
+            return
+        session, channel = found
+        if msg["type"] == "error":
+            if error_condition(msg) in _KICKABLE and full in channel.resources:
+                await session.run(lambda: rooms.leave(session, full, channel.folded, ""))
+            return
+        if msg["body"] or full not in channel.resources:
+            return
+        subject = msg.xml.find(f"{{{msg.namespace}}}subject")
+        if subject is not None and msg["type"] == "groupchat":
+            text = " ".join(sanitize(subject.text or ""))
+            session.write_soon(f"TOPIC {channel.name} :{text}")
+        x = msg.xml.find(f"{{{mucxml.MUC_USER}}}x")
+        for invite in x.findall(f"{{{mucxml.MUC_USER}}}invite") if x is not None else ():
+            self._invite(session, channel, invite, full)
+
+    def _invite(self, session: IrcSession, channel: Channel, invite: ET.Element,
+                full: str) -> None:
+        to = invite.get("to") or ""
+        reason = invite.findtext(f"{{{mucxml.MUC_USER}}}reason") or ""
+        local, _, rest = to.partition("@")
+        domain, _, resource = rest.partition("/")
+        if domain == self.bridge.jids.component:
+            try:
+                address = parse(local, self.bridge.info)
+            except GatewayError:
+                return
+            nick = address.name if address.kind == "nick" else resource
+            if nick:
+                session.write_soon(f"INVITE {nick} {channel.name}")
+            return
+        if not to:
+            return
+        message = self.bridge.xmpp.make_message(mto=to, mfrom=rooms.room_jid(session, channel))
+        message.append(ET.fromstring(mucxml.invite(full, reason)))
+        message.send()
+
+    # -- IQs --------------------------------------------------------------------------------
+
+    def _reply_error(self, iq: Any, condition: str, etype: str = "cancel", text: str = "") -> None:
+        reply = iq.reply(clear=False)
+        reply["type"] = "error"
+        error = ET.SubElement(reply.xml, f"{{{iq.namespace}}}error", {"type": etype})
+        ET.SubElement(error, f"{{{mucxml.STANZAS}}}{condition}")
+        if text:
+            ET.SubElement(error, f"{{{mucxml.STANZAS}}}text").text = text
+        reply.send()
+
+    async def _on_ping(self, iq: Any) -> None:
+        """XEP-0410: a joined resource pinging its own occupant JID is answered here."""
+        to = iq["to"]
+        address = self._room(to)
+        if address is None or not to.resource:
+            iq.reply().send()
+            return
+        found = self._session_channel(bare(iq["from"]), address)
+        if found is None or str(iq["from"]) not in found[1].resources:
+            self._reply_error(iq, "not-acceptable", "modify")
+            return
+        session, channel = found
+        if channel.member(to.resource, session.isupport) is None and not \
+                session.isupport.equal(to.resource, session.nick):
+            self._reply_error(iq, "item-not-found")
+            return
+        iq.reply().send()
+
+    async def _on_admin(self, iq: Any) -> None:
+        address = self._room(iq["to"])
+        found = self._session_channel(bare(iq["from"]), address) if address else None
+        if found is None or str(iq["from"]) not in found[1].resources:
+            self._reply_error(iq, "not-acceptable", "modify")
+            return
+        session, channel = found
+        items = iq.xml.findall(f".//{{{mucxml.MUC_ADMIN}}}item")
+        if iq["type"] == "get":
+            self._admin_list(iq, session, channel, items)
+            return
+        if iq["type"] != "set" or not items:
+            self._reply_error(iq, "bad-request", "modify")
+            return
+        try:
+            for item in items:
+                await self._admin_item(session, channel, item)
+        except PermissionError as exc:
+            self._reply_error(iq, exc.args[0], "cancel", exc.args[1] if len(exc.args) > 1 else "")
+            return
+        except (TimeoutError, ConnectionError):
+            self._reply_error(iq, "remote-server-timeout", "wait")
+            return
+        except GatewayError as exc:
+            self._reply_error(iq, exc.condition, exc.etype, exc.text)
+            return
+        iq.reply(clear=True).send()
+
+    def _admin_list(self, iq: Any, session: IrcSession, channel: Channel,
+                    items: list[ET.Element]) -> None:
+        wanted = items[0].attrib if items else {}
+        reply = iq.reply(clear=True)
+        query = ET.SubElement(reply.xml, f"{{{mucxml.MUC_ADMIN}}}query")
+        for member in channel.members.values():
+            role, affiliation = role_affiliation(member.modes, session.isupport)
+            if wanted.get("role", role) == role and wanted.get("affiliation",
+                                                               affiliation) == affiliation:
+                ET.SubElement(query, f"{{{mucxml.MUC_ADMIN}}}item", {
+                    "nick": member.nick, "role": role, "affiliation": affiliation,
+                    "jid": self.bridge.jids.nick(session.host, member.nick).partition("/")[0]})
+        reply.send()
+
+    async def _admin_item(self, session: IrcSession, channel: Channel, item: ET.Element) -> None:
+        nick = item.get("nick") or ""
+        reason = " ".join(sanitize(item.findtext(f"{{{mucxml.MUC_ADMIN}}}reason") or ""))
+        role, affiliation = item.get("role"), item.get("affiliation")
+        if not nick:
+            raise GatewayError("Which nick?", "bad-request", "modify")
+        member = channel.member(nick, session.isupport)
+        if member is None:
+            raise GatewayError(f"{nick} is not in the room", "item-not-found", "cancel")
+        if role == "none":
+            await self._await_echo(session, channel, "kick", nick,
+                                   f"KICK {channel.name} {nick} :{reason}")
+            return
+        want = AFFILIATION_MODES.get(affiliation or "") if affiliation else ROLE_MODES.get(
+            role or "")
+        if want is None:
+            raise GatewayError("Not supported on IRC", "feature-not-implemented", "cancel")
+        line = mode_line(channel.name, member.nick, member.modes, want, session.isupport)
+        if line:
+            await self._await_echo(session, channel, "mode", nick, line)
+
+    async def _await_echo(self, session: IrcSession, channel: Channel, kind: str, nick: str,
+                          line: str) -> None:
+        pending = Pending(kind, channel.folded, nick)
+        session.pending.append(pending)
+        session.write_soon(line)
+        try:
+            await asyncio.wait_for(pending.future, 10)
+        finally:
+            if pending in session.pending:
+                session.pending.remove(pending)
+
+    async def _on_owner(self, iq: Any) -> None:
+        address = self._room(iq["to"])
+        if address is None or self.owner_form is None:
+            self._reply_error(iq, "feature-not-implemented")
+            return
+        try:
+            result = await self.owner_form(bare(iq["from"]), iq["to"].user, iq["type"], iq)
+        except GatewayError as exc:
+            self._reply_error(iq, exc.condition, exc.etype, exc.text)
+            return
+        result.send()

@@ -1,0 +1,300 @@
+"""One IRC connection per (bare JID, IRC server), shared by all of the user's resources.
+
+The session outlives its connections: when one drops it reconnects with backoff and
+rejoins, and meanwhile senders wait (bounded) instead of failing. Everything that touches
+its state — IRC events and actions coming from XMPP — runs one at a time in a single task,
+so the order of what users see follows the order things happened. Messages for XMPP are
+collected and committed together (one transaction per burst); a presence first flushes the
+messages before it so it never overtakes them in the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from transport.backends.irc import connecting, dispatch, inbound
+from transport.backends.irc.addressing import valid_resource
+from transport.backends.irc.bridge import Bridge, log
+from transport.backends.irc.channel import Channel, Pending
+from transport.backends.irc.protocol import (
+    Disconnected,
+    Event,
+    IrcConnection,
+    IrcEvent,
+    IrcNotConnected,
+    ISupport,
+    Registered,
+)
+from transport.backends.irc.settings import ServerConfig
+from transport.backends.irc.text import clean
+from transport.core.errors import DeliveryRefused
+from transport.core.events import XmppMessage
+
+if TYPE_CHECKING:
+    from transport.backends.irc.manager import SessionManager
+
+T = TypeVar("T")
+Action = Callable[[], Awaitable[Any]]
+_BATCH = 512
+
+
+class IrcSession:
+    """State and life cycle of one user's presence on one IRC server."""
+
+    def __init__(
+        self, manager: SessionManager, bridge: Bridge, user: str, host: str, config: ServerConfig,
+        nick: str,
+    ) -> None:
+        self.manager = manager
+        self.bridge = bridge
+        self.user = user
+        self.host = host
+        self.config = config
+        self.nick = nick
+        self.conn: IrcConnection | None = None
+        self.channels: dict[str, Channel] = {}
+        self.state = "idle"
+        self.was_registered = False
+        self.keep_trying = False
+        self.since: float | None = None
+        self.port, self.tls = config.port, config.tls
+        self.registered = asyncio.Event()
+        self.closed = asyncio.Event()
+        self.waiters = 0
+        self.motd: list[str] = []
+        self.listing: list[tuple[str, int, str]] = []
+        self.list_done: asyncio.Future[list[tuple[str, int, str]]] | None = None
+        self.pending: list[Pending] = []
+        self.nick_requests: dict[str, str] = {}
+        self.pm_nicks: set[str] = set()
+        self.connect_error = ""
+        self._closing = False
+        self._queue: asyncio.Queue[Event | Action] = asyncio.Queue()
+        self._outgoing: list[XmppMessage] = []
+        self._worker: asyncio.Task[None] | None = None
+        self._life: asyncio.Task[None] | None = None
+        self.reader: asyncio.Task[None] | None = None
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._worker = asyncio.ensure_future(self._work())
+        self._life = asyncio.ensure_future(self._run())
+
+    @property
+    def isupport(self) -> ISupport:
+        return self.conn.isupport if self.conn is not None else ISupport(
+            {"CHANTYPES": self.bridge.info.chantypes(self.host)})
+
+    @property
+    def closing(self) -> bool:
+        """Ending for good: new work goes to a new session."""
+        return self._closing
+
+    @property
+    def ready(self) -> bool:
+        return self.registered.is_set()
+
+    async def quit(self, reason: str = "", *, send_quit: bool = True) -> None:
+        """End the session for good (QUIT unless ``send_quit`` is false)."""
+        self._closing = True
+        conn = self.conn
+        if conn is not None:
+            if send_quit:
+                await conn.quit(reason)
+            else:
+                conn.close(reason or "disconnected")
+        if self._life is not None:
+            self._life.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._life
+        await self.run(self._closed_for_good)
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+
+    async def _closed_for_good(self) -> None:
+        await inbound.session_over(self)
+        self.state = "closed"
+        self.closed.set()
+        self.manager.forget(self)
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self._closing:
+            connected = await connecting.connect(self)
+            if self._closing:
+                return
+            if connected:
+                failures = 0
+                assert self.reader is not None
+                await self.reader
+                await self.run(self.flush)  # the Disconnected event has been handled
+                if self._closing:
+                    return
+            elif not self.was_registered and not self.keep_trying:
+                self._closing = True
+                await self.run(self._give_up)
+                return
+            failures += 1
+            delay = min(self.bridge.settings.reconnect_max_delay, 0.5 * 2 ** (failures - 1))
+            self.state = "reconnecting"
+            self.submit(functools.partial(self.status, f"Reconnecting in {delay:.1f} s"))
+            await asyncio.sleep(delay)
+
+    async def _give_up(self) -> None:
+        await inbound.connection_failed(self, self.connect_error)
+        await self._closed_for_good()
+
+    # -- the serial worker -----------------------------------------------------------------
+
+    def take(self, event: Event) -> None:
+        """An event from the connection, handled in turn (see ``connecting.read``)."""
+        self._queue.put_nowait(event)
+
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    def submit(self, action: Action) -> None:
+        """Run ``action`` in turn with IRC events (fire and forget)."""
+        self._queue.put_nowait(action)
+
+    async def run(self, action: Callable[[], Awaitable[T]]) -> T:
+        """Run ``action`` in turn with IRC events and return its result."""
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+        async def wrapped() -> None:
+            try:
+                result = await action()
+            except BaseException as exc:
+                if not done.done():
+                    done.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+            else:
+                if not done.done():
+                    done.set_result(result)
+
+        if self._worker is None or self._worker.done():
+            await wrapped()
+        else:
+            self._queue.put_nowait(wrapped)
+        return await done
+
+    async def _work(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < _BATCH:
+                batch.append(self._queue.get_nowait())
+            for item in batch:
+                try:
+                    if callable(item):
+                        await item()
+                    else:
+                        await self._event(item)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("IRC session %s on %s failed handling %s", self.user,
+                                  self.host, type(item).__name__)
+            try:
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("Could not queue messages for %s", self.user)
+
+    async def _event(self, event: Event) -> None:
+        if isinstance(event, Registered):
+            self.state = "registered"
+            self.was_registered = True
+            self.since = time.time()
+            self.nick = event.nick
+            self.bridge.info.learn(self.host, event.isupport)
+            self.registered.set()
+            await inbound.registered(self)
+        elif isinstance(event, Disconnected):
+            was = self.registered.is_set()
+            self.registered.clear()
+            if was:
+                await inbound.disconnected(self, event.reason, self._closing)
+        elif isinstance(event, IrcEvent):
+            await dispatch.dispatch(self, event)
+
+    # -- output to XMPP -------------------------------------------------------------------
+
+    def emit(self, message: XmppMessage) -> None:
+        """Queue a message; text from IRC is made XML-safe here, whatever built it."""
+        room, _, nick = message.sender.partition("/")
+        if nick and not valid_resource(room, nick):
+            message = dataclasses.replace(message, sender=room)
+        self._outgoing.append(dataclasses.replace(
+            message,
+            body=clean(message.body) if message.body is not None else None,
+            subject=clean(message.subject) if message.subject is not None else None))
+
+    async def flush(self) -> None:
+        if self._outgoing:
+            messages, self._outgoing = self._outgoing, []
+            await self.bridge.ctx.deliver_many(messages)
+
+    async def presence(self, stanza: Any) -> None:
+        await self.flush()
+        stanza.send()
+
+    async def status(self, text: str) -> None:
+        """A status line from the server JID, in turn with everything else."""
+        self.server_message(text)
+
+    def server_message(self, text: str) -> None:
+        self.emit(XmppMessage(to=self.user, sender=self.bridge.jids.server(self.host),
+                              type="chat", body=text))
+
+    # -- output to IRC --------------------------------------------------------------------
+
+    def write(self, line: str | bytes, *, throttle: bool = True) -> asyncio.Future[None]:
+        """Queue a line on the live connection (IrcNotConnected when there is none)."""
+        if self.conn is None or not self.registered.is_set():
+            raise IrcNotConnected("not connected")
+        return self.conn.enqueue(line, throttle=throttle)
+
+    def write_soon(self, line: str | bytes, *, throttle: bool = True) -> None:
+        """Fire and forget: lines for a connection that just went away are moot."""
+        with contextlib.suppress(IrcNotConnected, ValueError):
+            self.write(line, throttle=throttle)
+
+    async def wait_until(self, ready: Callable[[], bool], event: asyncio.Event) -> None:
+        """Wait (bounded in count and time) for ``event``; DeliveryRefused when it won't come."""
+        if ready():
+            return
+        settings = self.bridge.settings
+        if self.waiters >= settings.queue_limit:
+            raise DeliveryRefused("Too many messages are waiting for the IRC connection",
+                                  "resource-constraint", "wait")
+        self.waiters += 1
+        try:
+            deadline = time.monotonic() + settings.queue_timeout
+            while not ready():
+                if self.closed.is_set():
+                    raise DeliveryRefused(
+                        f"Not connected to {self.host}", "remote-server-not-found", "cancel")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise DeliveryRefused(f"{self.host} did not come back in time",
+                                          "remote-server-timeout", "wait")
+                waits = [asyncio.ensure_future(e.wait()) for e in (event, self.closed)]
+                try:
+                    await asyncio.wait(waits, timeout=min(remaining, 1.0),
+                                       return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for waiter in waits:
+                        waiter.cancel()
+        finally:
+            self.waiters -= 1
