@@ -11,6 +11,7 @@ from test_irc_support import (
     GW,
     SECRET,
     Peer,
+    codes,
     groupchat,
     irc_options,
     join,
@@ -217,3 +218,16 @@ async def test_misbehaving_server_never_stops_other_users(gateway_settings, user
             await bob.wait(lambda e: e.command == "PRIVMSG" and e.param(1) == "and back")
     finally:
         fake.close()
+
+
+async def test_gateway_shutdown_tells_joined_resources(irc_settings, users):
+    """On shutdown each joined resource sees itself leave (110 + 332), before the stream ends."""
+    channel = unique("#bye")
+    rjid = room(channel)
+    name = unique("leaver")
+    async with running_gateway(irc_settings()):
+        alice = await users(name=name)
+        await join(alice, rjid, name)
+    gone = await alice.expect(lambda s: s.name == "presence" and s["type"] == "unavailable"
+                              and s["from"] == f"{rjid}/{name}")
+    assert {"110", "332"} <= codes(gone)

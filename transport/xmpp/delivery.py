@@ -55,6 +55,16 @@ class DeliveryPump:
         for task in list(self._confirming):
             task.cancel()
 
+    async def drain(self, timeout: float) -> bool:
+        """Wait until everything queued so far is confirmed; False on timeout."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while await self.store.xmpp_queue.count(self.component):
+            if asyncio.get_running_loop().time() >= deadline or not self.xmpp.online.is_set():
+                return False
+            self._wake.set()
+            await asyncio.sleep(0.02)
+        return True
+
     def wake(self) -> None:
         """Something was queued: look at the queue now rather than at the next poll."""
         self._wake.set()

@@ -56,15 +56,17 @@ class ComponentRuntime:
         self.gateway.pump.start()
         self.xmpp.start()
 
-    async def stop(self) -> None:
-        """Say goodbye while the stream is up, then stop; queued work stays in the store."""
+    async def stop(self, flush_timeout: float = 3.0) -> None:
+        """Stop taking work, let the backend say goodbye while the stream is still up, flush
+        what it queued, then close the stream; whatever is left stays in the store."""
+        await self.gateway.outbox.stop()
+        await self.gateway.backend.stop()
         if self.xmpp.online.is_set():
+            await self.gateway.pump.drain(flush_timeout)
             await self.presence.announce_all(available=False)
             await self.xmpp.barrier(self.xmpp.server_domain)
-        await self.gateway.outbox.stop()
         await self.gateway.pump.stop()
         await self.xmpp.stop()
-        await self.gateway.backend.stop()
         log.info("Component %s stopped", self.gateway.component_jid)
 
     async def wait_online(self, timeout: float) -> None:
