@@ -174,7 +174,7 @@ async def test_form_filters(backend, alice):
     now = time.time()
     record(backend, 10, now - 100)  # "0" at now-100 ... "9" at now-91
     backend.archive.record(SRV, "#foo", "Dave", "message", "from dave", now - 50)
-    fields = {"start": _iso(now - 98), "end": _iso(now - 95.5)}
+    fields = {"start": _iso(now - 98.5), "end": _iso(now - 95.5)}
     results, fin = await run_query(alice, fields=fields)
     assert [body(r) for r in results] == ["2", "3", "4"] and fin.get("complete") == "true"
     results, _ = await run_query(alice, fields={"with": f"{ROOM}/dave"})
