@@ -94,7 +94,8 @@ async def paced(client: TestClient, rate: float, seconds: float) -> list[float]:
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(args.keep) if args.keep else Path(tmp)
-        server = ProsodyServer({GW: "bench-secret"})
+        extra = ["network_settings = { nagle = true }"] if args.nagle else []
+        server = ProsodyServer({GW: "bench-secret"}, extra_global=extra)
         server.start()
         gateway = None
         try:
@@ -141,6 +142,8 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--profile", help="py-spy raw profile of the gateway to this file")
     parser.add_argument("--gw-log-level", default="INFO")
+    parser.add_argument("--nagle", action="store_true",
+                        help="keep Prosody's default network_settings = { nagle = true }")
     parser.add_argument("--keep", help="keep the work dir (gateway log) here")
     parser.add_argument("--machine", default="2 vCPU, 24 GiB, Debian 12, SQLite on disk")
     asyncio.run(main(parser.parse_args()))

@@ -1,4 +1,4 @@
-"""One SQLite file, one writer task with group commit, and a separate reader connection.
+"""One SQLite file, a writer thread with group commit, and a separate reader connection.
 
 Every durable step of the gateway (an inbound SMS, an outbox row, a receipt mapping) is a
 small write that must be on disk before we acknowledge it. One fsync per write would cap us
@@ -8,58 +8,54 @@ its own ``SAVEPOINT`` so one failing write does not take its neighbours down wit
 A caller's ``await db.write(op)`` returns only after the COMMIT that contains it returned,
 so "awaited" means "durable".
 
-Reads go through a second connection; WAL lets them run while the writer commits, and they
-see every write whose ``write()`` has returned.
+The writer connection is a plain ``sqlite3`` connection owned by one dedicated thread, and a
+whole batch (BEGIN, every op, COMMIT) runs there as a single call. Crossing between the
+event loop and a thread costs a queue put, a thread wake-up and a loop turn to come back;
+paying that once per batch rather than once per statement is what keeps a write's latency
+near the cost of its fsync when the loop is busy. For the same reason there is no writer
+task to wake: ``write()`` hands a batch to an idle thread itself, and the loop callback
+that settles a finished batch hands over the next one. While one batch runs, new writes
+queue up on the loop side and form the next batch.
+
+Reads go through a second (aiosqlite) connection; WAL lets them run while the writer
+commits, and they see every write whose ``write()`` has returned.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import sqlite3
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import aiosqlite
 
+from transport.store.batch import (
+    CONNECTION_PRAGMAS,
+    BatchResult,
+    Job,
+    Outcome,
+    WriteOp,
+    connect_writer,
+    run_batch,
+)
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-WriteOp = Callable[[aiosqlite.Connection], Awaitable[T]]
 Params = Sequence[Any]
 
 SYNCHRONOUS_MODES: Final = ("full", "normal")
-BUSY_TIMEOUT_MS: Final = 5000
 DEFAULT_BATCH_LIMIT: Final = 500
 
-_BEGIN: Final = "BEGIN IMMEDIATE"
-_COMMIT: Final = "COMMIT"
-_ROLLBACK: Final = "ROLLBACK"
-# Savepoints are never released one by one: COMMIT releases them all, and ROLLBACK TO the
-# latest one undoes exactly the op that just failed. That saves a round trip per op.
-_SAVEPOINT: Final = "SAVEPOINT group_commit_op"
-_ROLLBACK_TO: Final = "ROLLBACK TO group_commit_op"
-_CONNECTION_PRAGMAS: Final = (f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}", "PRAGMA foreign_keys=ON")
-
-
 class DatabaseClosed(RuntimeError):
-    """A write was submitted after ``close()`` started, or the writer task stopped."""
-
-
-@dataclass(slots=True)
-class _Job:
-    op: WriteOp[Any]
-    future: asyncio.Future[Any]
-
-
-@dataclass(slots=True)
-class _Outcome:
-    job: _Job
-    value: Any = None
-    error: BaseException | None = None
+    """A write was submitted after ``close()`` started, or the writer stopped."""
 
 
 class Database:
@@ -68,22 +64,27 @@ class Database:
     def __init__(
         self,
         path: Path,
-        writer: aiosqlite.Connection,
+        executor: ThreadPoolExecutor,
+        writer: sqlite3.Connection,
         reader: aiosqlite.Connection,
         batch_limit: int,
     ) -> None:
         self.path = path
+        self._executor = executor
         self._writer = writer
         self._reader = reader
         self._batch_limit = batch_limit
-        self._pending: deque[_Job] = deque()
-        self._wakeup = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._pending: deque[Job] = deque()
+        # True from the moment a batch is handed to the thread until its callers are settled
+        # and nothing is left to hand over: at most one batch is ever in the thread.
+        self._busy = False
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._closing = False
         self._closed = False
+        self._broken = False
         self._commits = 0
-        self._task = asyncio.get_running_loop().create_task(
-            self._run(), name=f"sqlite-writer:{path.name}"
-        )
 
     @classmethod
     async def open(
@@ -99,18 +100,25 @@ class Database:
             raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}, not {synchronous!r}")
         if batch_limit < 1:
             raise ValueError("batch_limit must be at least 1")
-        writer = await _connect(path, f"PRAGMA synchronous={mode.upper()}")
+        loop = asyncio.get_running_loop()
+        executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"sqlite-writer:{path.name}"
+        )
         try:
-            row = await _fetchone(writer, "PRAGMA journal_mode=WAL", ())
-            if row is None or str(row[0]).lower() != "wal":
-                raise sqlite3.OperationalError(f"{path}: cannot switch to WAL mode")
-            # The reader must never write: a write there would bypass the group commit.
-            reader = await _connect(path, "PRAGMA query_only=ON")
+            # Created in the writer thread, which is then the only one allowed to use it.
+            writer = await loop.run_in_executor(executor, connect_writer, path, mode)
         except BaseException:
-            await writer.close()
+            executor.shutdown(wait=False)
+            raise
+        try:
+            # The reader must never write: a write there would bypass the group commit.
+            reader = await _connect_reader(path)
+        except BaseException:
+            await loop.run_in_executor(executor, writer.close)
+            executor.shutdown(wait=False)
             raise
         log.debug("opened %s (synchronous=%s)", path, mode)
-        return cls(path, writer, reader, batch_limit)
+        return cls(path, executor, writer, reader, batch_limit)
 
     @property
     def commits(self) -> int:
@@ -119,31 +127,40 @@ class Database:
 
     @property
     def queued(self) -> int:
-        """Writes waiting for the writer task."""
+        """Writes waiting for the writer thread (not counting the batch it is running)."""
         return len(self._pending)
 
     async def write(self, op: WriteOp[T]) -> T:
         """Run ``op`` in the writer's transaction; return its result once committed.
 
-        ``op`` may execute any statements on the connection it gets but must not COMMIT,
-        ROLLBACK or use ``executescript`` (which commits), and should not wait on anything
-        but the database: the whole batch waits with it. If it raises, only its own changes
-        are rolled back and the exception is re-raised here. A caller cancelled before its op
-        ran is skipped; one cancelled later may still have been committed.
+        ``op`` runs in the writer thread, not on the event loop: it gets the ``sqlite3``
+        connection, may execute any statements on it but must not COMMIT, ROLLBACK or use
+        ``executescript`` (which commits), must not touch asyncio objects, and should not
+        wait on anything but the database: the whole batch waits with it. If it raises, only
+        its own changes are rolled back and the exception is re-raised here. A caller
+        cancelled before its op started is skipped; one cancelled later may still have been
+        committed.
         """
-        if self._closing or self._task.done():
+        if self._closing or self._broken:
             raise DatabaseClosed(f"{self.path} is closed")
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Job(op, future))
-        self._wakeup.set()
-        return await future
+        future: asyncio.Future[T] = self._loop.create_future()
+        job = Job(op, future)
+        self._pending.append(job)
+        if not self._busy:
+            # An idle writer starts at once: a lone write pays no extra loop turn, and what
+            # arrives while this batch runs forms the next one.
+            self._start_batch()
+        try:
+            return await future
+        except asyncio.CancelledError:
+            job.cancelled = True
+            raise
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """One statement as a write of its own; returns the number of rows it changed."""
 
-        async def op(conn: aiosqlite.Connection) -> int:
-            cursor = await conn.execute(sql, params)
-            return cursor.rowcount
+        def op(conn: sqlite3.Connection) -> int:
+            return conn.execute(sql, params).rowcount
 
         return await self.write(op)
 
@@ -151,15 +168,17 @@ class Database:
         """One statement over many parameter rows, as a single write; rows changed."""
         batch = list(rows)
 
-        async def op(conn: aiosqlite.Connection) -> int:
-            cursor = await conn.executemany(sql, batch)
-            return cursor.rowcount
+        def op(conn: sqlite3.Connection) -> int:
+            return conn.executemany(sql, batch).rowcount
 
         return await self.write(op) if batch else 0
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """The first row of a read, or None. Meant for lookups by key (it reads every row)."""
-        return await _fetchone(self._reader, sql, params)
+        # execute_fetchall is one round trip and leaves no statement open, so the reader
+        # never holds a stale WAL snapshot between calls.
+        rows = list(await self._reader.execute_fetchall(sql, params))
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """Every row of a read, on the reader connection."""
@@ -170,103 +189,80 @@ class Database:
         if self._closed:
             return
         self._closing = True
-        self._wakeup.set()
+        await self._idle.wait()
+        if self._closed:
+            return  # a concurrent close() finished meanwhile
+        self._closed = True
         try:
-            await self._task
+            await self._reader.close()
         finally:
-            self._closed = True
+            # Through the thread, which is idle now: the connection belongs to it.
             try:
-                await self._reader.close()
+                await self._loop.run_in_executor(self._executor, self._writer.close)
             finally:
-                await self._writer.close()
-            log.debug("closed %s after %d commits", self.path, self._commits)
+                self._executor.shutdown(wait=False)
+        log.debug("closed %s after %d commits", self.path, self._commits)
 
-    async def _run(self) -> None:
-        """The writer task: take what is queued, commit it as one batch, repeat."""
+    def _start_batch(self) -> None:
+        """Hand what is queued (up to the limit) to the thread as one call."""
+        batch = self._take_batch()
+        if not batch:
+            self._busy = False
+            self._idle.set()
+            return
+        self._busy = True
+        self._idle.clear()
         try:
-            while self._pending or not self._closing:
-                if not self._pending:
-                    self._wakeup.clear()
-                    await self._wakeup.wait()
-                    continue
-                batch = self._take_batch()
-                if batch:
-                    await self._commit_batch(batch)
-        finally:
-            self._fail_pending(DatabaseClosed(f"{self.path}: writer stopped"))
+            running = self._executor.submit(run_batch, self._writer, batch, self.path)
+        except RuntimeError as exc:  # the executor is shut down: the interpreter is exiting
+            self._stop(batch, DatabaseClosed(f"{self.path}: writer stopped ({exc})"))
+            return
+        running.add_done_callback(functools.partial(self._post_done, batch))
 
-    def _take_batch(self) -> list[_Job]:
-        batch: list[_Job] = []
+    def _post_done(self, batch: list[Job], running: Future[BatchResult]) -> None:
+        """In the writer thread, as the batch ends: the one hop back to the loop."""
+        # RuntimeError: the loop is closed, so nobody is waiting for these writes any more.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._batch_done, batch, running)
+
+    def _batch_done(self, batch: list[Job], running: Future[BatchResult]) -> None:
+        """On the loop: settle the batch's callers and start the next batch if one waits."""
+        try:
+            result = running.result()
+        except BaseException as exc:  # run_batch reports failures; this is a bug in it
+            self._stop(batch, exc)
+            raise
+        if result.committed:
+            self._commits += 1
+        _settle(result.outcomes)
+        if result.fatal is not None:
+            log.error("write transaction on %s failed: %r", self.path, result.fatal)
+            self._stop([], DatabaseClosed(f"{self.path}: writer stopped"))
+            raise result.fatal
+        self._start_batch()
+
+    def _take_batch(self) -> list[Job]:
+        batch: list[Job] = []
         while self._pending and len(batch) < self._batch_limit:
             job = self._pending.popleft()
             if not job.future.done():
                 batch.append(job)
         return batch
 
-    async def _commit_batch(self, batch: list[_Job]) -> None:
-        conn = self._writer
-        try:
-            await conn.execute(_BEGIN)
-        except Exception as exc:
-            log.error("cannot begin a write transaction on %s: %s", self.path, exc)
-            _settle([_Outcome(job, error=exc) for job in batch])
-            return
-        outcomes: list[_Outcome] = []
-        try:
-            await self._run_ops(conn, batch, outcomes)
-            if conn.in_transaction:
-                await conn.execute(_COMMIT)
-                self._commits += 1
-        except BaseException as exc:
-            await self._abort(conn)
-            outcomes = [_Outcome(o.job, error=o.error or exc) for o in outcomes]
-            done = {id(o.job) for o in outcomes}
-            outcomes += [_Outcome(job, error=exc) for job in batch if id(job) not in done]
-            _settle(outcomes)
-            if not isinstance(exc, Exception):
-                raise
-            log.error("write transaction on %s failed: %s", self.path, exc)
-            return
-        _settle(outcomes)
-
-    async def _run_ops(
-        self, conn: aiosqlite.Connection, batch: list[_Job], outcomes: list[_Outcome]
-    ) -> None:
-        """Run each op under its own savepoint; a lone op needs none (ROLLBACK undoes it)."""
-        alone = len(batch) == 1
-        for job in batch:
-            if job.future.done():
-                continue
-            if not alone:
-                await conn.execute(_SAVEPOINT)
-            try:
-                value = await job.op(conn)
-            except Exception as exc:
-                if not conn.in_transaction:
-                    # SQLite rolled the whole transaction back (disk full, I/O error...):
-                    # the earlier ops of the batch are gone too.
-                    raise
-                await conn.execute(_ROLLBACK if alone else _ROLLBACK_TO)
-                outcomes.append(_Outcome(job, error=exc))
-            else:
-                outcomes.append(_Outcome(job, value=value))
-
-    async def _abort(self, conn: aiosqlite.Connection) -> None:
-        if not conn.in_transaction:
-            return
-        try:
-            await conn.execute(_ROLLBACK)
-        except Exception as exc:
-            log.error("rollback on %s failed: %s", self.path, exc)
-
-    def _fail_pending(self, exc: BaseException) -> None:
+    def _stop(self, batch: list[Job], exc: BaseException) -> None:
+        """Fail ``batch`` and everything queued, and refuse further writes."""
+        self._broken = True
+        _settle([Outcome(job, error=exc) for job in batch])
+        failed = DatabaseClosed(f"{self.path}: writer stopped")
         while self._pending:
             job = self._pending.popleft()
             if not job.future.done():
-                job.future.set_exception(exc)
+                job.future.set_exception(failed)
+        self._busy = False
+        self._idle.set()
 
 
-def _settle(outcomes: Iterable[_Outcome]) -> None:
+def _settle(outcomes: Iterable[Outcome]) -> None:
     for outcome in outcomes:
         future = outcome.job.future
         if future.done():
@@ -277,21 +273,13 @@ def _settle(outcomes: Iterable[_Outcome]) -> None:
             future.set_result(outcome.value)
 
 
-async def _connect(path: Path, *pragmas: str) -> aiosqlite.Connection:
-    """A connection in autocommit mode: we issue BEGIN/COMMIT ourselves."""
+async def _connect_reader(path: Path) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
     try:
         conn.row_factory = sqlite3.Row
-        for pragma in (*_CONNECTION_PRAGMAS, *pragmas):
+        for pragma in (*CONNECTION_PRAGMAS, "PRAGMA query_only=ON"):
             await conn.execute(pragma)
     except BaseException:
         await conn.close()
         raise
     return conn
-
-
-async def _fetchone(conn: aiosqlite.Connection, sql: str, params: Params) -> sqlite3.Row | None:
-    # execute_fetchall is one round trip and leaves no statement open, so the reader never
-    # holds a stale WAL snapshot between calls.
-    rows = list(await conn.execute_fetchall(sql, params))
-    return rows[0] if rows else None

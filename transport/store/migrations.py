@@ -13,8 +13,6 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Final
 
-import aiosqlite
-
 from transport.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -78,12 +76,12 @@ async def migrate(db: Database, namespace: str, scripts: Sequence[str]) -> int:
     return len(scripts)
 
 
-async def _create_table(conn: aiosqlite.Connection) -> None:
-    await conn.execute(_CREATE_TABLE)
+def _create_table(conn: sqlite3.Connection) -> None:
+    conn.execute(_CREATE_TABLE)
 
 
 class _Step:
-    """One script as a write op; re-checks the version inside the transaction."""
+    """One script as a write op (run in the writer thread); re-checks the version there."""
 
     def __init__(self, namespace: str, version: int, script: str, known: int) -> None:
         self.namespace = namespace
@@ -91,16 +89,16 @@ class _Step:
         self.script = script
         self.known = known
 
-    async def __call__(self, conn: aiosqlite.Connection) -> None:
-        rows = list(await conn.execute_fetchall(_GET_VERSION, (self.namespace,)))
-        found = int(rows[0][0]) if rows else 0
+    def __call__(self, conn: sqlite3.Connection) -> None:
+        row = conn.execute(_GET_VERSION, (self.namespace,)).fetchone()
+        found = int(row[0]) if row is not None else 0
         if found > self.known:
             raise SchemaTooNew(self.namespace, found, self.known)
         if found >= self.version:
             return  # another process applied it meanwhile
         for statement in split_statements(self.script):
-            await conn.execute(statement)
-        await conn.execute(_SET_VERSION, (self.namespace, self.version))
+            conn.execute(statement)
+        conn.execute(_SET_VERSION, (self.namespace, self.version))
 
 
 def split_statements(script: str) -> list[str]:

@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-import aiosqlite
-
 from transport.core.events import OutgoingMessage, XmppMessage
 from transport.store.database import Database
 
@@ -105,13 +103,14 @@ class XmppQueueRepo:
             for m in messages
         ]
 
-        async def op(conn: aiosqlite.Connection) -> bool:
-            if dedupe_key is not None:
-                cursor = await conn.execute(_ADD_DEDUPE, (component, dedupe_key, now))
-                if cursor.rowcount == 0:
-                    return False
+        def op(conn: sqlite3.Connection) -> bool:
+            if (
+                dedupe_key is not None
+                and conn.execute(_ADD_DEDUPE, (component, dedupe_key, now)).rowcount == 0
+            ):
+                return False
             if rows:
-                await conn.executemany(_ENQUEUE, rows)
+                conn.executemany(_ENQUEUE, rows)
             return True
 
         return await self._db.write(op)
@@ -156,8 +155,8 @@ class LegacyOutboxRepo:
             now,
         )
 
-        async def op(conn: aiosqlite.Connection) -> int | None:
-            cursor = await conn.execute(_OUTBOX_ADD, params)
+        def op(conn: sqlite3.Connection) -> int | None:
+            cursor = conn.execute(_OUTBOX_ADD, params)
             return cursor.lastrowid if cursor.rowcount == 1 else None
 
         return await self._db.write(op)

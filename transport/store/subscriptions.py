@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-import aiosqlite
-
 from transport.store.database import Database
 
 _COLUMNS: Final = "component, user, contact, user_subscribed, contact_subscribed, updated_at"
@@ -71,9 +69,9 @@ class SubscriptionsRepo:
         """Change the given directions, leave the others; return the resulting state."""
         now = self._clock()
 
-        async def op(conn: aiosqlite.Connection) -> Subscription:
-            rows = list(await conn.execute_fetchall(_GET, (component, user, contact)))
-            old = _to_sub(rows[0]) if rows else Subscription(component, user, contact)
+        def op(conn: sqlite3.Connection) -> Subscription:
+            row = conn.execute(_GET, (component, user, contact)).fetchone()
+            old = _to_sub(row) if row is not None else Subscription(component, user, contact)
             new = Subscription(
                 component,
                 user,
@@ -83,7 +81,7 @@ class SubscriptionsRepo:
                 now,
             )
             if new.user_subscribed or new.contact_subscribed:
-                await conn.execute(
+                conn.execute(
                     _UPSERT,
                     (
                         component,
@@ -94,8 +92,8 @@ class SubscriptionsRepo:
                         now,
                     ),
                 )
-            elif rows:
-                await conn.execute(_DELETE, (component, user, contact))
+            elif row is not None:
+                conn.execute(_DELETE, (component, user, contact))
             return new
 
         return await self._db.write(op)
@@ -110,11 +108,7 @@ class SubscriptionsRepo:
         return [row[0] for row in rows]
 
     async def remove_user(self, component: str, user: str) -> int:
-        async def op(conn: aiosqlite.Connection) -> int:
-            cursor = await conn.execute(_REMOVE_USER, (component, user))
-            return cursor.rowcount
-
-        return await self._db.write(op)
+        return await self._db.execute(_REMOVE_USER, (component, user))
 
     async def count(self, component: str) -> int:
         row = await self._db.fetchone(_COUNT, (component,))

@@ -14,8 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-import aiosqlite
-
 from transport.store.database import Database
 
 _COLUMNS: Final = "component, jid, legacy_key, data, registered_at"
@@ -83,12 +81,12 @@ class UsersRepo:
         """
         params = (component, jid, legacy_key, json.dumps(dict(data)), self._clock())
 
-        async def op(conn: aiosqlite.Connection) -> None:
+        def op(conn: sqlite3.Connection) -> None:
             if legacy_key is not None:
-                rows = list(await conn.execute_fetchall(_KEY_OWNER, (component, legacy_key)))
-                if rows and rows[0][0] != jid:
-                    raise LegacyKeyTaken(rows[0][0])
-            await conn.execute(_UPSERT, params)
+                owner = conn.execute(_KEY_OWNER, (component, legacy_key)).fetchone()
+                if owner is not None and owner[0] != jid:
+                    raise LegacyKeyTaken(owner[0])
+            conn.execute(_UPSERT, params)
 
         await self._db.write(op)
 
@@ -99,11 +97,10 @@ class UsersRepo:
         cleans up after users who never registered.
         """
 
-        async def op(conn: aiosqlite.Connection) -> bool:
-            cursor = await conn.execute(_REMOVE[0], (component, jid))
-            existed = cursor.rowcount > 0
+        def op(conn: sqlite3.Connection) -> bool:
+            existed = conn.execute(_REMOVE[0], (component, jid)).rowcount > 0
             for sql in _REMOVE[1:]:
-                await conn.execute(sql, (component, jid))
+                conn.execute(sql, (component, jid))
             return existed
 
         return await self._db.write(op)

@@ -14,7 +14,7 @@ async def _add(store: Store, ids: list[str], xmpp_id: str = "x1", receipt: bool 
     await store.id_maps.add(C, ids, ALICE, f"{ALICE}/phone", "+12125550142", xmpp_id, receipt)
 
 
-async def test_add_and_lookups(store: Store):
+async def test_add_and_lookups(store: Store) -> None:
     await _add(store, ["SM1", "SM2"])
     await _add(store, ["SM3"], xmpp_id="x2", receipt=False)
     mapping = await store.id_maps.by_legacy_id(C, "SM2")
@@ -34,7 +34,7 @@ async def test_add_and_lookups(store: Store):
     assert third is not None and third.receipt_requested is False
 
 
-async def test_resolve_is_true_only_once(store: Store):
+async def test_resolve_is_true_only_once(store: Store) -> None:
     await _add(store, ["SM1", "SM2"])
     assert await store.id_maps.resolve(C, "SM1") is True
     assert await store.id_maps.resolve(C, "SM1") is False
@@ -49,7 +49,7 @@ async def test_resolve_is_true_only_once(store: Store):
     assert again is not None and (again.xmpp_id, again.resolved) == ("x1", True)
 
 
-async def test_prune_removes_old_mappings(store: Store):
+async def test_prune_removes_old_mappings(store: Store) -> None:
     now = [10.0]
     id_maps = IdMapRepo(store.db, clock=lambda: now[0])
     await id_maps.add(C, ["old"], ALICE, ALICE, "c", "x1", False)

@@ -45,7 +45,7 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-async def test_fresh_file_gets_core_schema_and_parent_dir(tmp_path):
+async def test_fresh_file_gets_core_schema_and_parent_dir(tmp_path: Path) -> None:
     path = tmp_path / "a" / "b" / "t.sqlite3"
     store = await Store.open(path)
     await store.close()
@@ -53,7 +53,7 @@ async def test_fresh_file_gets_core_schema_and_parent_dir(tmp_path):
     assert _versions(path) == {"core": len(CORE_MIGRATIONS)}
 
 
-async def test_reopen_is_idempotent_and_keeps_data(db_path):
+async def test_reopen_is_idempotent_and_keeps_data(db_path: Path) -> None:
     store = await Store.open(db_path)
     await store.users.upsert("c", "u@x", None, {"k": "v"})
     await store.close()
@@ -65,7 +65,7 @@ async def test_reopen_is_idempotent_and_keeps_data(db_path):
     assert _versions(db_path) == {"core": len(CORE_MIGRATIONS)}
 
 
-async def test_namespace_scripts_apply_once_in_order(db_path):
+async def test_namespace_scripts_apply_once_in_order(db_path: Path) -> None:
     store = await Store.open(db_path, extra_migrations={"sms": [SMS_V1, SMS_V2]})
     await store.close()
     assert _versions(db_path) == {"core": 1, "sms": 2}
@@ -77,7 +77,7 @@ async def test_namespace_scripts_apply_once_in_order(db_path):
     assert _versions(db_path) == {"core": 1, "sms": 3}
 
 
-async def test_failing_script_rolls_back_and_keeps_previous_version(db_path):
+async def test_failing_script_rolls_back_and_keeps_previous_version(db_path: Path) -> None:
     bad = "CREATE TABLE half_done (x); INSERT INTO no_such_table VALUES (1);"
     with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
         await Store.open(db_path, extra_migrations={"irc": [SMS_V1, bad]})
@@ -85,7 +85,7 @@ async def test_failing_script_rolls_back_and_keeps_previous_version(db_path):
     assert "half_done" not in _tables(db_path)
 
 
-async def test_newer_core_schema_is_refused_and_file_unchanged(db_path):
+async def test_newer_core_schema_is_refused_and_file_unchanged(db_path: Path) -> None:
     store = await Store.open(db_path)
     await store.users.upsert("c", "u@x", "k", {})
     await store.close()
@@ -100,7 +100,7 @@ async def test_newer_core_schema_is_refused_and_file_unchanged(db_path):
     assert _digest(db_path) == before
 
 
-async def test_newer_backend_schema_is_refused_before_core_is_migrated(db_path):
+async def test_newer_backend_schema_is_refused_before_core_is_migrated(db_path: Path) -> None:
     db_path.parent.mkdir(parents=True)
     with closing(sqlite3.connect(db_path)) as conn, conn:
         conn.execute("PRAGMA journal_mode=WAL")  # as every release writes it
@@ -114,7 +114,7 @@ async def test_newer_backend_schema_is_refused_before_core_is_migrated(db_path):
     assert _tables(db_path) == {"schema_versions"}
 
 
-async def test_migrate_directly_reports_versions(store):
+async def test_migrate_directly_reports_versions(store: Store) -> None:
     assert await schema_version(store.db, "bot") == 0
     assert await migrate(store.db, "bot", [SMS_V1]) == 1
     assert await migrate(store.db, "bot", [SMS_V1]) == 1
@@ -123,12 +123,12 @@ async def test_migrate_directly_reports_versions(store):
         await migrate(store.db, "bot", [])
 
 
-async def test_core_namespace_is_reserved(db_path):
+async def test_core_namespace_is_reserved(db_path: Path) -> None:
     with pytest.raises(ValueError, match="reserved"):
         await Store.open(db_path, extra_migrations={"core": [SMS_V1]})
 
 
-def test_split_statements_handles_triggers_strings_and_comments():
+def test_split_statements_handles_triggers_strings_and_comments() -> None:
     script = """
     -- a comment; with a semicolon
     CREATE TABLE a (x TEXT DEFAULT 'p;q');
@@ -146,6 +146,6 @@ def test_split_statements_handles_triggers_strings_and_comments():
             conn.execute(statement)
 
 
-def test_split_statements_rejects_an_unfinished_trigger():
+def test_split_statements_rejects_an_unfinished_trigger() -> None:
     with pytest.raises(ValueError, match="incomplete"):
         split_statements("CREATE TRIGGER t AFTER INSERT ON a BEGIN DELETE FROM a;")

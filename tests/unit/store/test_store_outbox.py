@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from transport.core.events import Attachment, OutgoingMessage
 from transport.store import LegacyOutboxRepo, OutboxRow, Store
@@ -23,13 +24,13 @@ def _msg(stanza_id: str, user: str = ALICE, body: str = "hello") -> OutgoingMess
     )
 
 
-async def _raw(store: Store, row_id: int):
+async def _raw(store: Store, row_id: int) -> sqlite3.Row:
     row = await store.db.fetchone("SELECT * FROM legacy_outbox WHERE row_id = ?", (row_id,))
     assert row is not None
     return row
 
 
-async def test_add_is_once_per_user_and_stanza_id(store: Store):
+async def test_add_is_once_per_user_and_stanza_id(store: Store) -> None:
     first = await store.outbox.add(C, _msg("s1"), lane="a")
     assert isinstance(first, int)
     assert await store.outbox.add(C, _msg("s1", body="retried"), lane="a") is None
@@ -41,7 +42,7 @@ async def test_add_is_once_per_user_and_stanza_id(store: Store):
     assert rows[0].message == _msg("s1")
 
 
-async def test_lifecycle_and_unfinished(store: Store):
+async def test_lifecycle_and_unfinished(store: Store) -> None:
     ids = [await store.outbox.add(C, _msg(f"s{i}"), lane="l") for i in range(4)]
     r0, r1, r2, r3 = (i for i in ids if i is not None)
 
@@ -80,7 +81,7 @@ async def test_lifecycle_and_unfinished(store: Store):
     assert await store.outbox.count_by_state("nobody") == {}
 
 
-async def test_prune_deletes_only_old_finished_rows(store: Store):
+async def test_prune_deletes_only_old_finished_rows(store: Store) -> None:
     now = [100.0]
     outbox = LegacyOutboxRepo(store.db, clock=lambda: now[0])
     old_sent = await outbox.add(C, _msg("a"), lane="l")

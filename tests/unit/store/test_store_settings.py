@@ -10,7 +10,7 @@ C = "irc.example.org"
 ALICE = "alice@example.org"
 
 
-async def test_set_get_all_overwrite_and_delete(store: Store):
+async def test_set_get_all_overwrite_and_delete(store: Store) -> None:
     assert await store.user_settings.get_all(C, ALICE) == {}
     await store.user_settings.set(C, ALICE, "nick", "al")
     await store.user_settings.set(C, ALICE, "channels", ["#a", "#b"])
@@ -28,7 +28,7 @@ async def test_set_get_all_overwrite_and_delete(store: Store):
     assert await store.user_settings.get_all("sms.example.org", ALICE) == {}
 
 
-async def test_unserialisable_value_is_refused_before_writing(store: Store):
+async def test_unserialisable_value_is_refused_before_writing(store: Store) -> None:
     with pytest.raises(TypeError):
         await store.user_settings.set(C, ALICE, "bad", object())
     assert await store.user_settings.get_all(C, ALICE) == {}

@@ -8,7 +8,7 @@ C = "sms.example.org"
 ALICE = "alice@example.org"
 
 
-async def test_set_changes_only_given_directions(store: Store):
+async def test_set_changes_only_given_directions(store: Store) -> None:
     sub = await store.subscriptions.set(C, ALICE, "+12125550142", user_subscribed=True)
     assert (sub.user_subscribed, sub.contact_subscribed) == (True, False)
     sub = await store.subscriptions.set(C, ALICE, "+12125550142", contact_subscribed=True)
@@ -26,7 +26,7 @@ async def test_set_changes_only_given_directions(store: Store):
     assert got is not None and (got.user_subscribed, got.contact_subscribed) == (False, True)
 
 
-async def test_pair_with_neither_direction_is_deleted(store: Store):
+async def test_pair_with_neither_direction_is_deleted(store: Store) -> None:
     await store.subscriptions.set(C, ALICE, "", user_subscribed=True, contact_subscribed=True)
     sub = await store.subscriptions.set(
         C, ALICE, "", user_subscribed=False, contact_subscribed=False
@@ -39,7 +39,7 @@ async def test_pair_with_neither_direction_is_deleted(store: Store):
     assert await store.subscriptions.count(C) == 0
 
 
-async def test_for_user_users_remove_user_and_count(store: Store):
+async def test_for_user_users_remove_user_and_count(store: Store) -> None:
     await store.subscriptions.set(C, ALICE, "b", user_subscribed=True)
     await store.subscriptions.set(C, ALICE, "a", contact_subscribed=True)
     await store.subscriptions.set(C, "bob@example.org", "", user_subscribed=True)

@@ -12,7 +12,7 @@ ALICE = "alice@example.org"
 BOB = "bob@example.org"
 
 
-async def test_upsert_get_and_by_legacy_key(store: Store):
+async def test_upsert_get_and_by_legacy_key(store: Store) -> None:
     await store.users.upsert(C, ALICE, "+12125550142", {"phone": "+12125550142"})
     user = await store.users.get(C, ALICE)
     assert isinstance(user, UserRecord)
@@ -25,7 +25,7 @@ async def test_upsert_get_and_by_legacy_key(store: Store):
     assert await store.users.by_legacy_key(C, "+12125550199") is None
 
 
-async def test_legacy_key_taken_by_another_jid(store: Store):
+async def test_legacy_key_taken_by_another_jid(store: Store) -> None:
     await store.users.upsert(C, ALICE, "+12125550142", {})
     with pytest.raises(LegacyKeyTaken) as info:
         await store.users.upsert(C, BOB, "+12125550142", {})
@@ -35,7 +35,7 @@ async def test_legacy_key_taken_by_another_jid(store: Store):
     await store.users.upsert("other.example.org", BOB, "+12125550142", {})
 
 
-async def test_reregistering_replaces_key_and_data(store: Store):
+async def test_reregistering_replaces_key_and_data(store: Store) -> None:
     await store.users.upsert(C, ALICE, "+12125550142", {"phone": "+12125550142"})
     first = await store.users.get(C, ALICE)
     await store.users.upsert(C, ALICE, "+12125550143", {"phone": "+12125550143"})
@@ -48,13 +48,13 @@ async def test_reregistering_replaces_key_and_data(store: Store):
     await store.users.upsert(C, BOB, "+12125550142", {})  # the old key is free again
 
 
-async def test_users_without_legacy_key_do_not_collide(store: Store):
+async def test_users_without_legacy_key_do_not_collide(store: Store) -> None:
     await store.users.upsert(C, ALICE, None, {})
     await store.users.upsert(C, BOB, None, {})
     assert await store.users.count(C) == 2
 
 
-async def test_list_and_count(store: Store):
+async def test_list_and_count(store: Store) -> None:
     await store.users.upsert(C, BOB, "2", {})
     await store.users.upsert(C, ALICE, "1", {})
     await store.users.upsert("irc.example.org", "carol@example.org", None, {})
@@ -101,7 +101,7 @@ async def _counts(store: Store, component: str, user: str) -> tuple[int, ...]:
     return tuple(counts)
 
 
-async def test_remove_deletes_all_the_users_rows_and_only_them(store: Store):
+async def test_remove_deletes_all_the_users_rows_and_only_them(store: Store) -> None:
     # "alice@example.org0" sorts right after "alice@example.org/" and must survive
     neighbours = [BOB, "alice@example.org0", "alice@example.orga"]
     await _fill(store, C, ALICE, "a")
@@ -118,7 +118,7 @@ async def test_remove_deletes_all_the_users_rows_and_only_them(store: Store):
     await store.users.upsert(C, BOB, "key-alice@example.org", {})  # key released
 
 
-async def test_remove_cleans_up_after_an_unregistered_user(store: Store):
+async def test_remove_cleans_up_after_an_unregistered_user(store: Store) -> None:
     await store.user_settings.set("irc.example.org", ALICE, "nick", "al")
     assert await store.users.remove("irc.example.org", ALICE) is False
     assert await store.user_settings.get_all("irc.example.org", ALICE) == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from transport.core.events import StanzaErrorInfo, XmppMessage
 from transport.store import QueuedMessage, Store, XmppQueueRepo
@@ -11,11 +12,11 @@ C = "sms.example.org"
 ALICE = "alice@example.org"
 
 
-def _msg(body: str, **kwargs) -> XmppMessage:
+def _msg(body: str, **kwargs: Any) -> XmppMessage:
     return XmppMessage(to=ALICE, sender="+12125550142@sms.example.org", body=body, **kwargs)
 
 
-async def test_enqueue_keeps_order_and_fills_missing_ids(store: Store):
+async def test_enqueue_keeps_order_and_fills_missing_ids(store: Store) -> None:
     fixed = _msg("two", id="fixed-id", error=StanzaErrorInfo("item-not-found", "gone"))
     assert await store.xmpp_queue.enqueue(C, [_msg("one"), fixed, _msg("three")])
     queued = await store.xmpp_queue.pending(C, limit=10)
@@ -31,7 +32,7 @@ async def test_enqueue_keeps_order_and_fills_missing_ids(store: Store):
     assert [q.message.id for q in await store.xmpp_queue.pending(C, limit=10)] == ids
 
 
-async def test_dedupe_key_queues_once(store: Store):
+async def test_dedupe_key_queues_once(store: Store) -> None:
     assert await store.xmpp_queue.enqueue(C, [_msg("a"), _msg("b")], dedupe_key="SM1") is True
     assert await store.xmpp_queue.enqueue(C, [_msg("a"), _msg("b")], dedupe_key="SM1") is False
     assert await store.xmpp_queue.count(C) == 2
@@ -45,13 +46,13 @@ async def test_dedupe_key_queues_once(store: Store):
     assert await store.xmpp_queue.count(C) == 3
 
 
-async def test_empty_enqueue_still_records_the_key(store: Store):
+async def test_empty_enqueue_still_records_the_key(store: Store) -> None:
     assert await store.xmpp_queue.enqueue(C, [], dedupe_key="SM3") is True
     assert await store.xmpp_queue.enqueue(C, [_msg("late")], dedupe_key="SM3") is False
     assert await store.xmpp_queue.count(C) == 0
 
 
-async def test_pending_pages_by_row_id_and_mark_done(store: Store):
+async def test_pending_pages_by_row_id_and_mark_done(store: Store) -> None:
     await store.xmpp_queue.enqueue(C, [_msg(str(i)) for i in range(5)])
     await store.xmpp_queue.enqueue("other", [_msg("elsewhere")])
     first = await store.xmpp_queue.pending(C, limit=2)
@@ -67,7 +68,7 @@ async def test_pending_pages_by_row_id_and_mark_done(store: Store):
     assert await store.xmpp_queue.count("other") == 1
 
 
-async def test_prune_dedupe_forgets_old_keys_only(store: Store):
+async def test_prune_dedupe_forgets_old_keys_only(store: Store) -> None:
     now = [100.0]
     queue = XmppQueueRepo(store.db, clock=lambda: now[0])
     await queue.enqueue(C, [], dedupe_key="old")
