@@ -26,7 +26,7 @@ from transport.testing.servers import (
     free_port,
     free_ports,
     listening_ports,
-    process,
+    scratch,
     wait_for_port,
     wait_for_port_async,
 )
@@ -323,10 +323,10 @@ def test_killed_test_run_takes_its_servers_along(monkeypatch: pytest.MonkeyPatch
         assert time.monotonic() < deadline, "a server outlived its killed parent"
         time.sleep(0.05)
     assert all(Path(d).is_dir() for _, d in started)  # nobody cleaned up...
-    monkeypatch.setattr(process, "_swept", set())
+    monkeypatch.setattr(scratch, "_swept", set())
     ProsodyServer().close()  # ...until the next server of that kind is created
-    process._sweep_stale_dirs("ngircd")
-    process._sweep_stale_dirs("inspircd")
+    scratch.sweep_stale_dirs("ngircd")
+    scratch.sweep_stale_dirs("inspircd")
     assert not any(Path(d).exists() for _, d in started)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import contextlib
 import logging
 import os
 import re
@@ -33,6 +32,7 @@ from types import TracebackType
 from typing import ClassVar, Self
 
 from transport.testing.servers.ports import LOOPBACK, listening_ports, port_accepts
+from transport.testing.servers.scratch import OWNER_FILE, reap, remove_dir, sweep_stale_dirs, tail
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,6 @@ KEEP_DIRS_ENV = "TRANSPORT_KEEP_SERVER_DIRS"
 
 _POLL = 0.02
 _SETPRIV = shutil.which("setpriv")
-_OWNER_FILE = ".transport-test-owner"
-_swept: set[str] = set()
 
 
 class ServerStartError(RuntimeError):
@@ -51,63 +49,6 @@ class ServerStartError(RuntimeError):
 
 class _PortCollision(ServerStartError):
     """Someone else bound one of our freshly chosen ports first: retry with new ports."""
-
-
-def _reap(proc: subprocess.Popen[bytes], timeout: float) -> None:
-    """Stop ``proc`` (our child) with SIGTERM, then SIGKILL; used by the exit finalizer."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        proc.terminate()
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        proc.wait()
-
-
-def _remove_dir(path: Path, keep: bool) -> None:
-    if not keep:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: an existence check, nothing is sent
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _sweep_stale_dirs(kind: str) -> None:
-    """Delete scratch directories of ``kind`` whose creating process is gone.
-
-    A test run killed by SIGKILL or SIGTERM runs no finalizers: its servers die with it
-    (parent-death signal) but their directories stay behind. Each directory names its
-    creator's PID in a marker file; kept directories (``keep_dir``, ``base_dir``) have none.
-    """
-    if kind in _swept:
-        return
-    _swept.add(kind)
-    for path in Path(tempfile.gettempdir()).glob(f"{kind}-*"):
-        try:
-            owner = int((path / _OWNER_FILE).read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            continue
-        if owner != os.getpid() and not _pid_alive(owner):
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    """The last ``lines`` lines of ``path`` (empty if it does not exist yet)."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
 
 
 class ServerProcess(abc.ABC):
@@ -136,11 +77,11 @@ class ServerProcess(abc.ABC):
         ``keep_dir``: keep the temporary directory after :meth:`close` (default: the
         ``TRANSPORT_KEEP_SERVER_DIRS`` environment variable)."""
         if base_dir is None:
-            _sweep_stale_dirs(self.kind)
+            sweep_stale_dirs(self.kind)
             self.dir = Path(tempfile.mkdtemp(prefix=f"{self.kind}-"))
             keep = bool(os.environ.get(KEEP_DIRS_ENV)) if keep_dir is None else keep_dir
             if not keep:
-                (self.dir / _OWNER_FILE).write_text(f"{os.getpid()}\n")
+                (self.dir / OWNER_FILE).write_text(f"{os.getpid()}\n")
         else:
             self.dir = Path(base_dir).absolute()
             self.dir.mkdir(parents=True, exist_ok=True)
@@ -153,7 +94,7 @@ class ServerProcess(abc.ABC):
         self._closed = False
         self._log_offsets: dict[Path, int] = {}
         self._ports_confirmed = False
-        self._dir_finalizer = weakref.finalize(self, _remove_dir, self.dir, self._keep_dir)
+        self._dir_finalizer = weakref.finalize(self, remove_dir, self.dir, self._keep_dir)
 
     # ----------------------------------------------------------------- subclass hooks
 
@@ -297,7 +238,7 @@ class ServerProcess(abc.ABC):
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._proc_finalizer = weakref.finalize(self, _reap, self._proc, self.stop_timeout)
+        self._proc_finalizer = weakref.finalize(self, reap, self._proc, self.stop_timeout)
         log.debug("%s started, pid %s", self.kind, self._proc.pid)
 
     def _probe(self) -> bool:
