@@ -133,6 +133,7 @@ class SmsBackend(Backend):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.webhook.stop()
+        await self.sender.flush()
         await self.media.close()
         await self.api.close()
         self.sender.forget()

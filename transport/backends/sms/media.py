@@ -107,6 +107,8 @@ class MediaStore:
     ) -> list[MediaResult]:
         """Re-host every ``(twilio_url, declared_type)``; items kept by an earlier attempt
         of the same webhook are reused."""
+        if not items:  # a plain text: no lookup (a database read per inbound SMS otherwise)
+            return []
         kept = {row.idx: row for row in await self.repo.media_of(message_sid)}
         deadline = time.monotonic() + DOWNLOAD_BUDGET
         results: list[MediaResult] = []

@@ -14,6 +14,7 @@ sending them again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -68,6 +69,7 @@ class Sender:
         self.status_url = status_url
         self._progress: dict[tuple[str, str], _Progress] = {}
         self._in_flight: Counter[tuple[str, str]] = Counter()
+        self._records: set[asyncio.Task[None]] = set()
         self.sent = 0
 
     def in_flight(self, from_: str, to: str) -> bool:
@@ -128,15 +130,17 @@ class Sender:
 
     async def _create(self, from_: str, to: str, body: str, media: list[str]) -> str:
         await self.pacer.wait_turn(from_)
-        self._in_flight[(from_, to)] += 1
+        pair = (from_, to)
+        self._in_flight[pair] += 1
         try:
-            sid = await self.api.create_message(
-                to=to, from_=from_, body=body, media_urls=media, status_callback=self.status_url
-            )
             try:
-                await self.repo.record_sent(sid, time.time())
-            except Exception:  # the text is out; losing its receipt beats reporting a failure
-                log.exception("Could not record sent message %s", sid)
+                sid = await self.api.create_message(
+                    to=to, from_=from_, body=body, media_urls=media,
+                    status_callback=self.status_url,
+                )
+            except BaseException:
+                self._release(pair)
+                raise
         except NotSent as exc:
             raise TemporaryFailure(str(exc)) from exc
         except Uncertain as exc:
@@ -144,12 +148,33 @@ class Sender:
                                   "cancel") from exc
         except TwilioError as exc:
             raise _refusal(exc) from exc
-        finally:
-            self._in_flight[(from_, to)] -= 1
-            if self._in_flight[(from_, to)] <= 0:
-                del self._in_flight[(from_, to)]
+        task = asyncio.ensure_future(self._record(sid, pair))
+        self._records.add(task)
+        task.add_done_callback(self._records.discard)
         self.sent += 1
         return sid
+
+    async def _record(self, sid: str, pair: tuple[str, str]) -> None:
+        """Make the SID durable off the conversation's path: its next text need not wait
+        for this commit (a lane sends one text at a time, so each awaited commit was a
+        pause between texts). Until the SID is committed the pair still counts as in
+        flight, so a status callback racing the commit is accepted, as before."""
+        try:
+            await self.repo.record_sent(sid, time.time())
+        except Exception:  # the text is out; losing its receipt beats reporting a failure
+            log.exception("Could not record sent message %s", sid)
+        finally:
+            self._release(pair)
+
+    def _release(self, pair: tuple[str, str]) -> None:
+        self._in_flight[pair] -= 1
+        if self._in_flight[pair] <= 0:
+            del self._in_flight[pair]
+
+    async def flush(self) -> None:
+        """Wait until every SID recorded in the background is committed (or failed)."""
+        while self._records:
+            await asyncio.gather(*list(self._records), return_exceptions=True)
 
     @staticmethod
     def _outcome(

@@ -13,8 +13,9 @@ import contextlib
 import json
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 from twilio.base.exceptions import TwilioException
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT: Final = 10.0
 TOTAL_TIMEOUT: Final = 30.0
+FORM_TYPE: Final = "application/x-www-form-urlencoded"
 _PREFIX: Final = re.compile(r"^Unable to \w+ record: ")
 # Client(environment=...) falls back to os.environ when given an empty mapping; a non-empty
 # one keeps TWILIO_REGION / TWILIO_EDGE from rewriting the configured API host.
@@ -55,6 +57,13 @@ class TwilioError(Exception):
 def basic_auth(username: str, password: str) -> str:
     """An ``Authorization`` header value (aiohttp's ``BasicAuth`` is deprecated)."""
     return str(aiohttp.encode_basic_auth(username, password))
+
+
+def form_body(data: Mapping[str, object] | None) -> bytes | None:
+    """twilio-python's form fields, urlencoded as aiohttp's ``FormData`` would encode them
+    (UTF-8, a list value as repeated fields: ``MediaUrl=a&MediaUrl=b``), at a fraction of
+    its cost (``FormData`` was a third of the client's time per send in a profile)."""
+    return urlencode(data, doseq=True).encode("ascii") if data else None
 
 
 class RoutedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
@@ -95,10 +104,13 @@ class RoutedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         if timeout is not None:
             client_timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=CONNECT_TIMEOUT)
         target = self.route(url)
+        body = form_body(data)
+        if body is not None:  # twilio-python sets it for POST and PUT; bytes need it said
+            sent_headers.setdefault("Content-Type", FORM_TYPE)
         try:
             async with self.session.request(
-                method.upper(), target, params=params, data=data, headers=sent_headers,
-                timeout=client_timeout, allow_redirects=allow_redirects,
+                method.upper(), target, params=params, data=body,
+                headers=sent_headers, timeout=client_timeout, allow_redirects=allow_redirects,
             ) as resp:
                 text = await resp.text(errors="replace")
                 return Response(resp.status, text, resp.headers)
