@@ -7,7 +7,6 @@ shared by the whole module.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 
 import pytest
@@ -19,7 +18,6 @@ from .conftest import Recorder
 
 pytestmark = [
     pytest.mark.timeout(60),
-    pytest.mark.skipif(not os.path.exists(servers.INSPIRCD), reason="inspircd not installed"),
 ]
 
 WANTED_IRCV3 = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 
 import pytest
@@ -21,7 +20,6 @@ from .conftest import Recorder
 
 pytestmark = [
     pytest.mark.timeout(60),
-    pytest.mark.skipif(not os.path.exists(servers.NGIRCD), reason="ngircd not installed"),
 ]
 
 FAST = ConnectionOptions(rate=0, welcome_grace=0.5)
