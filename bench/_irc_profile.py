@@ -46,6 +46,18 @@ def file_of(frame: str) -> str:
     return file
 
 
+def _role(frames: list[str]) -> str:
+    """Without py-spy's --threads labels: tell the threads apart by what their stack runs."""
+    text = ";".join(frames)
+    if "_run_module_as_main" in text or "run_until_complete" in text:
+        return "event loop (main thread)"
+    if "_connection_worker_thread" in text:
+        return "aiosqlite reader thread"
+    if "store/database.py" in text or "store/batch.py" in text:
+        return "store writer thread"
+    return "other thread"
+
+
 def report(path: Path, top: int, thread: str | None) -> str:
     stacks = parse(path)
     out = [f"== {path.name}"]
@@ -54,7 +66,7 @@ def report(path: Path, top: int, thread: str | None) -> str:
     for frames, count in stacks:
         # py-spy raw: optional "process ..." frame, then "thread (0x..)" frame, then calls.
         idx = next((i for i, f in enumerate(frames) if f.startswith("thread ")), -1)
-        name = frames[idx] if idx >= 0 else "?"
+        name = frames[idx] if idx >= 0 else _role(frames)
         by_thread[name] += count
         if thread is None or thread in name:
             selected.append((frames[idx + 1:], count))

@@ -472,11 +472,14 @@ class CrowdResult:
     fanout_missing: int = 0
     errors: dict[str, int] = dataclasses.field(default_factory=dict)
     previous_stop_seconds: float = 0.0
+    rss_peak: int = 0
     load: float = 0.0
 
     @property
     def per_user_kib(self) -> float:
-        return (self.rss_after - self.rss_before) / self.users if self.users else 0.0
+        """RSS growth per user that really joined."""
+        users = self.joined or self.users
+        return (self.rss_after - self.rss_before) / users if users else 0.0
 
 
 # ----------------------------------------------------------------------------- driver
@@ -507,7 +510,8 @@ class Bench:
             return None
         out = Path(self.args.profile) / f"{name}.raw"
         proc = subprocess.Popen(
-            ["py-spy", "record", "-d", str(max(1, round(seconds))), "-r", "100", "-f", "raw",
+            ["py-spy", "record", "--threads", "-d", str(max(1, round(seconds))), "-r", "100",
+             "-f", "raw",
              "-o", str(out), "-p", str(target.pid)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.spies.append(proc)
@@ -537,70 +541,68 @@ class Bench:
             proc.kill()
             proc.wait(5)
 
-    async def run_target(self, target: Target) -> dict[str, Any]:
-        res: dict[str, Any] = {"target": target}
+    async def setup(self, target: Target) -> tuple[dict[str, Any], IrcPeer]:
+        """Start ``target``, join its flow channel from IRC and from XMPP, warm both ways."""
+        res: dict[str, Any] = {"target": target, "rounds": []}
         log(f"{target.label}: starting")
         res["online_s"] = await start_target(self.client, target)
         res["rss_idle"] = rss_kib(target.pid)
         await target.prepare(self.client)
         tag = target.tag
         peer = await IrcPeer(f"{tag}peer").connect(IRC_HOST, self.ngircd.port)
-        try:
-            return await self._run_with_peer(target, res, peer, tag)
-        finally:
-            peer.close()
-            await target.stop()
-
-    async def _run_with_peer(self, target: Target, res: dict[str, Any], peer: IrcPeer,
-                             tag: str) -> dict[str, Any]:
-        a = self.args
         channel = f"#{tag}flow"
         room = target.room(channel)
         await peer.join(channel)
         await join_room(self.client, room, f"{tag}bench")
-        # Warm-up both ways (and check the path works at all).
         await flood_irc_to_xmpp(peer, self.client, channel, room, 50, 50, "w")
         await flood_xmpp_to_irc(peer, self.client, channel, room, 50, 50, "w")
+        return res, peer
+
+    async def flow_round(self, target: Target, peer: IrcPeer, res: dict[str, Any],
+                         r: int) -> None:
+        """One round of both floods and both latency runs on ``target``."""
+        a = self.args
+        channel = f"#{target.tag}flow"
+        room = target.room(channel)
         pid = target.pid
+        out: dict[str, Any] = {}
         cpu0 = cpu_seconds(pid)
-        log(f"{target.label}: IRC->XMPP flood of {a.count}")
-        res["i2x"] = await flood_irc_to_xmpp(peer, self.client, channel, room, a.count,
-                                             a.window, "1")
-        res["i2x_cpu"] = cpu_seconds(pid) - cpu0
-        log(f"  {res['i2x'].summary()}")
+        out["i2x"] = await flood_irc_to_xmpp(peer, self.client, channel, room, a.count,
+                                             a.window, f"{r}")
+        out["i2x_cpu"] = cpu_seconds(pid) - cpu0
         cpu0 = cpu_seconds(pid)
-        log(f"{target.label}: XMPP->IRC flood of {a.count}")
-        res["x2i"] = await flood_xmpp_to_irc(peer, self.client, channel, room, a.count,
-                                             a.window, "1")
-        res["x2i_cpu"] = cpu_seconds(pid) - cpu0
-        log(f"  {res['x2i'].summary()}")
-        log(f"{target.label}: latency at {a.rate:.0f} msg/s for {a.seconds:.0f} s each way")
-        tracer = self.strace(target, "ours-l2x")
-        res["l2x"] = await latency_irc_to_xmpp(peer, self.client, channel, a.rate, a.seconds,
-                                               "1")
+        out["x2i"] = await flood_xmpp_to_irc(peer, self.client, channel, room, a.count,
+                                             a.window, f"{r}")
+        out["x2i_cpu"] = cpu_seconds(pid) - cpu0
+        log(f"{target.label} round {r + 1}: IRC->XMPP {out['i2x'].summary()}; "
+            f"XMPP->IRC {out['x2i'].summary()}")
+        tracer = self.strace(target, f"ours-l2x-{r}")
+        out["l2x"] = await latency_irc_to_xmpp(peer, self.client, channel, a.rate, a.seconds,
+                                               f"{r}")
         self.unspy(tracer)
-        log(f"  IRC->XMPP {res['l2x'].summary()}")
-        tracer = self.strace(target, "ours-l2i")
-        res["l2i"] = await latency_xmpp_to_irc(peer, self.client, channel, room, a.rate,
-                                               a.seconds, "1")
+        tracer = self.strace(target, f"ours-l2i-{r}")
+        out["l2i"] = await latency_xmpp_to_irc(peer, self.client, channel, room, a.rate,
+                                               a.seconds, f"{r}")
         self.unspy(tracer)
-        log(f"  XMPP->IRC {res['l2i'].summary()}")
-        if a.profile and target.key == "ours":
-            await self._profile_flows(target, peer, channel, room, res)
-        res["rss_after_flows"] = rss_kib(target.pid)
+        log(f"{target.label} round {r + 1}: latency at {a.rate:.0f}/s IRC->XMPP "
+            f"{out['l2x'].summary()}; XMPP->IRC {out['l2i'].summary()}")
+        res["rounds"].append(out)
+
+    async def crowd_cases(self, target: Target, peer: IrcPeer, res: dict[str, Any]) -> None:
+        a = self.args
         cases = [("one", a.users_small), ("one", a.users_large), ("alone", a.users_alone)]
         res["crowd"] = []
         for k, (mode, n) in enumerate(cases):
             if n <= 0:
                 continue
             res["crowd"].append(await self._crowd_case(target, peer, mode, n, k))
-        return res
+        await target.stop()
 
     async def _profile_flows(self, target: Target, peer: IrcPeer, channel: str, room: str,
                              res: dict[str, Any]) -> None:
         a = self.args
         for name, fn in (("i2x", flood_irc_to_xmpp), ("x2i", flood_xmpp_to_irc)):
-            rate = max(res[name].rate, 100.0)
+            rate = max(statistics.median(r[name].rate for r in res["rounds"]), 100.0)
             count = int(min(rate * a.profile_seconds, 40_000))
             spy = self.spy(target, f"ours-{name}", a.profile_seconds)
             await asyncio.sleep(0.5)
@@ -636,6 +638,14 @@ class Bench:
         spy = None
         if mode == "one" and n == max(a.users_small, a.users_large):
             spy = self.spy(target, f"ours-join{n}", 3 * a.profile_seconds)
+        peak = [out.rss_before]
+
+        async def sample_peak() -> None:
+            while True:
+                peak[0] = max(peak[0], rss_kib(pid))
+                await asyncio.sleep(0.25)
+
+        sampler = asyncio.create_task(sample_peak())
         start = now()
         parts = self.crowd.split(jobs)
         outcomes = await self.crowd.each(
@@ -646,7 +656,8 @@ class Bench:
         for result in (r for part in outcomes for r in part):
             out.errors[result] = out.errors.get(result, 0) + 1
         out.joined = out.errors.pop("ok", 0)
-        out.expected_occupants = n + 1 if mode == "one" else 1
+        # Everyone who joined, plus the IRC speaker; a refused join is reported, not awaited.
+        out.expected_occupants = out.joined + 1 if mode == "one" else 1
         start = now()
         counts = await self.crowd.all(
             "settle", {"expected": out.expected_occupants, "timeout": a.settle_timeout},
@@ -655,11 +666,14 @@ class Bench:
         flat = [c for part in counts for c in part]
         out.min_occupants = min(flat) if flat else 0
         await asyncio.sleep(2.0)  # archive batches, queued stanzas, GC
+        sampler.cancel()
         out.rss_after = rss_kib(pid)
+        out.rss_peak = max(peak[0], out.rss_after)
         out.cpu_seconds = cpu_seconds(pid) - cpu0
         log(f"  joined {out.joined}/{n} in {out.join_seconds:.1f} s, settled in "
             f"{out.settle_seconds:.1f} s (min occupants {out.min_occupants}/"
-            f"{out.expected_occupants}), RSS {out.rss_before} -> {out.rss_after} KiB = "
+            f"{out.expected_occupants}), RSS {out.rss_before} -> {out.rss_after} KiB "
+            f"(peak {out.rss_peak}) = "
             f"{out.per_user_kib:.1f} KiB/user {out.errors or ''}")
         if mode == "one" and out.joined:
             for rep in range(a.fanout_reps):
@@ -681,15 +695,50 @@ class Bench:
 
 # ----------------------------------------------------------------------------- report
 
-def fmt_rate(flow: Flow | None) -> str:
-    if flow is None:
+def flows(res: dict[str, Any], key: str) -> list[Any]:
+    return [r[key] for r in res.get("rounds", [])]
+
+
+def median_rate(res: dict[str, Any], key: str) -> float:
+    return statistics.median(f.rate for f in flows(res, key))
+
+
+def fmt_rate(res: dict[str, Any], key: str) -> str:
+    """Median rate over the rounds, the range, and any loss or reordering."""
+    runs = flows(res, key)
+    if not runs:
         return "-"
-    flags = []
-    if not flow.complete:
-        flags.append(f"{flow.received}/{flow.sent}")
-    if not flow.ordered:
-        flags.append(f"{flow.inversions} inv")
-    return f"{flow.rate:,.0f}/s" + (f" ({', '.join(flags)})" if flags else " (all, in order)")
+    rates = sorted(f.rate for f in runs)
+    text = f"{statistics.median(rates):,.0f}/s"
+    if len(rates) > 1:
+        text += f" ({rates[0]:,.0f}-{rates[-1]:,.0f})"
+    lost = sum(f.sent - f.received for f in runs)
+    inv = sum(f.inversions for f in runs)
+    dup = sum(f.duplicates for f in runs)
+    flags = [f"{lost} lost"] if lost else []
+    flags += [f"{inv} out of order"] if inv else []
+    flags += [f"{dup} dup"] if dup else []
+    return text + (f" {', '.join(flags)}" if flags else " all, in order")
+
+
+def complete_ordered(res: dict[str, Any], key: str) -> bool:
+    return all(f.complete and f.ordered for f in flows(res, key))
+
+
+def pooled(res: dict[str, Any], key: str) -> list[float]:
+    return [x for lat in flows(res, key) for x in lat.samples]
+
+
+def fmt_p99(res: dict[str, Any], key: str) -> str:
+    values = pooled(res, key)
+    if not values:
+        return "-"
+    text = f"{percentile(values, 99) * 1000:.2f} ms"
+    per_round = sorted(percentile(lat.samples, 99) * 1000 for lat in flows(res, key)
+                       if lat.samples)
+    if len(per_round) > 1:
+        text += f" (rounds {per_round[0]:.1f}-{per_round[-1]:.1f})"
+    return text
 
 
 def fmt_ms(values: list[float], pct: float) -> str:
@@ -726,20 +775,21 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]], machine
             return None
 
     for key, name in (("i2x", "IRC->XMPP channel msgs"), ("x2i", "XMPP->IRC channel msgs")):
-        add(name, lambda r, key=key: fmt_rate(r.get(key)), REFERENCE[f"{key}_rate"],
+        add(name, lambda r, key=key: fmt_rate(r, key), REFERENCE[f"{key}_rate"],
             ">= 3x biboumi, all, in order: " + judge(both(
-                lambda b, o, key=key: o[key].rate >= 3 * b[key].rate
-                and o[key].complete and o[key].ordered)))
-        add("  gateway CPU during it", lambda r, key=key: f"{r[f'{key}_cpu']:.2f} s")
+                lambda b, o, key=key: median_rate(o, key) >= 3 * median_rate(b, key)
+                and complete_ordered(o, key))))
+        add("  gateway CPU per message", lambda r, key=key: "{:.2f} ms".format(
+            statistics.median(x[f"{key}_cpu"] / x[key].sent for x in r["rounds"]) * 1000))
     for key, name in (("l2x", "IRC->XMPP"), ("l2i", "XMPP->IRC")):
         ref = REFERENCE["p99"] if key == "l2x" else ""
         add(f"latency {name} p50 @{args.rate:.0f}/s",
-            lambda r, key=key: fmt_ms(r[key].samples, 50), "")
-        add(f"latency {name} p99 @{args.rate:.0f}/s",
-            lambda r, key=key: fmt_ms(r[key].samples, 99), ref,
-            "<= biboumi: " + judge(both(lambda b, o, key=key: percentile(o[key].samples, 99)
-                                        <= percentile(b[key].samples, 99))))
-        add("  received", lambda r, key=key: f"{len(r[key].samples)}/{r[key].sent}")
+            lambda r, key=key: fmt_ms(pooled(r, key), 50), "")
+        add(f"latency {name} p99 @{args.rate:.0f}/s", lambda r, key=key: fmt_p99(r, key), ref,
+            "<= biboumi: " + judge(both(lambda b, o, key=key: percentile(pooled(o, key), 99)
+                                        <= percentile(pooled(b, key), 99))))
+        add("  received", lambda r, key=key: (
+            f"{len(pooled(r, key))}/{sum(lat.sent for lat in flows(r, key))}"))
     add("RSS idle (component up)", lambda r: f"{r['rss_idle'] / 1024:.1f} MiB")
     cases = [("one", args.users_small, "mem_one_100"), ("one", args.users_large, "mem_one_500"),
              ("alone", args.users_alone, "mem_alone_100")]
@@ -762,7 +812,7 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]], machine
             c = crowd_of(r, mode, n)
             return "-" if c is None else (
                 f"{c.per_user_kib:.1f} KiB/user ({c.rss_before / 1024:.1f}->"
-                f"{c.rss_after / 1024:.1f} MiB)")
+                f"{c.rss_after / 1024:.1f} MiB, peak {c.rss_peak / 1024:.1f})")
 
         def joins(r: dict[str, Any], mode: str = mode, n: int = n) -> str:
             c = crowd_of(r, mode, n)
@@ -788,8 +838,10 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]], machine
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
     lines = [
         f"machine: {machine}",
-        f"run: {'quick' if args.quick else 'full'}, {elapsed:.0f} s; flows {args.count} msgs "
-        f"(window {args.window}), latency {args.rate:.0f} msg/s x {args.seconds:.0f} s, "
+        f"run: {'quick' if args.quick else 'full'}, {elapsed:.0f} s; {args.rounds} alternating "
+        f"round(s) of: flows of {args.count} msgs (window {args.window}), latency "
+        f"{args.rate:.0f} msg/s x {args.seconds:.0f} s each way (rates: median (min-max); "
+        f"latency: all rounds pooled); "
         f"crowd in {args.workers} worker processes; 1-min load average during the run "
         f"{min(LOADS, default=0):.2f}-{max(LOADS, default=0):.2f}",
     ]
@@ -880,7 +932,26 @@ async def main(args: argparse.Namespace) -> int:
                     + (f"; failures: {bad[:3]}" if bad else ""))
                 await target.stop()
                 await wait_offline(client, target)
-            results[target.key] = await bench.run_target(target)
+        # Flows and latency: both gateways up, measured in alternating order, round by round,
+        # so that other load on the machine hits both alike.
+        peers: dict[str, IrcPeer] = {}
+        for target in targets:
+            results[target.key], peers[target.key] = await bench.setup(target)
+            stack.callback(peers[target.key].close)
+        for r in range(args.rounds):
+            for target in targets if r % 2 == 0 else targets[::-1]:
+                await bench.flow_round(target, peers[target.key], results[target.key], r)
+        for target in targets:
+            res = results[target.key]
+            if args.profile and target.key == "ours":
+                channel = f"#{target.tag}flow"
+                await bench._profile_flows(target, peers[target.key], channel,
+                                           target.room(channel), res)
+            res["rss_after_flows"] = rss_kib(target.pid)
+            await target.stop()
+        # Memory and fan-out: one gateway at a time, a fresh process for each case.
+        for target in targets:
+            await bench.crowd_cases(target, peers[target.key], results[target.key])
         text = report(args, results, machine, now() - started)
         print(text, flush=True)
         if args.output:
@@ -894,6 +965,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="small counts (1,000-message flows, 3 s latency, 20/50/20 users)")
     parser.add_argument("--only", choices=("biboumi", "ours"), help="measure one gateway")
     parser.add_argument("--count", type=int, help="messages per flow (default 5000)")
+    parser.add_argument("--rounds", type=int,
+                        help="alternating rounds of flows and latency (default 3; quick 1)")
     parser.add_argument("--window", type=int, default=300,
                         help="most messages in flight during a flow (default 300)")
     parser.add_argument("--rate", type=float, default=100.0, help="latency rate, msg/s")
@@ -917,7 +990,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", metavar="FILE", help="also write the table to FILE")
     args = parser.parse_args(argv)
     quick = args.quick
-    defaults = {"count": 1000 if quick else 5000, "seconds": 3.0 if quick else 10.0,
+    defaults = {"rounds": 1 if quick else 3, "count": 1000 if quick else 5000,
+                "seconds": 3.0 if quick else 10.0,
                 "users_small": 20 if quick else 100, "users_large": 50 if quick else 500,
                 "users_alone": 20 if quick else 100}
     for key, value in defaults.items():
