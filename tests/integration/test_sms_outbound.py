@@ -174,6 +174,19 @@ async def test_pacing_queues_a_burst(sms_gateway, users, standin):
         assert not standin.create_attempts[0].error_code
 
 
+async def test_burst_right_after_registering_keeps_its_order(sms_gateway, users, standin):
+    """The first message waits for a registration lookup, the next ones are answered from
+    the cache: they must still be committed, and sent, in the order they were written."""
+    async with sms_gateway():
+        alice = await registered(users)
+        ids = [send_chat(alice, contact_jid(CONTACT), f"in order {i:02d}", receipt=True)
+               for i in range(40)]
+        for msg_id in ids:
+            await alice.expect(lambda s, m=msg_id: is_receipt(s, m))
+        bodies = [m.body for m in standin.sent_messages if m.to == CONTACT]
+        assert bodies == [f"in order {i:02d}" for i in range(40)]
+
+
 async def test_attachment_goes_as_mms_with_its_caption(sms_gateway, users, standin):
     url = "https://upload.example.org/abc/cat.jpg"
     async with sms_gateway():

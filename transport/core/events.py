@@ -11,6 +11,19 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# json.dumps with any non-default option builds a new encoder per call; events are encoded
+# once per message, so one encoder is kept.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
+def _shallow(obj: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, one level deep.
+
+    ``dataclasses.asdict`` deep-copies every value, which costs more than the JSON
+    encoding itself on the per-message path; nested dataclasses are converted by the caller.
+    """
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
 MessageType = Literal["chat", "groupchat", "normal", "headline", "error"]
 
 
@@ -58,7 +71,10 @@ class XmppMessage:
     extra_xml: tuple[str, ...] = ()
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), separators=(",", ":"))
+        raw = _shallow(self)
+        if self.error is not None:
+            raw["error"] = _shallow(self.error)
+        return _COMPACT_JSON.encode(raw)
 
     @classmethod
     def from_json(cls, text: str) -> XmppMessage:
@@ -92,7 +108,9 @@ class OutgoingMessage:
     extra_recipients: tuple[str, ...] = ()
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), separators=(",", ":"))
+        raw = _shallow(self)
+        raw["attachments"] = [_shallow(a) for a in self.attachments]
+        return _COMPACT_JSON.encode(raw)
 
     @classmethod
     def from_json(cls, text: str) -> OutgoingMessage:

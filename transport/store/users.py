@@ -10,6 +10,7 @@ import builtins
 import json
 import sqlite3
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -60,14 +61,41 @@ class UserRecord:
 
 
 class UsersRepo:
-    """Registrations per component."""
+    """Registrations per component.
+
+    Every stanza a user sends asks whether they are registered, so ``get`` answers from a
+    bounded cache. This process is the database's only writer, and every write below
+    drops the cache; a read that raced a write is simply not cached.
+    """
+
+    CACHE_SIZE: Final = 20_000
 
     def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self._clock = clock
+        self._cache: OrderedDict[tuple[str, str], UserRecord | None] = OrderedDict()
+        self._generation = 0
 
     async def get(self, component: str, jid: str) -> UserRecord | None:
-        return _record(await self._db.fetchone(_GET, (component, jid)))
+        key = (component, jid)
+        try:
+            record = self._cache[key]
+        except KeyError:
+            pass
+        else:
+            self._cache.move_to_end(key)
+            return record
+        generation = self._generation
+        record = _record(await self._db.fetchone(_GET, key))
+        if generation == self._generation:
+            self._cache[key] = record
+            if len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return record
+
+    def _invalidate(self) -> None:
+        self._generation += 1
+        self._cache.clear()
 
     async def by_legacy_key(self, component: str, key: str) -> UserRecord | None:
         return _record(await self._db.fetchone(_BY_KEY, (component, key)))
@@ -88,7 +116,11 @@ class UsersRepo:
                     raise LegacyKeyTaken(owner[0])
             conn.execute(_UPSERT, params)
 
-        await self._db.write(op)
+        self._invalidate()
+        try:
+            await self._db.write(op)
+        finally:
+            self._invalidate()
 
     async def remove(self, component: str, jid: str) -> bool:
         """Delete the registration and everything the core keeps for that user.
@@ -103,7 +135,11 @@ class UsersRepo:
                 conn.execute(sql, (component, jid))
             return existed
 
-        return await self._db.write(op)
+        self._invalidate()
+        try:
+            return await self._db.write(op)
+        finally:
+            self._invalidate()
 
     async def list(self, component: str) -> builtins.list[UserRecord]:
         rows = await self._db.fetchall(_LIST, (component,))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from typing import Any
@@ -31,6 +32,11 @@ class MessageHandler:
 
     def __init__(self, gw: Gateway) -> None:
         self.gw = gw
+        # Per user, the turn of their latest message: set once it has queued its outbox
+        # write. Each handler is its own task and the checks before that write may or may
+        # not wait (a cached registration does not), so without turns a later stanza
+        # could be committed, and sent, before an earlier one.
+        self._turns: dict[str, asyncio.Future[None]] = {}
         gw.xmpp.register_handler(
             CoroutineCallback("transport messages", StanzaPath("message"), self._on_message)
         )
@@ -42,6 +48,28 @@ class MessageHandler:
                       msg["error"]["condition"])
             return
         user = bare(msg["from"])
+        previous = self._turns.get(user)
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._turns[user] = mine
+        try:
+            await self._route(msg, user, previous, mine)
+        finally:
+            if mine.done() or previous is None or previous.done():
+                self._pass_turn(user, mine)
+            else:
+                # Nothing was queued (refused, or nothing to send): pass the turn on only
+                # once every earlier message has had its own.
+                previous.add_done_callback(lambda _: self._pass_turn(user, mine))
+
+    def _pass_turn(self, user: str, turn: asyncio.Future[None]) -> None:
+        if not turn.done():
+            turn.set_result(None)
+        if self._turns.get(user) is turn:
+            del self._turns[user]
+
+    async def _route(self, msg: Any, user: str, previous: asyncio.Future[None] | None,
+                     mine: asyncio.Future[None]) -> None:
+        mtype = msg["type"]
         to = msg["to"]
         try:
             self.gw.policy.check_domain(user)
@@ -82,6 +110,11 @@ class MessageHandler:
             receipt_requested=bool(msg["request_receipt"]),
             extra_recipients=tuple(recipients[1:]),
         )
+        if previous is not None:
+            await previous
+        # Wakes the next message's handler on a later loop turn; by then submit() has queued
+        # this message's write (it does not suspend before that), so commits keep their order.
+        mine.set_result(None)
         if not await self.gw.outbox.submit(outgoing):
             log.info("Duplicate stanza %s from %s ignored", stanza_id, user)
 

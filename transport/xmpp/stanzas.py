@@ -14,6 +14,7 @@ from transport.core.events import StanzaErrorInfo, XmppMessage
 
 LEGACY_ERROR_NS = "urn:xmpp-transport:legacy-error:0"
 STANZA_ERROR_NS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+NICK_NS = "http://jabber.org/protocol/nick"  # XEP-0172: written directly, its plugin pulls in PEP
 
 
 def error_condition(stanza: Any) -> str:
@@ -51,7 +52,7 @@ def build_message(xmpp: Any, event: XmppMessage) -> Message:
         msg["stanza_id"]["id"] = event.id
         msg["stanza_id"]["by"] = event.stanza_id_by
     if event.nick:
-        msg["nick"]["nick"] = event.nick
+        ET.SubElement(msg.xml, f"{{{NICK_NS}}}nick").text = event.nick
     if event.error is not None:
         set_error(msg, event.error)
     for fragment in event.extra_xml:

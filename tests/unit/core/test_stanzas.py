@@ -74,3 +74,11 @@ async def test_json_round_trip_keeps_every_field():
                            delay=1.5, stanza_id_by="by", nick="n",
                            error=StanzaErrorInfo("c", "t", "wait", "1"), extra_xml=("<a/>",))
     assert XmppMessage.from_json(original.to_json()) == original
+
+
+async def test_nick_is_a_xep_0172_element(xmpp):
+    msg = build_message(xmpp, XmppMessage(to="a@localhost", sender="b@sms.localhost", body="x",
+                                          nick="Bob <b>"))
+    nick = msg.xml.find("{http://jabber.org/protocol/nick}nick")
+    assert nick is not None and nick.text == "Bob <b>"
+    assert "<nick xmlns=\"http://jabber.org/protocol/nick\">Bob &lt;b&gt;</nick>" in str(msg)

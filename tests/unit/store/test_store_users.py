@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from transport.core.events import OutgoingMessage, XmppMessage
@@ -122,3 +124,35 @@ async def test_remove_cleans_up_after_an_unregistered_user(store: Store) -> None
     await store.user_settings.set("irc.example.org", ALICE, "nick", "al")
     assert await store.users.remove("irc.example.org", ALICE) is False
     assert await store.user_settings.get_all("irc.example.org", ALICE) == {}
+
+
+async def test_cached_lookups_follow_every_write(store: Store) -> None:
+    """get() answers from a cache; registering, re-registering and removing must show."""
+    assert await store.users.get(C, ALICE) is None
+    await store.users.upsert(C, ALICE, "+12125550142", {"phone": "+12125550142"})
+    first = await store.users.get(C, ALICE)
+    assert first is not None and first.legacy_key == "+12125550142"
+    await store.users.upsert(C, ALICE, "+12125550143", {"phone": "+12125550143"})
+    second = await store.users.get(C, ALICE)
+    assert second is not None and second.legacy_key == "+12125550143"
+    assert await store.users.remove(C, ALICE)
+    assert await store.users.get(C, ALICE) is None
+
+
+async def test_lookup_racing_a_write_is_not_cached_stale(store: Store) -> None:
+    """A read that started before a registration must not pin the old answer."""
+    reads = [asyncio.ensure_future(store.users.get(C, ALICE)) for _ in range(20)]
+    await store.users.upsert(C, ALICE, "+12125550142", {})
+    await asyncio.gather(*reads)
+    user = await store.users.get(C, ALICE)
+    assert user is not None and user.legacy_key == "+12125550142"
+
+
+async def test_lookup_cache_is_bounded(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(type(store.users), "CACHE_SIZE", 3)
+    for n in range(5):
+        await store.users.upsert(C, f"u{n}@example.org", str(n), {})
+    for n in range(5):
+        user = await store.users.get(C, f"u{n}@example.org")
+        assert user is not None and user.legacy_key == str(n)
+    assert len(store.users._cache) == 3
