@@ -17,6 +17,7 @@ from test_irc_support import (
     unique,
 )
 
+from transport.testing.gateway import running_gateway
 from transport.testing.xmpp_steps import send_chat
 
 pytest_plugins = ("test_irc_support",)
@@ -159,3 +160,22 @@ async def test_two_users_in_one_channel_and_a_burst(irc_gateway, users, peers, n
     seen = [(await carol.expect(groupchat(room(channel)), timeout=20))["body"]
             for _ in range(200)]
     assert seen == texts
+
+
+async def test_raw_commands_skip_the_throttle(irc_settings, users, peers, ngircd):
+    """A raw WHOIS is answered while a paced backlog of channel lines is still draining."""
+    async with running_gateway(irc_settings(throttle_limit=1)):
+        channel = unique("#fl")
+        bob = await peers(ngircd)
+        await bob.join(channel)
+        alice = await users()
+        await join(alice, room(channel), "aliceflood")
+        lines = [f"flood {i}" for i in range(12)]  # one body: all queued at once, 1 line/s
+        alice.make_message(mto=room(channel), mbody="\n".join(lines), mtype="groupchat").send()
+        await bob.privmsgs(channel, 1)
+        send_chat(alice, SERVER, f"WHOIS {bob.nick}")
+        whois = await alice.expect(lambda s: s.name == "message" and s["from"].bare == SERVER
+                                   and bob.nick in (s["body"] or ""), timeout=5)
+        assert "127.0.0.1" in whois["body"]
+        assert len(bob.lines("PRIVMSG", channel)) < len(lines) - 4, "the backlog still drains"
+        assert await bob.privmsgs(channel, len(lines), timeout=30) == lines

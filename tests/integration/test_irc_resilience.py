@@ -107,7 +107,8 @@ async def test_gateway_restart_keeps_persistent_channel(irc_settings, users, pee
     async with running_gateway(settings) as app:
         alice = await users(name=name)
         await join(alice, rjid, name)
-        await PrefsStore(app.store, GW).set_channel(
+        prefs: PrefsStore = app.runtimes[0].gateway.backend.prefs
+        await prefs.set_channel(
             str(alice.boundjid.bare), ngircd.host, channel.lower(), ChannelPrefs(persistent=True))
         # Settings saved by the configure forms apply to live channels at once; here the
         # preference is written directly, so the channel is joined again to pick it up.

@@ -105,6 +105,15 @@ class ItemsPage:
 
 
 @dataclass(frozen=True, slots=True)
+class SoftwareVersion:
+    """An XEP-0092 answer: what software a contact runs, as far as it says."""
+
+    name: str
+    version: str = ""
+    os: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class CommandResult:
     """The outcome of a neutral ad-hoc command step: a note, or a form to fill next."""
 
@@ -271,6 +280,25 @@ class Backend(ABC):
         self, user: str, localpart: str, resource: str, node: str | None, page: PageRequest
     ) -> ItemsPage | None:
         """disco#items for a JID under the domain; None: the default (no items)."""
+        return None
+
+    async def ping_contact(self, requester: str, localpart: str, resource: str) -> None:
+        """XEP-0199 ping from the full JID ``requester`` to a JID under the domain.
+
+        Returning sends the result: the default returns at once, so the gateway answers
+        for every contact as it does for its own domain. A backend whose contacts can
+        answer for themselves returns once they did, or raises a ``GatewayError`` to
+        answer with that error (``remote-server-timeout`` when they never answered).
+        """
+
+    async def contact_version(
+        self, requester: str, localpart: str, resource: str
+    ) -> SoftwareVersion | None:
+        """XEP-0092 software version of a JID under the domain, asked by ``requester``.
+
+        None (the default) lets the core answer with the gateway's own version; raise a
+        ``GatewayError`` to answer with an error.
+        """
         return None
 
     def contact_available(self, user: str, localpart: str) -> bool:

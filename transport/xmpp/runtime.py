@@ -15,6 +15,7 @@ from transport.xmpp.disco import DiscoHandler
 from transport.xmpp.gateway import Gateway
 from transport.xmpp.messages import MessageHandler
 from transport.xmpp.presence import PresenceHandler
+from transport.xmpp.queries import ContactQueries
 from transport.xmpp.registration import RegistrationHandler
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class ComponentRuntime:
             policy.domain_allowed,
         )
         self.disco = DiscoHandler(gw, self.commands)
+        self.queries = ContactQueries(gw)
         xmpp.add_event_handler("session_start", self._on_session_start)
 
     async def _on_session_start(self, _event: Any) -> None:

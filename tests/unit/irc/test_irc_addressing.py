@@ -114,3 +114,32 @@ def test_history_request_attributes() -> None:
                                "2024-01-02T03:04:05Z"})
     assert request.maxstanzas == 5 and request.maxchars is None
     assert request.since == 1704164645.0
+
+
+def test_line_log_window_is_bounded_and_indexes_forget_expired_lines() -> None:
+    from transport.backends.irc import history
+
+    class Counting(NullHistory):
+        def __init__(self) -> None:
+            self.count = 0
+
+        def record(self, server: str, channel: str, nick: str, kind: str, body: str,
+                   timestamp: float) -> str:
+            self.count += 1
+            return f"uid{self.count}"
+
+    archive = Counting()
+    log = LineLog(archive)
+    a, b = object(), object()
+    total = history._MAX_RECENT + 500
+    uids_a = [log.uid_for(a, "h", "#c", "n", "message", f"line {i}", 0.0)
+              for i in range(total)]
+    lines = log._recent[("h", "#c")]
+    assert len(lines.order) <= history._MAX_RECENT + 1
+    assert sum(len(v) for v in lines.by_print.values()) == len(lines.order)
+    # b's copies of lines still in the window get a's uids; an expired one is new.
+    tail = [log.uid_for(b, "h", "#c", "n", "message", f"line {i}", 0.0)
+            for i in range(total - 700, total)]
+    assert tail == uids_a[-700:]
+    assert archive.count == total
+    assert log.uid_for(b, "h", "#c", "n", "message", "line 0", 0.0) == f"uid{total + 1}"

@@ -145,6 +145,23 @@ async def test_written_future_tracks_the_paced_send(recorder, closing):
             assert abs(received - sent) < 0.1
 
 
+async def test_unthrottled_lines_go_out_ahead_of_the_paced_backlog(recorder, closing):
+    async with FakeIrcServer() as server:
+        conn = await connect(server, recorder, closing, options=ConnectionOptions(rate=2, burst=1))
+        client = await server.client()
+        paced = [conn.enqueue(f"PRIVMSG #a :{i}") for i in range(5)]
+        await client.wait_for(lambda line: line == "PRIVMSG #a :0")
+        await conn.enqueue("WHOIS someone", throttle=False)
+        await client.wait_for(lambda line: line == "WHOIS someone")
+        assert "PRIVMSG #a :2" not in client.lines, "the backlog is still paced"
+        with pytest.raises(ValueError):
+            conn.enqueue("WHOIS a\r\nQUIT :injected", throttle=False)
+        await asyncio.gather(*paced)
+        await client.wait_for(lambda line: line == "PRIVMSG #a :4")
+        sent = [line for line in client.lines if line.startswith("PRIVMSG #a")]
+        assert sent == [f"PRIVMSG #a :{i}" for i in range(5)]
+
+
 async def test_write_backpressure(recorder, closing):
     async with FakeIrcServer() as server:
         conn = await connect(server, recorder, closing)

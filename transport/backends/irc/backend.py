@@ -2,7 +2,8 @@
 
 Addressing and the connection manager are ours; the archive (``archive.ChannelArchive``),
 MAM (``mam.MamHandler``) and the ad-hoc commands (``commands.IrcCommands``) plug in
-through the contracts in ``contracts.py``.
+through the contracts in ``contracts.py``. Pings and version queries to nicks are CTCP
+round trips (``ctcp.CtcpQueries``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from transport.backends.irc.commands import (
     ServerDefaults,
     Target,
 )
+from transport.backends.irc.ctcp import CtcpQueries
 from transport.backends.irc.discovery import Discovery
 from transport.backends.irc.history import LineLog
 from transport.backends.irc.mam import MamHandler
@@ -38,6 +40,7 @@ from transport.core.backend import (
     Identity,
     ItemsPage,
     PageRequest,
+    SoftwareVersion,
 )
 from transport.core.errors import AddressError
 from transport.core.events import OutgoingMessage, SendOutcome
@@ -75,6 +78,7 @@ class IrcBackend(Backend):
         self.service = MucService(self.bridge, self.manager)
         self.service.owner_form = OwnerForm(ctx.component, self.irc_commands, self.info).handle
         self.mam = MamHandler(ctx.component, self.archive, self._resolve_room)
+        self.ctcp = CtcpQueries(self.manager)
 
     @classmethod
     def parse_settings(cls, section: Mapping[str, Any]) -> IrcSettings:
@@ -156,6 +160,13 @@ class IrcBackend(Backend):
     async def disco_items(self, user: str, localpart: str, resource: str, node: str | None,
                           page: PageRequest) -> ItemsPage | None:
         return await self.discovery.items(user, localpart, resource, node, page)
+
+    async def ping_contact(self, requester: str, localpart: str, resource: str) -> None:
+        await self.ctcp.ping(requester, localpart, resource)
+
+    async def contact_version(self, requester: str, localpart: str,
+                              resource: str) -> SoftwareVersion | None:
+        return await self.ctcp.version(requester, localpart, resource)
 
     async def send(self, message: OutgoingMessage) -> SendOutcome:
         return await outbound.send(self.manager, message)

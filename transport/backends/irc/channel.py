@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from transport.backends.irc.contracts import HistoryRequest
@@ -150,10 +151,20 @@ class Channel:
 
 @dataclass(slots=True)
 class Pending:
-    """A muc#admin request waiting for the server's echo (KICK or MODE) or an error."""
+    """A request waiting for the server's answer or an error numeric.
+
+    ``kind`` says what answers it: ``kick``/``mode`` (the echo of a muc#admin change),
+    ``bans`` (a ban list, collected in ``replies``), ``ctcp`` (the CTCP reply of ``nick``
+    whose command and argument match ``token``; its text lands in ``replies``).
+    ``errors`` maps IRC error numerics to stanza conditions where this request differs
+    from the usual ones.
+    """
 
     kind: str
     channel: str
     nick: str
+    token: str = ""
+    errors: Mapping[str, str] = field(default_factory=dict)
+    replies: list[tuple[str, ...]] = field(default_factory=list)
     future: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from transport.backends.irc import inbound, membership, mucxml, rooms
+from transport.backends.irc import bans, inbound, membership, mucxml, rooms
 from transport.backends.irc.channel import parse_modes, role_affiliation
 from transport.backends.irc.inbound import Handler
 from transport.backends.irc.protocol import IrcEvent
@@ -155,23 +155,34 @@ async def on_numeric(session: IrcSession, ev: IrcEvent) -> None:
         await inbound.refuse_waiting(session, channel, condition, etype, ev.param(-1))
         if not channel.resources and not channel.persistent:
             del session.channels[channel.folded]
-    if command in inbound.OP_ERRORS:
-        _fail(session, command, ev)
+            await session.bridge.prefs.left(session.user, session.host, channel.folded)
+    if command in inbound.OP_ERRORS and _fail(session, command, ev) == "ctcp":
+        return  # the iq error says it; a chat message would say it twice
     if command not in inbound.QUIET and text:
         session.server_message(await inbound.irc_text(session, text, None))
 
 
-def _fail(session: IrcSession, command: str, ev: IrcEvent) -> None:
-    """An operator command failed: answer the pending muc#admin request on that channel."""
+async def on_ban_list(session: IrcSession, ev: IrcEvent) -> None:
+    """367/368: the ban list a muc#admin query asked for, or a list the user asked for."""
+    if not bans.collect(session, ev):
+        await on_numeric(session, ev)
+
+
+def _fail(session: IrcSession, command: str, ev: IrcEvent) -> str:
+    """A command failed: answer the pending request (muc#admin, CTCP) it concerns.
+
+    Returns the kind of the request answered, '' when none was waiting.
+    """
     isupport = session.isupport
-    names = {isupport.fold(p) for p in ev.params[1:-1]}
+    names = {isupport.fold(p) for p in ev.params[1:-1] if p}
     for pending in session.pending:
         if pending.channel in names or isupport.fold(pending.nick) in names:
             session.pending.remove(pending)
+            condition = pending.errors.get(command, inbound.OP_ERRORS[command])
             if not pending.future.done():
-                pending.future.set_exception(
-                    PermissionError(inbound.OP_ERRORS[command], ev.param(-1)))
-            return
+                pending.future.set_exception(PermissionError(condition, ev.param(-1)))
+            return pending.kind
+    return ""
 
 
 HANDLERS: dict[str, Handler] = {
@@ -202,6 +213,8 @@ HANDLERS: dict[str, Handler] = {
     "ERROR": on_error,
     "432": on_nick_error,
     "433": on_nick_error,
+    "367": on_ban_list,
+    "368": on_ban_list,
 }
 
 

@@ -40,7 +40,7 @@ class LineLog:
 
     def __init__(self, history: ChannelHistory) -> None:
         self.history = history
-        self._recent: dict[tuple[str, str], deque[_Recent]] = {}
+        self._recent: dict[tuple[str, str], _ChannelLines] = {}
 
     def uid_for(
         self,
@@ -53,23 +53,43 @@ class LineLog:
         timestamp: float,
     ) -> str:
         key = (server, channel)
-        recent = self._recent.get(key)
-        if recent is None:
-            recent = self._recent[key] = deque()
-        now = time.monotonic()
-        while recent and (now - recent[0].stamp > _WINDOW or len(recent) > _MAX_RECENT):
-            recent.popleft()
+        lines = self._recent.get(key)
+        if lines is None:
+            lines = self._recent[key] = _ChannelLines()
+        lines.expire(time.monotonic())
         fingerprint = (nick, kind, body)
-        for entry in recent:
-            if entry.fingerprint == fingerprint and reader not in entry.readers:
+        for entry in lines.by_print.get(fingerprint, ()):
+            if reader not in entry.readers:
                 entry.readers.add(reader)
                 return entry.uid
         uid = self.history.record(server, channel, nick, kind, body, timestamp)
-        recent.append(_Recent(fingerprint, uid, now, {reader}))
+        lines.add(_Recent(fingerprint, uid, time.monotonic(), {reader}))
         return uid
 
     def forget(self, server: str, channel: str) -> None:
         self._recent.pop((server, channel), None)
+
+
+@dataclass(slots=True)
+class _ChannelLines:
+    """A channel's recent lines in arrival order, indexed by what they say: a flood of
+    distinct lines costs one lookup per copy, not a scan of the whole window."""
+
+    order: deque[_Recent] = field(default_factory=deque)
+    by_print: dict[tuple[str, str, str], deque[_Recent]] = field(default_factory=dict)
+
+    def add(self, entry: _Recent) -> None:
+        self.order.append(entry)
+        self.by_print.setdefault(entry.fingerprint, deque()).append(entry)
+
+    def expire(self, now: float) -> None:
+        order = self.order
+        while order and (now - order[0].stamp > _WINDOW or len(order) > _MAX_RECENT):
+            old = order.popleft()
+            same = self.by_print[old.fingerprint]
+            same.popleft()  # the oldest of its fingerprint is the oldest of all
+            if not same:
+                del self.by_print[old.fingerprint]
 
 
 class NullHistory:

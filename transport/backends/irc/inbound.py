@@ -16,6 +16,7 @@ from transport.backends.irc import mucxml, rooms
 from transport.backends.irc.addressing import valid_resource
 from transport.backends.irc.channel import Channel
 from transport.backends.irc.contracts import LineKind
+from transport.backends.irc.ctcp import resolve_ctcp
 from transport.backends.irc.protocol import IrcEvent, make_ctcp
 from transport.backends.irc.text import clean
 from transport.core.events import XmppMessage
@@ -207,7 +208,8 @@ async def on_message(session: IrcSession, ev: IrcEvent) -> None:
 async def _private_ctcp(session: IrcSession, nick: str, ctcp: tuple[str, str],
                         notice: bool) -> None:
     command, argument = ctcp
-    if notice:
+    if notice:  # a reply: it may answer a version or ping query sent from XMPP
+        resolve_ctcp(session, nick, command, await irc_text(session, argument, None))
         return
     if command == "ACTION":
         body = await irc_text(session, argument, None)

@@ -1,7 +1,8 @@
 """All IRC sessions of one component, keyed by (bare JID, server); the ``IrcControl``.
 
 Sessions are created on demand (a join, a message, a LIST) and forgotten when they end.
-On start, channels users made persistent are joined again so the gateway keeps logging.
+On start, the channels users were in and that are persistent for them (by the channel's
+setting, the user's default or the config's) are joined again so the gateway keeps logging.
 """
 
 from __future__ import annotations
@@ -63,13 +64,20 @@ class SessionManager:
             log.info("IRC session for %s on %s ended", session.user, session.host)
 
     async def restore(self) -> None:
-        """Join again the channels users made persistent."""
-        for user, host, folded in await self.bridge.prefs.persistent_channels():
+        """Join again the channels users were in that are persistent for them.
+
+        The others are forgotten: the user left them when the gateway stopped.
+        """
+        store = self.bridge.prefs
+        for user, host, folded in await store.joined():
             if self.bridge.settings.server(host) is None:
                 continue
-            prefs = await self.bridge.prefs.server_prefs(user, host)
+            if not await self.bridge.persistent(user, host, folded):
+                await store.left(user, host, folded)
+                continue
+            nick = (await store.server_prefs(user, host)).nick or ""
             try:
-                session = self.ensure(user, host, prefs.nick or "")
+                session = self.ensure(user, host, nick)
             except GatewayError:
                 continue
             session.keep_trying = True

@@ -65,6 +65,8 @@ async def on_end_of_names(session: IrcSession, ev: IrcEvent) -> None:
     if channel.before_rejoin is not None:
         await _resync(session, channel, channel.before_rejoin)
         channel.before_rejoin = None
+    else:  # a rejoin after a reconnect was recorded by the first join
+        await session.bridge.prefs.remember(session.user, session.host, channel.folded)
     for full, request in list(channel.waiting.items()):
         await rooms.join_sequence(session, channel, full, request)
     channel.waiting.clear()
@@ -95,7 +97,7 @@ async def on_part(session: IrcSession, ev: IrcEvent) -> None:
         del session.channels[channel.folded]
         for full in list(channel.resources):
             await rooms.self_unavailable(session, channel, full, status=reason or None)
-        await rooms.close_window(session, channel)
+        await rooms.parted(session, channel)
         return
     member = channel.remove_member(ev.nick or "", session.isupport)
     if member is not None and channel.joined:
@@ -129,7 +131,7 @@ async def on_kick(session: IrcSession, ev: IrcEvent) -> None:
                                reason=reason or None)
             await session.presence(mucxml.occupant(
                 session.bridge.xmpp, sender, full, item, codes=(307, 110), unavailable=True))
-        await rooms.close_window(session, channel)
+        await rooms.parted(session, channel)
         return
     member = channel.remove_member(target, isupport)
     if member is not None:

@@ -79,6 +79,17 @@ def presence_error(
     return pres
 
 
+def reply_error(iq: Any, condition: str, etype: str = "cancel", text: str = "") -> None:
+    """Answer an iq with a stanza error (any RFC 6120 condition, even ones slixmpp lacks)."""
+    reply = iq.reply(clear=False)
+    reply["type"] = "error"
+    error = ET.SubElement(reply.xml, f"{{{iq.namespace}}}error", {"type": etype})
+    ET.SubElement(error, f"{{{STANZAS}}}{condition}")
+    if text:
+        ET.SubElement(error, f"{{{STANZAS}}}text").text = clean(text)
+    reply.send()
+
+
 def empty_subject() -> str:
     """``<subject/>`` with no text (slixmpp drops an empty subject it is given)."""
     return f'<subject xmlns="{COMPONENT_NS}"/>'

@@ -52,13 +52,14 @@ def _kind_and_text(body: str) -> tuple[LineKind, str]:
 
 
 async def _write_all(session: IrcSession, lines: list[bytes], ready: asyncio.Event,
-                     is_ready: object, on_written: object = None) -> int:
+                     is_ready: object, on_written: object = None, *,
+                     throttle: bool = True) -> int:
     """Write ``lines`` in order; lines the connection lost are sent again after reconnect."""
     remaining = list(enumerate(lines))
     while remaining:
         await session.wait_until(is_ready, ready)  # type: ignore[arg-type]
         try:
-            futures = [(i, session.write(line)) for i, line in remaining]
+            futures = [(i, session.write(line, throttle=throttle)) for i, line in remaining]
         except IrcNotConnected:
             continue
         except ValueError as exc:
@@ -157,12 +158,16 @@ async def _private(manager: SessionManager, message: OutgoingMessage, host: str,
 
 
 async def _raw(manager: SessionManager, message: OutgoingMessage, host: str) -> SendOutcome:
-    """Text sent to the server JID: each line is a raw IRC command (biboumi)."""
+    """Text sent to the server JID: each line is a raw IRC command (biboumi).
+
+    Raw commands skip the throttle, as in biboumi: a WHOIS must not wait behind a paced
+    backlog of channel lines. Each line of the body is still one command, nothing more.
+    """
     session = manager.ensure(message.user, host)
     lines = [line.strip().encode() for line in sanitize(message.body) if line.strip()]
     if len(lines) == 1 and lines[0].upper().split(b" ")[0] == b"QUIT":
         reason = lines[0].partition(b" ")[2].decode().removeprefix(":")
         await session.quit(reason)
         return SendOutcome(confirmed=True)
-    await _write_all(session, lines, session.registered, lambda: session.ready)
+    await _write_all(session, lines, session.registered, lambda: session.ready, throttle=False)
     return SendOutcome(confirmed=True)

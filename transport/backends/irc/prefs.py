@@ -3,12 +3,17 @@
 Three scopes, as in biboumi: the gateway (``global``), one IRC server (``server:HOST``) and
 one channel (``channel:HOST:#chan``, channel case-folded by the caller). Unset values are
 ``None`` so the reader can fall back to the config file's defaults.
+
+``irc_joined`` records the channels the gateway is in for each user, so that a restart can
+rejoin those that are persistent, whether by the channel's own setting, the user's default
+or the config's: the preferences alone cannot say which channels a default applies to.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -16,8 +21,13 @@ _GET: Final = "SELECT data FROM irc_prefs WHERE component = ? AND user = ? AND s
 _SET: Final = """
 INSERT INTO irc_prefs (component, user, scope, data) VALUES (?, ?, ?, ?)
 ON CONFLICT (component, user, scope) DO UPDATE SET data = excluded.data"""
-_PERSISTENT: Final = "SELECT user, scope, data FROM irc_prefs WHERE component = ? AND scope LIKE ?"
 _FORGET: Final = "DELETE FROM irc_prefs WHERE component = ? AND user = ?"
+_JOINED: Final = "SELECT user, server, channel FROM irc_joined WHERE component = ?"
+_REMEMBER: Final = (
+    "INSERT OR IGNORE INTO irc_joined (component, user, server, channel) VALUES (?, ?, ?, ?)")
+_LEFT: Final = """
+DELETE FROM irc_joined WHERE component = ? AND user = ? AND server = ? AND channel = ?"""
+_FORGET_JOINED: Final = "DELETE FROM irc_joined WHERE component = ? AND user = ?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +80,20 @@ def channel_scope(host: str, folded_channel: str) -> str:
 
 
 class PrefsStore:
-    """Reads and writes the three kinds of preferences of one IRC component."""
+    """Reads and writes the three kinds of preferences of one IRC component.
+
+    Every line a user sends asks for their encoding, so reads are answered from a bounded
+    cache; this process is the only writer, every write drops the cache, and a read that
+    raced a write is not cached.
+    """
+
+    CACHE_SIZE: Final = 50_000
 
     def __init__(self, store: Any, component: str) -> None:
         self._db = store.db
         self._component = component
+        self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._generation = 0
 
     async def global_prefs(self, user: str) -> GlobalPrefs:
         return await self._get(user, "global", GlobalPrefs)
@@ -94,23 +113,50 @@ class PrefsStore:
     async def set_channel(
         self, user: str, host: str, folded_channel: str, prefs: ChannelPrefs
     ) -> None:
+        """Store a channel's settings; one made persistent is recorded as joined, so that
+        the next start joins it even if the user is not in it now."""
+        before = await self.channel_prefs(user, host, folded_channel)
         await self._set(user, channel_scope(host, folded_channel), prefs)
+        if prefs.persistent and not before.persistent:
+            await self.remember(user, host, folded_channel)
 
-    async def persistent_channels(self) -> list[tuple[str, str, str]]:
-        """(user, host, folded channel) of every channel a user made persistent."""
-        rows = await self._db.fetchall(_PERSISTENT, (self._component, "channel:%"))
-        out = []
-        for user, scope, data in rows:
-            if json.loads(data).get("persistent"):
-                _, host, channel = scope.split(":", 2)
-                out.append((user, host, channel))
-        return out
+    async def joined(self) -> list[tuple[str, str, str]]:
+        """(user, host, folded channel) of every channel recorded as joined."""
+        rows = await self._db.fetchall(_JOINED, (self._component,))
+        return [(user, server, channel) for user, server, channel in rows]
+
+    async def remember(self, user: str, host: str, folded_channel: str) -> None:
+        """The gateway is in the channel for ``user`` (or will be: it became persistent)."""
+        await self._db.execute(_REMEMBER, (self._component, user, host.lower(), folded_channel))
+
+    async def left(self, user: str, host: str, folded_channel: str) -> None:
+        """The gateway is out of the channel for ``user``: a restart must not rejoin it."""
+        await self._db.execute(_LEFT, (self._component, user, host.lower(), folded_channel))
 
     async def forget(self, user: str) -> None:
-        """Drop every preference of a user."""
-        await self._db.execute(_FORGET, (self._component, user))
+        """Drop every preference of a user, and the record of the channels they were in."""
+        self._invalidate()
+        try:
+            await self._db.execute(_FORGET, (self._component, user))
+        finally:
+            self._invalidate()
+        await self._db.execute(_FORGET_JOINED, (self._component, user))
 
     async def _get(self, user: str, scope: str, kind: type[P]) -> P:
+        key = (user, scope)
+        cached = self._cache.get(key)
+        if isinstance(cached, kind):
+            self._cache.move_to_end(key)
+            return cached
+        generation = self._generation
+        prefs = await self._read(user, scope, kind)
+        if generation == self._generation:
+            self._cache[key] = prefs
+            if len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return prefs
+
+    async def _read(self, user: str, scope: str, kind: type[P]) -> P:
         row = await self._db.fetchone(_GET, (self._component, user, scope))
         if row is None:
             return kind()
@@ -123,4 +169,12 @@ class PrefsStore:
 
     async def _set(self, user: str, scope: str, prefs: Any) -> None:
         data = json.dumps(dataclasses.asdict(prefs))
-        await self._db.execute(_SET, (self._component, user, scope, data))
+        self._invalidate()
+        try:
+            await self._db.execute(_SET, (self._component, user, scope, data))
+        finally:
+            self._invalidate()
+
+    def _invalidate(self) -> None:
+        self._generation += 1
+        self._cache.clear()

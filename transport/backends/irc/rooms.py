@@ -122,6 +122,13 @@ async def close_window(session: IrcSession, channel: Channel) -> None:
                                             time.time())
 
 
+async def parted(session: IrcSession, channel: Channel) -> None:
+    """The gateway is out of the channel for good: stop archiving it for the user, and
+    forget it so that a restart does not join it again."""
+    await close_window(session, channel)
+    await session.bridge.prefs.left(session.user, session.host, channel.folded)
+
+
 async def join(session: IrcSession, full: str, name: str, room_local: str, nick: str,
                password: str, history: HistoryRequest) -> None:
     """A resource joins: replay locally when the channel is joined, else JOIN on IRC."""
@@ -165,7 +172,7 @@ async def leave(session: IrcSession, full: str, folded: str, status: str) -> Non
     if channel.persistent and channel.joined:
         return
     del session.channels[folded]
-    await close_window(session, channel)
+    await parted(session, channel)
     text = " ".join(status.split())
     session.write_soon(f"PART {channel.name} :{text}"[:400] if text else f"PART {channel.name}")
     if not session.channels:

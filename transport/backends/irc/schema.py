@@ -2,6 +2,8 @@
 
 Preferences are per user and scope; the archive keeps one copy of each channel line, with
 per-user presence windows deciding who may read what (biboumi stores a copy per user).
+Version 2 records which channels each user is in, for restarts. Never edit a released
+script: add the next one.
 """
 
 from __future__ import annotations
@@ -54,4 +56,24 @@ CREATE INDEX irc_windows_by_user ON irc_windows (chan_id, user, opened);
 CREATE UNIQUE INDEX irc_windows_open ON irc_windows (chan_id, user) WHERE closed IS NULL;
 """
 
-MIGRATIONS: tuple[str, ...] = (PREFS_TABLES + ARCHIVE_TABLES,)
+JOINED_TABLE = """
+-- The channels the gateway is in for each user (or will join: made persistent), so that a
+-- restart rejoins those persistent for them, by a channel setting or by a default.
+-- channel is case-folded, server lower-case, as in the irc_prefs scopes.
+CREATE TABLE irc_joined (
+    component TEXT NOT NULL,
+    user TEXT NOT NULL,
+    server TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    PRIMARY KEY (component, user, server, channel)
+);
+-- Version 1 rejoined every channel whose own setting is persistent: carry those over.
+INSERT OR IGNORE INTO irc_joined (component, user, server, channel)
+SELECT component, user, substr(rest, 1, instr(rest, ':') - 1), substr(rest, instr(rest, ':') + 1)
+FROM (SELECT component, user, substr(scope, 9) AS rest, data FROM irc_prefs
+      WHERE scope LIKE 'channel:%')
+WHERE instr(rest, ':') > 1
+  AND CASE WHEN json_valid(data) THEN json_extract(data, '$.persistent') END = 1;
+"""
+
+MIGRATIONS: tuple[str, ...] = (PREFS_TABLES + ARCHIVE_TABLES, JOINED_TABLE)

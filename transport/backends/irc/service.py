@@ -1,13 +1,13 @@
 """The XMPP side the core does not model: MUC presences, bodiless room messages, room IQs.
 
 Joins and leaves (directed presences), subject changes, mediated invitations and errors
-from clients arrive here; so do ``muc#admin`` (kick, roles, affiliations -> MODE),
-``muc#owner`` (the channel's configure form) and XEP-0410 self-pings, answered locally.
+from clients arrive here; so do ``muc#admin`` (kicks, roles, affiliations and bans -> KICK
+and MODE, in ``admin``) and ``muc#owner`` (the channel's configure form). Pings and
+version queries come through the core's hooks (``ctcp``).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -17,15 +17,9 @@ from slixmpp.xmlstream.matcher import MatchXPath, StanzaPath
 
 from transport.backends.irc import mucxml, rooms
 from transport.backends.irc.addressing import Address, check_nick, parse
+from transport.backends.irc.admin import MucAdmin
 from transport.backends.irc.bridge import Bridge, log
-from transport.backends.irc.channel import (
-    AFFILIATION_MODES,
-    ROLE_MODES,
-    Channel,
-    Pending,
-    mode_line,
-    role_affiliation,
-)
+from transport.backends.irc.channel import Channel
 from transport.backends.irc.history import history_request
 from transport.backends.irc.manager import SessionManager
 from transport.backends.irc.protocol import sanitize
@@ -46,6 +40,7 @@ class MucService:
         self.bridge = bridge
         self.manager = manager
         self.owner_form: OwnerForm | None = None
+        self.admin = MucAdmin(bridge, self._session_channel)
         xmpp = bridge.xmpp
         ns = xmpp.default_ns
         xmpp.add_event_handler("presence", self._on_presence)
@@ -57,9 +52,6 @@ class MucService:
         xmpp.register_handler(CoroutineCallback(
             "irc muc owner", MatchXPath(f"{{{ns}}}iq/{{{mucxml.MUC_OWNER}}}query"),
             self._on_owner))
-        xmpp.remove_handler("Ping")
-        xmpp.register_handler(CoroutineCallback(
-            "irc ping", StanzaPath("iq@type=get/ping"), self._on_ping))
 
     def _room(self, jid: Any) -> Address | None:
         if not jid.user or jid.domain != self.bridge.jids.component:
@@ -179,115 +171,17 @@ class MucService:
 
     # -- IQs --------------------------------------------------------------------------------
 
-    def _reply_error(self, iq: Any, condition: str, etype: str = "cancel", text: str = "") -> None:
-        reply = iq.reply(clear=False)
-        reply["type"] = "error"
-        error = ET.SubElement(reply.xml, f"{{{iq.namespace}}}error", {"type": etype})
-        ET.SubElement(error, f"{{{mucxml.STANZAS}}}{condition}")
-        if text:
-            ET.SubElement(error, f"{{{mucxml.STANZAS}}}text").text = text
-        reply.send()
-
-    async def _on_ping(self, iq: Any) -> None:
-        """XEP-0410: a joined resource pinging its own occupant JID is answered here."""
-        to = iq["to"]
-        address = self._room(to)
-        if address is None or not to.resource:
-            iq.reply().send()
-            return
-        found = self._session_channel(bare(iq["from"]), address)
-        if found is None or str(iq["from"]) not in found[1].resources:
-            self._reply_error(iq, "not-acceptable", "modify")
-            return
-        session, channel = found
-        if channel.member(to.resource, session.isupport) is None and not \
-                session.isupport.equal(to.resource, session.nick):
-            self._reply_error(iq, "item-not-found")
-            return
-        iq.reply().send()
-
     async def _on_admin(self, iq: Any) -> None:
-        address = self._room(iq["to"])
-        found = self._session_channel(bare(iq["from"]), address) if address else None
-        if found is None or str(iq["from"]) not in found[1].resources:
-            self._reply_error(iq, "not-acceptable", "modify")
-            return
-        session, channel = found
-        items = iq.xml.findall(f".//{{{mucxml.MUC_ADMIN}}}item")
-        if iq["type"] == "get":
-            self._admin_list(iq, session, channel, items)
-            return
-        if iq["type"] != "set" or not items:
-            self._reply_error(iq, "bad-request", "modify")
-            return
-        try:
-            for item in items:
-                await self._admin_item(session, channel, item)
-        except PermissionError as exc:
-            self._reply_error(iq, exc.args[0], "cancel", exc.args[1] if len(exc.args) > 1 else "")
-            return
-        except (TimeoutError, ConnectionError):
-            self._reply_error(iq, "remote-server-timeout", "wait")
-            return
-        except GatewayError as exc:
-            self._reply_error(iq, exc.condition, exc.etype, exc.text)
-            return
-        iq.reply(clear=True).send()
-
-    def _admin_list(self, iq: Any, session: IrcSession, channel: Channel,
-                    items: list[ET.Element]) -> None:
-        wanted = items[0].attrib if items else {}
-        reply = iq.reply(clear=True)
-        query = ET.SubElement(reply.xml, f"{{{mucxml.MUC_ADMIN}}}query")
-        for member in channel.members.values():
-            role, affiliation = role_affiliation(member.modes, session.isupport)
-            if wanted.get("role", role) == role and wanted.get("affiliation",
-                                                               affiliation) == affiliation:
-                ET.SubElement(query, f"{{{mucxml.MUC_ADMIN}}}item", {
-                    "nick": member.nick, "role": role, "affiliation": affiliation,
-                    "jid": self.bridge.jids.nick(session.host, member.nick).partition("/")[0]})
-        reply.send()
-
-    async def _admin_item(self, session: IrcSession, channel: Channel, item: ET.Element) -> None:
-        nick = item.get("nick") or ""
-        reason = " ".join(sanitize(item.findtext(f"{{{mucxml.MUC_ADMIN}}}reason") or ""))
-        role, affiliation = item.get("role"), item.get("affiliation")
-        if not nick:
-            raise GatewayError("Which nick?", "bad-request", "modify")
-        member = channel.member(nick, session.isupport)
-        if member is None:
-            raise GatewayError(f"{nick} is not in the room", "item-not-found", "cancel")
-        if role == "none":
-            await self._await_echo(session, channel, "kick", nick,
-                                   f"KICK {channel.name} {nick} :{reason}")
-            return
-        want = AFFILIATION_MODES.get(affiliation or "") if affiliation else ROLE_MODES.get(
-            role or "")
-        if want is None:
-            raise GatewayError("Not supported on IRC", "feature-not-implemented", "cancel")
-        line = mode_line(channel.name, member.nick, member.modes, want, session.isupport)
-        if line:
-            await self._await_echo(session, channel, "mode", nick, line)
-
-    async def _await_echo(self, session: IrcSession, channel: Channel, kind: str, nick: str,
-                          line: str) -> None:
-        pending = Pending(kind, channel.folded, nick)
-        session.pending.append(pending)
-        session.write_soon(line)
-        try:
-            await asyncio.wait_for(pending.future, 10)
-        finally:
-            if pending in session.pending:
-                session.pending.remove(pending)
+        await self.admin.handle(iq, self._room(iq["to"]))
 
     async def _on_owner(self, iq: Any) -> None:
         address = self._room(iq["to"])
         if address is None or self.owner_form is None:
-            self._reply_error(iq, "feature-not-implemented")
+            mucxml.reply_error(iq, "feature-not-implemented")
             return
         try:
             result = await self.owner_form(bare(iq["from"]), iq["to"].user, iq["type"], iq)
         except GatewayError as exc:
-            self._reply_error(iq, exc.condition, exc.etype, exc.text)
+            mucxml.reply_error(iq, exc.condition, exc.etype, exc.text)
             return
         result.send()

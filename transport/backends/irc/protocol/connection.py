@@ -145,8 +145,9 @@ class IrcConnection:
     def enqueue(self, line: str | bytes, *, throttle: bool = True) -> asyncio.Future[None]:
         """Queue one raw line; the future resolves when it is written to the socket.
 
-        Lines wait for registration, then go out in order, paced by the token bucket unless
-        ``throttle`` is false. CR, LF, NUL or an overlong line raise ``ValueError``.
+        Lines wait for registration, then go out in order, paced by the token bucket. With
+        ``throttle`` false a line skips both once registered: it is written at once, ahead
+        of any paced backlog. CR, LF, NUL or an overlong line raise ``ValueError``.
         """
         data = check_line(line, self.isupport.linelen)
         if self.state in ("new", "closed"):

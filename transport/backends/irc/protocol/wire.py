@@ -3,7 +3,8 @@
 Every queued line gets a future resolved only once the line has left our buffers (handed to
 the kernel, or to the TLS layer), so the gateway can reflect a message to XMPP exactly when
 it really went out, as biboumi does. Lines marked urgent (PONG, QUIT, CAP, registration)
-skip the queue and the bucket.
+skip the queue and the bucket; so do unthrottled lines (a user's raw commands) once the
+server accepted our registration, as in biboumi, where they never wait behind a backlog.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class LineWire(asyncio.Protocol):
         self._writer: asyncio.Task[None] | None = None
         self._current: asyncio.Future[None] | None = None  # dequeued, not yet written
         self._flushing: asyncio.Future[None] | None = None  # written, not yet flushed
+        self._unflushed: list[asyncio.Future[None]] = []  # unthrottled, written, not flushed
         self._reading_paused = False
 
     # asyncio.Protocol -------------------------------------------------------------------
@@ -104,6 +106,10 @@ class LineWire(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._can_write.set()
+        flushed, self._unflushed = self._unflushed, []
+        for fut in flushed:
+            if not fut.done():
+                fut.set_result(None)
 
     # Writing ----------------------------------------------------------------------------
 
@@ -116,14 +122,31 @@ class LineWire(asyncio.Protocol):
         self.transport.write(data + b"\r\n")
 
     def enqueue(self, data: bytes, throttle: bool = True) -> asyncio.Future[None]:
-        """Queue a line; the future resolves once it is written, fails if it never is."""
+        """Queue a line; the future resolves once it is written, fails if it never is.
+
+        Unthrottled lines are written at once, ahead of the paced queue, once the gate is
+        open; before that they wait in order with the others.
+        """
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         fut.add_done_callback(_consume)
         if self.closed:
             fut.set_exception(IrcNotConnected("not connected"))
+        elif not throttle and self._gate.is_set():
+            self._write_unthrottled(data, fut)
         else:
             self._queue.put_nowait((data, fut, throttle))
         return fut
+
+    def _write_unthrottled(self, data: bytes, fut: asyncio.Future[None]) -> None:
+        try:
+            self.write_now(data)
+        except IrcNotConnected as exc:
+            fut.set_exception(exc)
+            return
+        if self._can_write.is_set():
+            fut.set_result(None)
+        else:
+            self._unflushed.append(fut)
 
     def open_gate(self) -> None:
         """Let queued lines flow (held back until the server accepted our registration)."""
@@ -166,8 +189,11 @@ class LineWire(asyncio.Protocol):
         self.closed = True
         if self._writer is not None:
             self._writer.cancel()
-        if self._flushing is not None and not self._flushing.done():
-            self._flushing.set_exception(IrcNotConnected("connection lost while writing"))
+        lost = IrcNotConnected("connection lost while writing")
+        for fut in [self._flushing, *self._unflushed]:
+            if fut is not None and not fut.done():
+                fut.set_exception(lost)
+        self._unflushed = []
         self.fail_pending(exc)
         self._can_write.set()
 

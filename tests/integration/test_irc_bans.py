@@ -1,0 +1,97 @@
+"""Channel bans as the room's outcast list (muc#admin), both ways — real Prosody + ngIRCd."""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import pytest
+from slixmpp.exceptions import IqError
+from test_irc_support import GW, HOST, codes, groupchat, join, room, unique
+
+pytest_plugins = ("test_irc_support",)
+pytestmark = pytest.mark.timeout(60)
+ADMIN = "http://jabber.org/protocol/muc#admin"
+SERVER = f"{HOST}@{GW}"
+
+
+async def outcasts(client: Any, rjid: str) -> list[dict[str, str]]:
+    iq = client.make_iq_get(ito=rjid)
+    query = ET.SubElement(iq.xml, f"{{{ADMIN}}}query")
+    ET.SubElement(query, f"{{{ADMIN}}}item", {"affiliation": "outcast"})
+    result = await client.query(iq)
+    return [{**item.attrib, "reason": item.findtext(f"{{{ADMIN}}}reason") or ""}
+            for item in result.xml.iter(f"{{{ADMIN}}}item")]
+
+
+async def admin_set(client: Any, rjid: str, reason: str = "", **attrs: str) -> None:
+    iq = client.make_iq_set(ito=rjid)
+    query = ET.SubElement(iq.xml, f"{{{ADMIN}}}query")
+    item = ET.SubElement(query, f"{{{ADMIN}}}item", attrs)
+    if reason:
+        ET.SubElement(item, f"{{{ADMIN}}}reason").text = reason
+    await client.query(iq)
+
+
+async def test_ban_an_occupant_list_and_lift_the_ban(irc_gateway, users, peers, ngircd):
+    channel = unique("#ban")
+    rjid = room(channel)
+    alice = await users()
+    await join(alice, rjid, "aliceban")  # first in: channel operator
+    victim = await peers(ngircd)
+    await victim.join(channel)
+    await alice.expect(lambda s: s.name == "presence" and s["from"].resource == victim.nick)
+    assert await outcasts(alice, rjid) == []
+    await admin_set(alice, rjid, reason="spam", nick=victim.nick, affiliation="outcast")
+    mode = await victim.wait(lambda e: e.command == "MODE" and e.param(1) == "+b")
+    mask = mode.param(2)
+    assert mask.startswith("*!") and mask.endswith("@127.0.0.1"), "banned by user and host"
+    kick = await victim.wait(lambda e: e.command == "KICK" and e.param(1) == victim.nick)
+    assert kick.param(2) == "spam"
+    gone = await alice.expect(lambda s: s.name == "presence" and s["type"] == "unavailable"
+                              and s["from"].resource == victim.nick)
+    assert "307" in codes(gone)
+    listed = await outcasts(alice, rjid)
+    assert listed == [{"affiliation": "outcast", "jid": f"{SERVER}/{mask}",
+                       "reason": listed[0]["reason"]}]
+    assert listed[0]["reason"].startswith("Set by aliceban on ")
+    await victim.send(f"JOIN {channel}")
+    await victim.wait(lambda e: e.command == "474")
+    await admin_set(alice, rjid, jid=f"{SERVER}/{mask}", affiliation="none")
+    await alice.expect(groupchat(rjid, f"Mode {channel} [-b {mask}] by aliceban"))
+    await victim.join(channel)
+    assert await outcasts(alice, rjid) == []
+    # Banning by the occupant's JID (what clients send) and by a mask works the same way.
+    await alice.expect(lambda s: s.name == "presence" and s["from"].resource == victim.nick
+                       and s["type"] != "unavailable")
+    await admin_set(alice, rjid, jid=f"{victim.nick.lower()}%{HOST}@{GW}", affiliation="outcast")
+    await victim.wait(lambda e: e.command == "KICK" and e.param(1) == victim.nick
+                      and e.param(2) == "")
+    await admin_set(alice, rjid, jid=f"{SERVER}/troll*!*@*", affiliation="outcast")
+    masks = sorted(item["jid"] for item in await outcasts(alice, rjid))
+    assert masks == sorted([f"{SERVER}/{mask}", f"{SERVER}/troll*!*@*"])
+
+
+async def test_bans_set_on_irc_are_listed_and_non_operators_are_refused(
+        irc_gateway, users, peers, ngircd):
+    channel = unique("#bans")
+    rjid = room(channel)
+    op = await peers(ngircd)
+    await op.join(channel)
+    await op.send(f"MODE {channel} +b spam*!*@*")
+    await op.wait(lambda e: e.command == "MODE" and e.param(1) == "+b")
+    alice = await users()
+    await join(alice, rjid, "alicenop")
+    listed = await outcasts(alice, rjid)
+    assert [item["jid"] for item in listed] == [f"{SERVER}/spam*!*@*"]
+    assert listed[0]["reason"].startswith(f"Set by {op.nick}")
+    for attrs in ({"nick": op.nick, "affiliation": "outcast"},
+                  {"jid": f"{SERVER}/spam*!*@*", "affiliation": "none"}):
+        with pytest.raises(IqError) as exc:
+            await admin_set(alice, rjid, **attrs)
+        assert exc.value.condition == "forbidden"
+    with pytest.raises(IqError) as exc:
+        await admin_set(alice, rjid, jid="someone@localhost", affiliation="outcast")
+    assert exc.value.condition == "not-acceptable"
+    assert [item["jid"] for item in await outcasts(alice, rjid)] == [f"{SERVER}/spam*!*@*"]
+    assert not op.lines("KICK")

@@ -1,0 +1,111 @@
+"""Gateway restarts with channels persistent by a default rather than by their own setting:
+the user's gateway-wide ``persistent`` (ad-hoc ``configure``) and the config's
+``persistent_by_default``. The gateway must be back in the channels the user was in."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from test_irc_support import GW, HOST, join, room, unique
+
+from transport.backends.irc.prefs import PrefsStore
+from transport.testing.gateway import running_gateway
+from transport.testing.xmpp_client import TestClient
+
+pytest_plugins = ("test_irc_support",)
+pytestmark = pytest.mark.timeout(90)
+
+
+async def configure(client: TestClient, jid: str, values: dict[str, Any]) -> None:
+    """Run the ``configure`` ad-hoc command on ``jid`` and submit ``values``."""
+    first = await client.plugin["xep_0050"].send_command(jid, "configure")
+    iq = client.make_iq_set(ito=jid)
+    iq["command"]["node"] = "configure"
+    iq["command"]["sessionid"] = first["command"]["sessionid"]
+    iq["command"]["action"] = "complete"
+    form = client.plugin["xep_0004"].make_form(ftype="submit")
+    for var, value in values.items():
+        form.add_field(var=var, value=value)
+    iq["command"].append(form)
+    done = await client.query(iq)
+    assert done["command"]["notes"] == [("info", "Configuration successfully applied.")]
+
+
+async def leave(client: TestClient, room_jid: str, nick: str) -> None:
+    client.make_presence(pto=f"{room_jid}/{nick}", ptype="unavailable").send()
+    await client.expect(lambda s: s.name == "presence" and s["type"] == "unavailable"
+                        and s["from"].bare == room_jid)
+
+
+def joins(peer: Any, nick: str, channel: str) -> int:
+    return len([e for e in peer.lines("JOIN", channel) if e.nick == nick])
+
+
+async def test_restart_rejoins_channels_kept_by_the_users_default(irc_settings, users, peers,
+                                                                   ngircd):
+    channel = unique("#dflt")
+    rjid = room(channel)
+    settings = irc_settings()
+    bob = await peers(ngircd)
+    await bob.join(channel)
+    name = unique("dflt")
+    async with running_gateway(settings):
+        alice = await users(name=name)
+        await configure(alice, GW, {"persistent": True})
+        await join(alice, rjid, name)
+        await leave(alice, rjid, name)
+        await bob.send(f"PRIVMSG {channel} :while alice was away")
+        await asyncio.sleep(0.3)
+        assert not [e for e in bob.lines("PART") if e.nick == name]
+    await bob.wait(lambda e: e.command == "QUIT" and e.nick == name)
+    async with running_gateway(settings):
+        await bob.wait(lambda e: e.command == "JOIN" and e.nick == name
+                       and joins(bob, name, channel) == 2, timeout=20)
+        await bob.send(f"NAMES {channel}")
+        names = await bob.wait(lambda e: e.command == "353" and e.param(2).lower() == channel
+                               and name in e.param(3).replace("@", "").split(), timeout=10)
+        assert names is not None
+        await bob.send(f"PRIVMSG {channel} :after the restart")
+        await asyncio.sleep(0.3)
+        got = await join(alice, rjid, name, history={"maxstanzas": "10"})
+        bodies = [s["body"] for s in got if s.name == "message" and s["body"]]
+        assert "while alice was away" in bodies and "after the restart" in bodies
+        assert not [e for e in bob.lines("PART") if e.nick == name]
+
+
+async def test_restart_rejoins_channels_kept_by_persistent_by_default(irc_settings, users, peers,
+                                                                      ngircd):
+    kept, dropped = unique("#pbd"), unique("#pbx")
+    settings = irc_settings(persistent_by_default=True)
+    bob = await peers(ngircd)
+    await bob.join(kept)
+    await bob.join(dropped)
+    name = unique("pbd")
+    async with running_gateway(settings):
+        alice = await users(name=name)
+        for channel in (kept, dropped):
+            await join(alice, room(channel), name)
+            await leave(alice, room(channel), name)
+        # Turned off while not in the channel: the next start must not join it again.
+        await configure(alice, room(dropped), {"persistent": "false"})
+        await bob.send(f"PRIVMSG {kept} :while alice was away")
+        await asyncio.sleep(0.3)
+        assert not [e for e in bob.lines("PART", kept) if e.nick == name]
+    await bob.wait(lambda e: e.command == "QUIT" and e.nick == name)
+    await bob.send(f"PRIVMSG {kept} :while the gateway was down")
+    async with running_gateway(settings) as app:
+        await bob.wait(lambda e: e.command == "JOIN" and e.nick == name
+                       and joins(bob, name, kept) == 2, timeout=20)
+        await bob.send(f"PRIVMSG {kept} :after the restart")
+        await asyncio.sleep(0.3)
+        assert joins(bob, name, dropped) == 1
+        user = str(alice.boundjid.bare)
+        recorded = await PrefsStore(app.store, GW).joined()
+        assert (user, HOST, kept.lower()) in recorded
+        assert (user, HOST, dropped.lower()) not in recorded
+        got = await join(alice, room(kept), name, history={"maxstanzas": "10"})
+        bodies = [s["body"] for s in got if s.name == "message" and s["body"]]
+        assert "while alice was away" in bodies and "after the restart" in bodies
+        assert "while the gateway was down" not in bodies

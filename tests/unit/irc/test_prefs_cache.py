@@ -1,0 +1,56 @@
+"""Preferences are read from a cache on the per-line path; every write must show at once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from transport.backends.irc.prefs import ChannelPrefs, GlobalPrefs, PrefsStore, ServerPrefs
+from transport.backends.irc.schema import MIGRATIONS
+from transport.store import Store
+
+GW = "irc.localhost"
+SRV = "irc.example.org"
+ALICE = "alice@localhost"
+
+
+@pytest.fixture
+async def store(tmp_path: Path):
+    opened = await Store.open(tmp_path / "gw.sqlite3", extra_migrations={"irc": MIGRATIONS})
+    yield opened
+    await opened.close()
+
+
+async def test_reads_follow_every_write(store) -> None:
+    prefs = PrefsStore(store, GW)
+    assert (await prefs.server_prefs(ALICE, SRV)).encoding_out is None
+    await prefs.set_server(ALICE, SRV, ServerPrefs(encoding_out="latin-1"))
+    assert (await prefs.server_prefs(ALICE, SRV)).encoding_out == "latin-1"
+    await prefs.set_channel(ALICE, SRV, "#c", ChannelPrefs(encoding_out="cp1252"))
+    assert (await prefs.channel_prefs(ALICE, SRV, "#c")).encoding_out == "cp1252"
+    await prefs.set_global(ALICE, GlobalPrefs(persistent=True))
+    assert (await prefs.global_prefs(ALICE)).persistent is True
+    await prefs.forget(ALICE)
+    assert (await prefs.server_prefs(ALICE, SRV)).encoding_out is None
+    assert (await prefs.channel_prefs(ALICE, SRV, "#c")).encoding_out is None
+    assert (await prefs.global_prefs(ALICE)).persistent is None
+
+
+async def test_a_read_racing_a_write_does_not_pin_the_old_value(store) -> None:
+    prefs = PrefsStore(store, GW)
+    reads = [asyncio.ensure_future(prefs.server_prefs(ALICE, SRV)) for _ in range(20)]
+    await prefs.set_server(ALICE, SRV, ServerPrefs(encoding_out="latin-1"))
+    await asyncio.gather(*reads)
+    assert (await prefs.server_prefs(ALICE, SRV)).encoding_out == "latin-1"
+
+
+async def test_the_cache_is_bounded(store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(PrefsStore, "CACHE_SIZE", 2)
+    prefs = PrefsStore(store, GW)
+    for n in range(4):
+        await prefs.set_server(ALICE, f"s{n}.example.org", ServerPrefs(encoding_out=f"e{n}"))
+    for n in range(4):
+        assert (await prefs.server_prefs(ALICE, f"s{n}.example.org")).encoding_out == f"e{n}"
+    assert len(prefs._cache) == 2
