@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from transport.xmpp.component import GatewayComponent
-from transport.xmpp.stanzas import build_message
+from transport.xmpp.render import render_message
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +105,11 @@ class DeliveryPump:
                 self._slots.release()
                 return False
             generation = self._generation
-            domains: set[str] = set()
-            for row in rows:
-                self.xmpp.send(build_message(self.xmpp, row.message))
-                domains.add(row.message.to.partition("/")[0].rpartition("@")[2])
+            domains = {row.message.to.partition("/")[0].rpartition("@")[2] for row in rows}
+            # One write for the batch, through send() so that it stays in order with the
+            # stanzas other parts of the gateway send (presences, the barrier's ping).
+            self.xmpp.send("".join(render_message(row.message) for row in rows),
+                           use_filters=False)
             self._cursor = rows[-1].row_id
         except BaseException:
             self._slots.release()

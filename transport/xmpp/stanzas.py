@@ -8,6 +8,7 @@ from xml.etree import ElementTree as ET
 
 from slixmpp import Message
 from slixmpp.exceptions import XMPPError
+from slixmpp.xmlstream.matcher.base import MatcherBase
 
 from transport.core.errors import GatewayError
 from transport.core.events import StanzaErrorInfo, XmppMessage
@@ -86,3 +87,24 @@ def xmpp_error(exc: GatewayError) -> XMPPError:
     condition: Any = exc.condition
     etype: Any = exc.etype
     return XMPPError(condition, exc.text, etype=etype)
+
+
+class BodilessMessage(MatcherBase):
+    """Matches ``<message/>`` stanzas without text: errors, subjects, invitations, states.
+
+    A handler for those alone would otherwise get (and spawn a task for) every relayed
+    chat line too.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("bodiless message")
+
+    def match(self, xml: Any) -> bool:
+        element = xml.xml
+        namespace, _, name = element.tag[1:].rpartition("}")
+        if name != "message":
+            return False
+        if element.get("type") == "error":
+            return True
+        body = element.find(f"{{{namespace}}}body")
+        return body is None or not body.text

@@ -13,7 +13,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from slixmpp.xmlstream.handler import CoroutineCallback
-from slixmpp.xmlstream.matcher import MatchXPath, StanzaPath
+from slixmpp.xmlstream.matcher import MatchXPath
 
 from transport.backends.irc import mucxml, rooms
 from transport.backends.irc.addressing import Address, check_nick, parse
@@ -25,7 +25,7 @@ from transport.backends.irc.manager import SessionManager
 from transport.backends.irc.protocol import sanitize
 from transport.backends.irc.session import IrcSession
 from transport.core.errors import GatewayError
-from transport.xmpp.stanzas import bare, error_condition
+from transport.xmpp.stanzas import BodilessMessage, bare, error_condition
 
 _SUBSCRIPTIONS = frozenset({"subscribe", "subscribed", "unsubscribe", "unsubscribed", "probe"})
 _KICKABLE = frozenset({"recipient-unavailable", "gone", "item-not-found",
@@ -45,7 +45,7 @@ class MucService:
         ns = xmpp.default_ns
         xmpp.add_event_handler("presence", self._on_presence)
         xmpp.register_handler(CoroutineCallback(
-            "irc room messages", StanzaPath("message"), self._on_message))
+            "irc room messages", BodilessMessage(), self._on_message))
         xmpp.register_handler(CoroutineCallback(
             "irc muc admin", MatchXPath(f"{{{ns}}}iq/{{{mucxml.MUC_ADMIN}}}query"),
             self._on_admin))
