@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -95,3 +96,62 @@ async def test_bans_set_on_irc_are_listed_and_non_operators_are_refused(
     assert exc.value.condition == "not-acceptable"
     assert [item["jid"] for item in await outcasts(alice, rjid)] == [f"{SERVER}/spam*!*@*"]
     assert not op.lines("KICK")
+
+
+async def timed_set(client: Any, rjid: str, **attrs: str) -> float:
+    """How long a muc#admin change takes to be answered (raises its IqError)."""
+    start = time.monotonic()
+    await admin_set(client, rjid, **attrs)
+    return time.monotonic() - start
+
+
+async def test_ban_changes_irc_does_not_echo_are_answered_at_once(irc_gateway, users, peers,
+                                                                   ngircd):
+    """Banning what is banned, or lifting what is not, makes the server send nothing: the
+    answer comes from the ban list, well before the 10 s an echo would be awaited."""
+    channel = unique("#noecho")
+    rjid = room(channel)
+    alice = await users()
+    await join(alice, rjid, "alicenoecho")  # first in: channel operator
+    victim = await peers(ngircd)
+    await victim.join(channel)
+    await alice.expect(lambda s: s.name == "presence" and s["from"].resource == victim.nick)
+    source = next(e.source for e in victim.lines("JOIN") if e.nick == victim.nick)
+    mask = f"*!{source.user}@{source.host}"
+    # A ban on the occupant's mask, set as a mask: the occupant stays.
+    assert await timed_set(alice, rjid, jid=f"{SERVER}/{mask}", affiliation="outcast") < 3
+    await victim.wait(lambda e: e.command == "MODE" and e.param(1) == "+b")
+    # Banning the occupant now changes no ban (no echo) but still removes them.
+    assert await timed_set(alice, rjid, nick=victim.nick, affiliation="outcast") < 3
+    await victim.wait(lambda e: e.command == "KICK" and e.param(1) == victim.nick)
+    # The same mask again, and lifting masks that are not banned: nothing to change.
+    assert await timed_set(alice, rjid, jid=f"{SERVER}/{mask}", affiliation="outcast") < 3
+    assert await timed_set(alice, rjid, jid=f"{SERVER}/nobody*!*@*", affiliation="none") < 3
+    assert await timed_set(alice, rjid, jid=f"{SERVER}/nobody", affiliation="none") < 3
+    assert [item["jid"] for item in await outcasts(alice, rjid)] == [f"{SERVER}/{mask}"]
+    assert len([e for e in victim.lines("MODE", channel) if e.param(1) == "+b"]) == 1
+    # A short mask the server completes: lifting it as typed lifts the stored ban.
+    assert await timed_set(alice, rjid, jid=f"{SERVER}/troll", affiliation="outcast") < 3
+    assert await timed_set(alice, rjid, jid=f"{SERVER}/troll", affiliation="outcast") < 3
+    assert await timed_set(alice, rjid, jid=f"{SERVER}/troll", affiliation="none") < 3
+    assert await timed_set(alice, rjid, jid=f"{SERVER}/{mask}", affiliation="none") < 3
+    assert await outcasts(alice, rjid) == []
+
+
+async def test_a_non_operator_changing_nothing_is_still_refused(irc_gateway, users, peers,
+                                                                ngircd):
+    channel = unique("#noop")
+    rjid = room(channel)
+    op = await peers(ngircd)
+    await op.join(channel)
+    await op.send(f"MODE {channel} +b spam*!*@*")
+    await op.wait(lambda e: e.command == "MODE" and e.param(1) == "+b")
+    alice = await users()
+    await join(alice, rjid, "alicenoop")
+    for attrs in ({"jid": f"{SERVER}/spam*!*@*", "affiliation": "outcast"},
+                  {"jid": f"{SERVER}/nobody*!*@*", "affiliation": "none"}):
+        start = time.monotonic()
+        with pytest.raises(IqError) as exc:
+            await admin_set(alice, rjid, **attrs)
+        assert exc.value.condition == "forbidden"
+        assert time.monotonic() - start < 3

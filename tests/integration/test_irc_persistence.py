@@ -5,10 +5,11 @@ the user's gateway-wide ``persistent`` (ad-hoc ``configure``) and the config's
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
-from test_irc_support import GW, HOST, join, room, unique
+from test_irc_support import GW, HOST, codes, join, room, unique
 
 from transport.backends.irc.prefs import PrefsStore
 from transport.testing.gateway import running_gateway
@@ -102,10 +103,79 @@ async def test_restart_rejoins_channels_kept_by_persistent_by_default(irc_settin
         await asyncio.sleep(0.3)
         assert joins(bob, name, dropped) == 1
         user = str(alice.boundjid.bare)
-        recorded = await PrefsStore(app.store, GW).joined()
+        recorded = [j[:3] for j in await PrefsStore(app.store, GW).joined()]
         assert (user, HOST, kept.lower()) in recorded
         assert (user, HOST, dropped.lower()) not in recorded
         got = await join(alice, room(kept), name, history={"maxstanzas": "10"})
         bodies = [s["body"] for s in got if s.name == "message" and s["body"]]
         assert "while alice was away" in bodies and "after the restart" in bodies
         assert "while the gateway was down" not in bodies
+
+
+async def restarted_and_back(settings: Any, bob: Any, alice: TestClient, channel: str,
+                             name: str) -> list[Any]:
+    """Wait for the gateway's QUIT, start it again, see it JOIN the channel again (from
+    IRC), have bob speak, and return the join sequence of alice's next join."""
+    await bob.wait(lambda e: e.command == "QUIT" and e.nick == name)
+    async with running_gateway(settings):
+        await bob.wait(lambda e: e.command == "JOIN" and e.nick == name
+                       and joins(bob, name, channel) == 2, timeout=20)
+        await bob.send(f"PRIVMSG {channel} :after the restart")
+        await asyncio.sleep(0.3)
+        got = await join(alice, room(channel.lower()), name, history={"maxstanzas": "10"})
+    bodies = [s["body"] for s in got if s.name == "message" and s["body"]]
+    assert "after the restart" in bodies
+    return got
+
+
+async def test_a_persistent_channel_with_a_key_is_joined_again_after_a_restart(
+        irc_settings, users, peers, ngircd, caplog):
+    caplog.set_level(logging.DEBUG)
+    key = unique("sesame")
+    channel = unique("#Keyed")  # the display name keeps its case; JIDs are lower-case
+    rjid = room(channel.lower())
+    settings = irc_settings()
+    bob = await peers(ngircd)
+    await bob.join(channel)
+    await bob.send(f"MODE {channel} +k {key}")
+    await bob.wait(lambda e: e.command == "MODE" and e.param(1) == "+k")
+    name = unique("key")
+    async with running_gateway(settings) as app:
+        alice = await users(name=name)
+        got = await join(alice, rjid, name, password=key)
+        assert any(s.name == "presence" and "110" in codes(s) for s in got)
+        await configure(alice, rjid, {"persistent": True})
+        form = await alice.plugin["xep_0050"].send_command(rjid, "configure")
+        assert key not in str(form)
+        user = str(alice.boundjid.bare)
+        recorded = await PrefsStore(app.store, GW).joined()
+        assert [(j.name, j.key) for j in recorded if j[:3] == (user, HOST, channel.lower())] == [
+            (channel, key)]
+        await bob.send(f"PRIVMSG {channel} :before the restart")
+        await alice.expect(lambda s: s.name == "message" and s["body"] == "before the restart")
+    got = await restarted_and_back(settings, bob, alice, channel, name)
+    assert not [e for e in bob.events if getattr(e, "command", "") == "475"]
+    # slixmpp's raw stream log (DEBUG) shows every stanza, passwords included; ours must not.
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("transport")]
+    assert ours and not [line for line in ours if key in line], "a key is a password"
+
+
+async def test_a_key_changed_on_irc_is_used_after_a_restart(irc_settings, users, peers,
+                                                             ngircd):
+    channel = unique("#rekey")
+    rjid = room(channel)
+    settings = irc_settings()
+    bob = await peers(ngircd)
+    await bob.join(channel)
+    name = unique("rekey")
+    async with running_gateway(settings):
+        alice = await users(name=name)
+        await join(alice, rjid, name)
+        await configure(alice, rjid, {"persistent": True})
+        for change in ("+k first", "-k first", "+k second"):
+            await bob.send(f"MODE {channel} {change}")
+            shown = f"Mode {channel} [{change[:2]} "  # ngIRCd shows -k as "-k *"
+            await alice.expect(lambda s, shown=shown: s.name == "message"
+                               and (s["body"] or "").startswith(shown))
+        await leave(alice, rjid, name)
+    await restarted_and_back(settings, bob, alice, channel, name)

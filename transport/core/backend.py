@@ -223,6 +223,11 @@ class Backend(ABC):
     registration: RegistrationSpec | None = None
     secret_env: ClassVar[Mapping[str, str]] = {}
     resend_unconfirmed: ClassVar[bool] = True
+    # True: the outbox may call ``send`` for a lane's next messages before the earlier
+    # calls returned, so that a backend can put several on the wire at once. Such a
+    # backend keeps each lane's messages in call order, retries by itself, and never
+    # raises ``TemporaryFailure``.
+    pipelined_sends: ClassVar[bool] = False
 
     def __init__(self, ctx: BackendContext, settings: Any) -> None:
         self.ctx = ctx

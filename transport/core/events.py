@@ -22,7 +22,13 @@ def _shallow(obj: Any) -> dict[str, Any]:
     ``dataclasses.asdict`` deep-copies every value, which costs more than the JSON
     encoding itself on the per-message path; nested dataclasses are converted by the caller.
     """
-    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    names = _FIELD_NAMES.get(type(obj))
+    if names is None:
+        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in dataclasses.fields(obj))
+    return {name: getattr(obj, name) for name in names}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 MessageType = Literal["chat", "groupchat", "normal", "headline", "error"]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
@@ -46,6 +47,7 @@ class OutboxDispatcher:
         base_delay: float = 1.0,
         max_delay: float = 60.0,
         give_up_after: float = 3600.0,
+        pipeline_depth: int = 64,
     ) -> None:
         self.component = component
         self.backend = backend
@@ -56,9 +58,11 @@ class OutboxDispatcher:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.give_up_after = give_up_after
+        self.pipeline_depth = pipeline_depth
         self._lanes: dict[str, asyncio.Queue[tuple[int, OutgoingMessage, int, float]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._bookkeeping: set[asyncio.Task[None]] = set()
+        self._sent: list[tuple[int, OutgoingMessage, SendOutcome]] = []
         self.sent = 0
         self.failed = 0
 
@@ -110,6 +114,8 @@ class OutboxDispatcher:
 
     async def _drain(self, lane: str, queue: asyncio.Queue[Any]) -> None:
         try:
+            if self.backend.pipelined_sends and self.backend.resend_unconfirmed:
+                await self._drain_pipelined(queue)
             while not queue.empty():
                 row_id, message, attempts, due = queue.get_nowait()
                 await self._deliver(row_id, message, attempts, due)
@@ -117,6 +123,46 @@ class OutboxDispatcher:
             self._workers.pop(lane, None)
             if queue.empty():
                 self._lanes.pop(lane, None)
+
+    async def _drain_pipelined(self, queue: asyncio.Queue[Any]) -> None:
+        """Up to ``pipeline_depth`` sends of the lane under way at once, outcomes taken in
+        order. A row that is not due yet waits until everything before it is done."""
+        window: deque[tuple[int, OutgoingMessage, asyncio.Future[SendOutcome]]] = deque()
+        held: tuple[int, OutgoingMessage, int, float] | None = None
+        try:
+            while window or held is not None or not queue.empty():
+                while len(window) < self.pipeline_depth and (held or not queue.empty()):
+                    row_id, message, attempts, due = held or queue.get_nowait()
+                    held = None
+                    if due > time.time():
+                        if window:
+                            held = (row_id, message, attempts, due)
+                            break
+                        await asyncio.sleep(due - time.time())
+                    window.append((row_id, message,
+                                   asyncio.ensure_future(self.backend.send(message))))
+                if window:
+                    row_id, message, first = window.popleft()
+                    self._settle(row_id, message, await _outcome(first))
+        finally:
+            for _row_id, _message, pending in window:
+                pending.cancel()
+
+    def _settle(self, row_id: int, message: OutgoingMessage,
+                outcome: SendOutcome | BaseException) -> None:
+        """Record a pipelined send's outcome, as ``_deliver`` does for a serial one."""
+        if isinstance(outcome, SendOutcome):
+            self._record_sent(row_id, message, outcome)
+            return
+        if isinstance(outcome, DeliveryRefused):
+            error = StanzaErrorInfo(outcome.condition, outcome.text, outcome.etype,
+                                    outcome.legacy_code)
+        else:
+            log.error("Backend failed sending to %s for %s", message.contact, message.user,
+                      exc_info=outcome)
+            error = StanzaErrorInfo("internal-server-error",
+                                    "The gateway failed to send this message")
+        self._after(self._fail(row_id, message, error))
 
     async def _deliver(
         self, row_id: int, message: OutgoingMessage, attempts: int, due: float
@@ -155,8 +201,27 @@ class OutboxDispatcher:
                 self._after(self._fail(row_id, message, StanzaErrorInfo(
                     "internal-server-error", "The gateway failed to send this message")))
                 return
-            self._after(self._succeed(row_id, message, outcome))
+            self._record_sent(row_id, message, outcome)
             return
+
+    def _record_sent(self, row_id: int, message: OutgoingMessage, outcome: SendOutcome) -> None:
+        """A plain success joins the loop turn's batch: one write marks them all sent."""
+        if outcome.legacy_ids and not outcome.confirmed:
+            self._after(self._succeed(row_id, message, outcome))  # id maps to keep
+            return
+        if not self._sent:
+            self._after(self._flush_sent())
+        self._sent.append((row_id, message, outcome))
+
+    async def _flush_sent(self) -> None:
+        await asyncio.sleep(0)  # the rest of this turn's successes join the batch
+        batch, self._sent = self._sent, []
+        self.sent += len(batch)
+        await self.store.outbox.mark_sent_many(
+            [(row_id, outcome.legacy_ids) for row_id, _message, outcome in batch])
+        for _row_id, message, outcome in batch:
+            if outcome.confirmed and message.receipt_requested:
+                await self.on_receipt(message)
 
     def _after(self, bookkeeping: Coroutine[Any, Any, None]) -> None:
         """Record an outcome without holding up the lane's next message.
@@ -197,6 +262,14 @@ class OutboxDispatcher:
                  error.condition)
         await self.store.outbox.mark_failed(row_id, f"{error.condition}: {error.text}")
         await self.on_error(message, error)
+
+
+async def _outcome(send: asyncio.Future[SendOutcome]) -> SendOutcome | BaseException:
+    """A send's result, or the exception it ended with (cancellation still propagates)."""
+    try:
+        return await send
+    except Exception as exc:
+        return exc
 
 
 async def _nothing(_legacy_ids: Sequence[str]) -> None:

@@ -171,6 +171,11 @@ class LegacyOutboxRepo:
     async def mark_sent(self, row_id: int, legacy_ids: Sequence[str]) -> None:
         await self._db.execute(_SENT, (json.dumps(list(legacy_ids)), row_id))
 
+    async def mark_sent_many(self, rows: Sequence[tuple[int, Sequence[str]]]) -> None:
+        """Several ``mark_sent`` in one statement (one writer hand-off)."""
+        await self._db.executemany(
+            _SENT, [(json.dumps(list(legacy_ids)), row_id) for row_id, legacy_ids in rows])
+
     async def mark_failed(self, row_id: int, error: str) -> None:
         await self._db.execute(_FAILED, (error, row_id))
 

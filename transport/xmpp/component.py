@@ -36,10 +36,11 @@ PLUGINS = [
 ]
 
 
-# slixmpp's handlers that turn messages into events ("message", "message_error",
-# "message_form", "receipt_received", "receipt_request"): the stanza plugins stay.
+# slixmpp's handlers that turn stanzas into events nothing here listens to ("message",
+# "message_error", "message_form", "receipt_received", "receipt_request", and XEP-0066's
+# IQ-based transfers, which the gateway does not offer): the stanza plugins stay.
 UNUSED_HANDLERS = ("IM", "IMError", "Data Form", "Message Receipt",
-                   "Message Receipt Request")
+                   "Message Receipt Request", "OOB Transfer")
 
 
 class GatewayComponent(ComponentXMPP):

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from typing import Any
 
 from slixmpp import JID
 from slixmpp.xmlstream.handler import CoroutineCallback
-from slixmpp.xmlstream.matcher import StanzaPath
 
 from transport.core.errors import AddressError, GatewayError
 from transport.core.events import Attachment, MessageType, OutgoingMessage, StanzaErrorInfo
+from transport.core.ordering import LaneTurns, Turn
 from transport.core.policy import registration_required
 from transport.xmpp.gateway import Gateway
+from transport.xmpp.matchers import StanzaName
 from transport.xmpp.stanzas import bare, set_error
 
 log = logging.getLogger(__name__)
@@ -36,13 +36,12 @@ class MessageHandler:
 
     def __init__(self, gw: Gateway) -> None:
         self.gw = gw
-        # Per user, the turn of their latest message: set once it has queued its outbox
-        # write. Each handler is its own task and the checks before that write may or may
-        # not wait (a cached registration does not), so without turns a later stanza
-        # could be committed, and sent, before an earlier one.
-        self._turns: dict[str, asyncio.Future[None]] = {}
+        # Each stanza is handled by its own task, and the checks before its outbox write
+        # may or may not wait (a cached registration does not): per-user turns keep the
+        # writes, hence the sends, in the order the stanzas arrived.
+        self._turns = LaneTurns()
         gw.xmpp.register_handler(
-            CoroutineCallback("transport messages", StanzaPath("message"), self._on_message)
+            CoroutineCallback("transport messages", StanzaName("message"), self._on_message)
         )
 
     async def _on_message(self, msg: Any) -> None:
@@ -51,27 +50,13 @@ class MessageHandler:
                       msg["error"]["condition"])
             return
         user = bare(msg["from"])
-        previous = self._turns.get(user)
-        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._turns[user] = mine
+        turn = self._turns.take(user)
         try:
-            await self._route(msg, user, previous, mine)
+            await self._route(msg, user, turn)
         finally:
-            if mine.done() or previous is None or previous.done():
-                self._pass_turn(user, mine)
-            else:
-                # Nothing was queued (refused, or nothing to send): pass the turn on only
-                # once every earlier message has had its own.
-                previous.add_done_callback(lambda _: self._pass_turn(user, mine))
+            self._turns.release(user, turn)
 
-    def _pass_turn(self, user: str, turn: asyncio.Future[None]) -> None:
-        if not turn.done():
-            turn.set_result(None)
-        if self._turns.get(user) is turn:
-            del self._turns[user]
-
-    async def _route(self, msg: Any, user: str, previous: asyncio.Future[None] | None,
-                     mine: asyncio.Future[None]) -> None:
+    async def _route(self, msg: Any, user: str, turn: Turn) -> None:
         # Read from the XML itself: slixmpp's item access builds plugin objects per field,
         # a noticeable share of what relaying one line costs.
         xml = msg.xml
@@ -118,11 +103,10 @@ class MessageHandler:
             receipt_requested=xml.find(f"{{{RECEIPTS_NS}}}request") is not None,
             extra_recipients=tuple(recipients[1:]),
         )
-        if previous is not None:
-            await previous
-        # Wakes the next message's handler on a later loop turn; by then submit() has queued
+        await turn.wait_to_queue()
+        # Wakes the next stanza's task on a later loop turn; by then submit() has queued
         # this message's write (it does not suspend before that), so commits keep their order.
-        mine.set_result(None)
+        turn.mark_queued()
         if not await self.gw.outbox.submit(outgoing):
             log.info("Duplicate stanza %s from %s ignored", stanza_id, user)
 

@@ -13,11 +13,11 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from slixmpp.xmlstream.handler import CoroutineCallback
-from slixmpp.xmlstream.matcher import StanzaPath
 
 from transport.core.backend import SoftwareVersion
 from transport.core.errors import GatewayError
 from transport.xmpp.gateway import Gateway
+from transport.xmpp.matchers import IqChild
 from transport.xmpp.stanzas import bare, xmpp_error
 
 VERSION_NS = "jabber:iq:version"
@@ -32,9 +32,9 @@ class ContactQueries:
         xmpp.remove_handler("Ping")
         xmpp.remove_handler("Software Version")
         xmpp.register_handler(CoroutineCallback(
-            "contact ping", StanzaPath("iq@type=get/ping"), self._on_ping))
+            "contact ping", IqChild("urn:xmpp:ping", "ping", "get"), self._on_ping))
         xmpp.register_handler(CoroutineCallback(
-            "contact version", StanzaPath("iq@type=get/software_version"), self._on_version))
+            "contact version", IqChild("jabber:iq:version", "query", "get"), self._on_version))
 
     async def _asks_backend(self, iq: Any) -> bool:
         return bool(iq["to"].user) and await self.gw.may_use(bare(iq["from"]))

@@ -15,12 +15,12 @@ from slixmpp.plugins.xep_0004 import Form
 from slixmpp.plugins.xep_0077.stanza import Register
 from slixmpp.xmlstream import ElementBase, register_stanza_plugin
 from slixmpp.xmlstream.handler import CoroutineCallback
-from slixmpp.xmlstream.matcher import StanzaPath
 
 from transport.core.errors import GatewayError
 from transport.store import LegacyKeyTaken
 from transport.xmpp.forms import form_values, make_form, missing_required
 from transport.xmpp.gateway import Gateway
+from transport.xmpp.matchers import IqChild
 from transport.xmpp.presence import PresenceHandler
 from transport.xmpp.stanzas import bare, xmpp_error
 
@@ -53,10 +53,12 @@ class RegistrationHandler:
         self.presence = presence
         xmpp = gw.xmpp
         xmpp.register_handler(
-            CoroutineCallback("transport register", StanzaPath("iq/register"), self._on_register)
+            CoroutineCallback("transport register", IqChild("jabber:iq:register", "query"),
+                              self._on_register)
         )
         xmpp.register_handler(
-            CoroutineCallback("transport gateway", StanzaPath("iq/gateway"), self._on_gateway)
+            CoroutineCallback("transport gateway", IqChild("jabber:iq:gateway", "query"),
+                              self._on_gateway)
         )
 
     def _check_target(self, iq: Any) -> str:

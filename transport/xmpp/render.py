@@ -22,14 +22,18 @@ _ATTR = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
                        "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
 
 
+_SPECIAL_TEXT = re.compile(r"[&<>]")
+_SPECIAL_ATTR = re.compile(r'[&<>"\n\r\t]')
+
+
 def text(value: str) -> str:
     """Escape character data."""
-    return value.translate(_TEXT)
+    return value.translate(_TEXT) if _SPECIAL_TEXT.search(value) else value
 
 
 def attr(value: str) -> str:
     """Escape an attribute value (to go between double quotes)."""
-    return value.translate(_ATTR)
+    return value.translate(_ATTR) if _SPECIAL_ATTR.search(value) else value
 
 
 def render_message(event: XmppMessage) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from xml.etree import ElementTree as ET
+
 from transport.xmpp.component import GatewayComponent
 
 
@@ -30,3 +32,20 @@ async def test_bodiless_message_matcher() -> None:
     error = msg(mbody="bounced", mtype="error")
     assert matcher.match(error)
     assert not matcher.match(xmpp.make_presence(pto="#c%h@irc.localhost/n"))
+
+
+async def test_cheap_matchers_match_what_the_xpath_ones_did() -> None:
+    from transport.xmpp.matchers import IqChild, StanzaName
+
+    xmpp = GatewayComponent("irc.localhost", "secret", "127.0.0.1", 1)
+    message = xmpp.make_message(mto="a@irc.localhost", mbody="x")
+    ping = xmpp.make_iq_get(ito="a@irc.localhost")
+    ping.enable("ping")
+    register = xmpp.make_iq_set(ito="irc.localhost")
+    register.xml.append(ET.Element("{jabber:iq:register}query"))
+    assert StanzaName("message").match(message) and not StanzaName("message").match(ping)
+    assert IqChild("urn:xmpp:ping", "ping", "get").match(ping)
+    assert not IqChild("urn:xmpp:ping", "ping", "set").match(ping)
+    assert not IqChild("urn:xmpp:ping", "ping").match(message)
+    assert IqChild("jabber:iq:register", "query").match(register)
+    assert not IqChild("jabber:iq:register", "query").match(ping)

@@ -203,3 +203,67 @@ async def test_stop_keeps_queued_messages_for_next_start(tmp_path) -> None:
 
 def _unused(_: Sequence[str]) -> None:
     """Keeps Sequence imported for type readers."""
+
+
+# -- pipelined lanes: sends overlap, outcomes recorded in order, failures per message --
+
+
+class PipelinedBackend(ScriptedBackend):
+    pipelined_sends = True
+
+    def __init__(self, script: dict[str, list[object]]) -> None:
+        super().__init__(script)  # type: ignore[arg-type]
+        self.running = 0
+        self.most_at_once = 0
+
+    async def send(self, message: OutgoingMessage) -> SendOutcome:
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            await asyncio.sleep(0.001)
+            return await super().send(message)
+        finally:
+            self.running -= 1
+
+
+async def test_sends_overlap_and_outcomes_are_recorded_in_order(store: Store) -> None:
+    backend = PipelinedBackend({"m3": [DeliveryRefused("no", "forbidden", "auth")]})
+    reports = Reports()
+    d = dispatcher(store, backend, reports)
+    await d.start()
+    for i in range(10):
+        await d.submit(msg(f"m{i}"))
+    await settle(d)
+    assert backend.calls == [f"m{i}" for i in range(10)]
+    assert backend.most_at_once > 1
+    assert [(sid, e.condition) for sid, e in reports.errors] == [("m3", "forbidden")]
+    assert await store.outbox.unfinished("test.localhost") == []
+    sent = await store.db.fetchall(
+        "SELECT stanza_id FROM legacy_outbox WHERE state = 'sent' ORDER BY row_id")
+    assert [r[0] for r in sent] == [f"m{i}" for i in range(10) if i != 3]
+
+
+async def test_a_crashing_send_is_reported_and_the_lane_goes_on(store: Store) -> None:
+    backend = PipelinedBackend({"m1": [RuntimeError("bug")]})
+    reports = Reports()
+    d = dispatcher(store, backend, reports)
+    await d.start()
+    for i in range(3):
+        await d.submit(msg(f"m{i}"))
+    await settle(d)
+    assert [(sid, e.condition) for sid, e in reports.errors] == [
+        ("m1", "internal-server-error")]
+    assert backend.calls == ["m0", "m1", "m2"]
+
+
+async def test_stop_cancels_sends_under_way_and_keeps_them_queued(store: Store) -> None:
+    gate = asyncio.Event()
+    backend = PipelinedBackend({f"m{i}": [gate] for i in range(3)})
+    d = dispatcher(store, backend, Reports())
+    await d.start()
+    for i in range(3):
+        await d.submit(msg(f"m{i}"))
+    await asyncio.sleep(0.05)
+    await d.stop(grace=0.05)
+    left = await store.outbox.unfinished("test.localhost")
+    assert [row.message.stanza_id for row in left] == ["m0", "m1", "m2"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from transport.backends.irc.prefs import ChannelPrefs, GlobalPrefs, PrefsStore
+from transport.backends.irc.prefs import ChannelPrefs, GlobalPrefs, Joined, PrefsStore
 from transport.backends.irc.schema import MIGRATIONS
 from transport.store import Store
 from transport.store.migrations import schema_version
@@ -18,6 +18,11 @@ OTHER = "irc2.localhost"
 SRV = "irc.example.org"
 ALICE = "alice@localhost"
 BOB = "bob@localhost"
+
+
+async def ids(prefs: PrefsStore) -> list[tuple[str, str, str]]:
+    """(user, server, folded channel) of every record, sorted."""
+    return sorted((j.user, j.server, j.channel) for j in await prefs.joined())
 
 
 @pytest.fixture
@@ -34,12 +39,11 @@ async def test_joined_channels_are_recorded_once_per_user_server_and_channel(sto
     await prefs.remember(ALICE, SRV, "#b")
     await prefs.remember(BOB, SRV, "#a")
     await PrefsStore(store, OTHER).remember(ALICE, SRV, "#elsewhere")
-    assert sorted(await prefs.joined()) == [
-        (ALICE, SRV, "#a"), (ALICE, SRV, "#b"), (BOB, SRV, "#a")]
+    assert await ids(prefs) == [(ALICE, SRV, "#a"), (ALICE, SRV, "#b"), (BOB, SRV, "#a")]
     await prefs.left(ALICE, SRV.upper(), "#a")
     await prefs.left(ALICE, SRV, "#never")
-    assert sorted(await prefs.joined()) == [(ALICE, SRV, "#b"), (BOB, SRV, "#a")]
-    assert await PrefsStore(store, OTHER).joined() == [(ALICE, SRV, "#elsewhere")]
+    assert await ids(prefs) == [(ALICE, SRV, "#b"), (BOB, SRV, "#a")]
+    assert await ids(PrefsStore(store, OTHER)) == [(ALICE, SRV, "#elsewhere")]
 
 
 async def test_a_channel_made_persistent_is_recorded_even_when_not_joined(store) -> None:
@@ -48,7 +52,7 @@ async def test_a_channel_made_persistent_is_recorded_even_when_not_joined(store)
     await prefs.set_channel(ALICE, SRV, "#off", ChannelPrefs(persistent=False))
     assert await prefs.joined() == []
     await prefs.set_channel(ALICE, SRV, "#kept", ChannelPrefs(persistent=True))
-    assert await prefs.joined() == [(ALICE, SRV, "#kept")]
+    assert await prefs.joined() == [Joined(ALICE, SRV, "#kept", "#kept", "")]
     await prefs.left(ALICE, SRV, "#kept")
     # Saving other settings of a channel that already was persistent does not record it again:
     # only becoming persistent does.
@@ -64,7 +68,7 @@ async def test_forgetting_a_user_drops_their_records(store) -> None:
     await prefs.remember(BOB, SRV, "#a")
     await prefs.set_channel(ALICE, SRV, "#a", ChannelPrefs(persistent=True))
     await prefs.forget(ALICE)
-    assert await prefs.joined() == [(BOB, SRV, "#a")]
+    assert await ids(prefs) == [(BOB, SRV, "#a")]
     assert await prefs.channel_prefs(ALICE, SRV, "#a") == ChannelPrefs()
 
 
@@ -95,11 +99,10 @@ async def test_upgrade_from_version_1_keeps_data_and_carries_persistent_channels
 
     store = await Store.open(path, extra_migrations={"irc": MIGRATIONS})
     try:
-        assert await schema_version(store.db, "irc") == len(MIGRATIONS) == 2
+        assert await schema_version(store.db, "irc") == len(MIGRATIONS)
         prefs = PrefsStore(store, GW)
-        assert sorted(await prefs.joined()) == [
-            (ALICE, SRV, "#kept"), (BOB, "127.0.0.1", "#b&c")]
-        assert await PrefsStore(store, OTHER).joined() == [(BOB, SRV, "#other")]
+        assert await ids(prefs) == [(ALICE, SRV, "#kept"), (BOB, "127.0.0.1", "#b&c")]
+        assert await ids(PrefsStore(store, OTHER)) == [(BOB, SRV, "#other")]
         assert await prefs.channel_prefs(ALICE, SRV, "#kept") == ChannelPrefs(
             persistent=True, encoding_in="cp1252")
         assert await prefs.global_prefs(ALICE) == GlobalPrefs(max_history_length=5,
@@ -108,5 +111,58 @@ async def test_upgrade_from_version_1_keeps_data_and_carries_persistent_channels
         archived = await store.db.fetchall("SELECT component, server, channel "
                                            "FROM irc_archive_channels")
         assert [tuple(r) for r in archived] == [(GW, SRV, "#kept")]
+    finally:
+        await store.close()
+
+
+async def test_a_join_records_the_channels_name_and_key_and_later_changes_keep_them(
+        store) -> None:
+    prefs = PrefsStore(store, GW)
+    await prefs.remember(ALICE, SRV, "#keyed", "#Keyed", "sesame")
+    assert await prefs.joined() == [Joined(ALICE, SRV, "#keyed", "#Keyed", "sesame")]
+    # Becoming persistent (from a form) says neither name nor key: both stay.
+    await prefs.set_channel(ALICE, SRV, "#keyed", ChannelPrefs(persistent=True))
+    await prefs.remember(ALICE, SRV, "#keyed")
+    assert await prefs.joined() == [Joined(ALICE, SRV, "#keyed", "#Keyed", "sesame")]
+    # A new key (MODE +k), then none (MODE -k).
+    await prefs.remember(ALICE, SRV, "#keyed", "#Keyed", "other")
+    assert (await prefs.joined())[0].key == "other"
+    await prefs.remember(ALICE, SRV, "#keyed", "#KEYED", "")
+    assert await prefs.joined() == [Joined(ALICE, SRV, "#keyed", "#KEYED", "")]
+
+
+def test_a_joined_record_never_shows_its_key() -> None:
+    record = Joined(ALICE, SRV, "#keyed", "#Keyed", "sesame")
+    assert "sesame" not in repr(record) and "sesame" not in str(record)
+    assert "#Keyed" in repr(record)
+
+
+async def test_upgrade_from_version_2_keeps_the_joined_channels(tmp_path: Path) -> None:
+    path = tmp_path / "v2.sqlite3"
+    old = await Store.open(path, extra_migrations={"irc": MIGRATIONS[:2]})
+    await old.db.executemany(
+        "INSERT INTO irc_joined (component, user, server, channel) VALUES (?, ?, ?, ?)",
+        [(GW, ALICE, SRV, "#kept"), (GW, BOB, "127.0.0.1", "#b&c"),
+         (OTHER, BOB, SRV, "#other")])
+    await old.db.execute("INSERT INTO irc_prefs VALUES (?, ?, ?, ?)",
+                         _row(GW, ALICE, f"channel:{SRV}:#kept", {"persistent": True}))
+    assert await schema_version(old.db, "irc") == 2
+    await old.close()
+
+    store = await Store.open(path, extra_migrations={"irc": MIGRATIONS})
+    try:
+        assert await schema_version(store.db, "irc") == 3
+        prefs = PrefsStore(store, GW)
+        # No name or key was recorded: the folded name, no key, as version 2 rejoined.
+        assert sorted(await prefs.joined()) == [
+            Joined(ALICE, SRV, "#kept", "#kept", ""),
+            Joined(BOB, "127.0.0.1", "#b&c", "#b&c", "")]
+        assert await PrefsStore(store, OTHER).joined() == [
+            Joined(BOB, SRV, "#other", "#other", "")]
+        assert await prefs.channel_prefs(ALICE, SRV, "#kept") == ChannelPrefs(persistent=True)
+        # The next join of an old record fills in its name and key; leaving still forgets it.
+        await prefs.remember(ALICE, SRV, "#kept", "#Kept", "sesame")
+        await prefs.left(BOB, "127.0.0.1", "#b&c")
+        assert await prefs.joined() == [Joined(ALICE, SRV, "#kept", "#Kept", "sesame")]
     finally:
         await store.close()

@@ -25,6 +25,15 @@ from transport.backends.irc.protocol.wire import redact
         ),
         ("PRIVMSG #chan :my PASS word", "PRIVMSG #chan :my PASS word"),
         (":srv 464 me :Password incorrect", ":srv 464 me :Password incorrect"),
+        # channel keys are passwords too
+        ("JOIN #chan sesame", "JOIN #chan ****"),
+        ("JOIN #a,#b k1,k2", "JOIN #a,#b ****"),
+        ("JOIN #chan", "JOIN #chan"),
+        (":op!u@h MODE #chan +k sesame", ":op!u@h MODE #chan +k ****"),
+        ("MODE #chan +ok nick sesame", "MODE #chan +ok ****"),
+        (":srv 324 me #chan +knt sesame", ":srv 324 me #chan +knt ****"),
+        ("MODE #chan +b *!*@bad", "MODE #chan +b *!*@bad"),
+        (":srv 324 me #chan +nt", ":srv 324 me #chan +nt"),
     ],
 )
 def test_redact(line, logged):

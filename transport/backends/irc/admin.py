@@ -2,8 +2,10 @@
 
 Each change becomes the IRC command biboumi sends (the mode table is in ``channel``; how
 ban masks look on the XMPP side is in ``bans``) and is answered when the server echoes
-it (KICK, MODE), or with the stanza error matching the numeric it sent instead. Only a
-resource joined to the room may ask (``not-acceptable`` otherwise, as for self-pings).
+it (KICK, MODE), or with the stanza error matching the numeric it sent instead. A ban
+change is also checked against the ban list read right after it, since servers do not
+echo a change that changes nothing. Only a resource joined to the room may ask
+(``not-acceptable`` otherwise, as for self-pings).
 """
 
 from __future__ import annotations
@@ -100,15 +102,12 @@ class MucAdmin:
             if affiliation not in ("outcast", "none"):
                 raise GatewayError("A ban mask can only be banned or unbanned", "bad-request",
                                    "modify")
-            sign = "+" if affiliation == "outcast" else "-"
-            await self._await_answer(session, channel, "mode", "",
-                                     f"MODE {channel.name} {sign}b {mask}", BAN_ERRORS)
+            await self._ban(session, channel, "+" if affiliation == "outcast" else "-", mask)
             return
         member = channel.member(nick, session.isupport)
         if affiliation == "outcast":
             mask = bans.check_mask(bans.occupant_mask(member, nick))
-            await self._await_answer(session, channel, "mode", "",
-                                     f"MODE {channel.name} +b {mask}", BAN_ERRORS)
+            await self._ban(session, channel, "+", mask)
             if member is not None:
                 await self._await_answer(session, channel, "kick", member.nick,
                                          f"KICK {channel.name} {member.nick} :{reason}",
@@ -156,6 +155,33 @@ class MucAdmin:
         if address.kind in ("channel", "host_pm") and jid.resource:
             return check_nick(jid.resource), ""
         raise GatewayError(f"{text} names no IRC user", "bad-request", "modify")
+
+    async def _ban(self, session: IrcSession, channel: Channel, sign: str, mask: str) -> None:
+        """Set (``+``) or lift (``-``) a ban, and say whether it holds.
+
+        A server echoes a change, but not one that changes nothing (a mask already banned,
+        or not banned), so the echo alone can leave the request unanswered. The ban list is
+        asked for right after the change: the server handles our lines in order, so when
+        the list ends the echo or error has come, and otherwise the list shows the outcome.
+        """
+        change = Pending("mode", channel.folded, "", errors=BAN_ERRORS)
+        listing = Pending("bans", channel.folded, "")
+        session.pending += (change, listing)
+        session.write_soon(f"MODE {channel.name} {sign}b {mask}")
+        session.write_soon(f"MODE {channel.name} +b")
+        try:
+            await asyncio.wait_for(listing.future, ANSWER_TIMEOUT)
+        finally:
+            for pending in (change, listing):
+                if pending in session.pending:
+                    session.pending.remove(pending)
+                if pending.future.done() and not pending.future.cancelled():
+                    pending.future.exception()  # seen here, raised below when it matters
+        if change.future.done():
+            change.future.result()
+        elif bans.listed(listing.replies, mask, session.isupport) != (sign == "+"):
+            raise GatewayError(f"{session.host} did not change the ban list", "not-allowed",
+                               "cancel")
 
     async def _await_answer(self, session: IrcSession, channel: Channel, kind: str, nick: str,
                             line: str, errors: Mapping[str, str] | None = None) -> Pending:

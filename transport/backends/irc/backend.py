@@ -44,6 +44,7 @@ from transport.core.backend import (
 )
 from transport.core.errors import AddressError
 from transport.core.events import OutgoingMessage, SendOutcome
+from transport.core.ordering import LaneTurns
 
 
 class IrcBackend(Backend):
@@ -60,12 +61,14 @@ class IrcBackend(Backend):
     )
     registration = None
     secret_env: ClassVar[Mapping[str, str]] = {}
+    pipelined_sends: ClassVar[bool] = True  # lines of several messages share one write
 
     def __init__(self, ctx: BackendContext, settings: IrcSettings | None) -> None:
         settings = settings or IrcSettings()
         super().__init__(ctx, settings)
         self.info = NetworkInfo()
         self.prefs = PrefsStore(ctx.store, ctx.component_jid)
+        self._turns = LaneTurns()
         retention = settings.retention_days or None
         self.archive = ChannelArchive(ctx.store, ctx.component_jid, retention)
         self.bridge = Bridge(ctx, settings, self.prefs, self.archive, LineLog(self.archive),
@@ -169,7 +172,12 @@ class IrcBackend(Backend):
         return await self.ctcp.version(requester, localpart, resource)
 
     async def send(self, message: OutgoingMessage) -> SendOutcome:
-        return await outbound.send(self.manager, message)
+        lane = self.lane(message)
+        turn = self._turns.take(lane)
+        try:
+            return await outbound.send(self.manager, message, turn)
+        finally:
+            self._turns.release(lane, turn)
 
     def commands(self) -> Sequence[Command]:
         return self.irc_commands.commands()

@@ -20,7 +20,7 @@ from xml.etree import ElementTree as ET
 from transport.backends.irc.addressing import Jids, valid_resource
 from transport.backends.irc.channel import Member
 from transport.backends.irc.mucxml import MUC_ADMIN
-from transport.backends.irc.protocol import IrcEvent
+from transport.backends.irc.protocol import IrcEvent, ISupport
 from transport.backends.irc.text import clean
 from transport.core.errors import GatewayError
 
@@ -56,6 +56,20 @@ def occupant_mask(member: Member | None, nick: str) -> str:
     if member is not None and member.user and member.host:
         return f"*!{member.user}@{member.host}"
     return f"{nick}!*@*"
+
+
+def normal_mask(mask: str) -> str:
+    """The mask as servers store it: ``nick`` -> ``nick!*@*``, ``user@host`` ->
+    ``*!user@host``, ``nick!user`` -> ``nick!user@*`` (ngIRCd, InspIRCd, Solanum alike)."""
+    if "!" not in mask:
+        return f"{mask}!*@*" if "@" not in mask else f"*!{mask}"
+    return mask if "@" in mask else f"{mask}@*"
+
+
+def listed(entries: Sequence[tuple[str, ...]], mask: str, isupport: ISupport) -> bool:
+    """Whether a ban list (367 entries) holds ``mask``, compared as the server does."""
+    wanted = isupport.fold(normal_mask(mask))
+    return any(isupport.fold(normal_mask(entry[0])) == wanted for entry in entries)
 
 
 def check_mask(mask: str) -> str:

@@ -13,7 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from transport.backends.irc.contracts import HistoryRequest
+from transport.backends.irc.members import POOL, intern
+from transport.backends.irc.members import Member as Member  # where callers look for it
 from transport.backends.irc.protocol import ISupport
+from transport.backends.irc.protocol.lite import Flag
 
 _BY_MODE = {
     "q": ("moderator", "owner"),
@@ -34,15 +37,6 @@ ROLE_MODES = {
     "participant": ("", "h"),
     "visitor": ("", "vh"),
 }
-
-
-@dataclass(slots=True)
-class Member:
-    nick: str
-    modes: str = ""
-    user: str | None = None
-    host: str | None = None
-    away: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +85,11 @@ def mode_line(channel: str, nick: str, held: str, want: tuple[str, str], isuppor
 
 
 class Channel:
-    """Channel state; ``resources`` maps a joined full JID to the nick it asked for."""
+    """Channel state; ``resources`` maps a joined full JID to the nick it asked for.
+
+    ``members`` maps folded nicks to shared, immutable members (see ``members``): change
+    them through the methods here, which put another member in their place.
+    """
 
     def __init__(self, name: str, folded: str, room_local: str, key: str = "") -> None:
         self.name = name
@@ -108,9 +106,16 @@ class Channel:
         self.persistent = False
         self.recording = False
         self.before_rejoin: dict[str, Member] | None = None
-        self.ready = asyncio.Event()
-        self.reflections: deque[tuple[str, str, str]] = deque(maxlen=1000)
+        self.ready = Flag()
+        self._reflections: deque[tuple[str, str, str]] | None = None
         self.window_open = False
+
+    @property
+    def reflections(self) -> deque[tuple[str, str, str]]:
+        """Lines we sent, awaiting their echo (echo-message); made when first needed."""
+        if self._reflections is None:
+            self._reflections = deque(maxlen=1000)
+        return self._reflections
 
     @property
     def wanted(self) -> bool:
@@ -118,21 +123,26 @@ class Channel:
         return bool(self.resources or self.waiting or self.persistent)
 
     def add_member(self, name: str, isupport: ISupport) -> Member:
-        """A NAMES entry (``@+nick`` or ``nick!user@host``) or a JOIN source."""
+        """A NAMES entry (``@+nick`` or ``nick!user@host``) or a JOIN source: the member
+        now in the list (its modes merged with those already known)."""
         modes, rest = isupport.split_prefixes(name)
         nick, _, userhost = rest.partition("!")
         user, _, host = userhost.partition("@")
         folded = isupport.fold(nick)
-        member = self.members.get(folded)
-        if member is None:
-            member = self.members[folded] = Member(nick)
-        member.nick = nick
-        held = set(member.modes + modes)
-        order = isupport.prefix[0]
-        member.modes = "".join(m for m in order if m in held) + "".join(
-            sorted(held - set(order)))
+        old = self.members.get(folded)
+        if old is not None:
+            modes = old.modes + modes
+        if modes:
+            held = set(modes)
+            order = isupport.prefix[0]
+            modes = "".join(m for m in order if m in held) + "".join(sorted(held - set(order)))
+        known: tuple[str | None, str | None] = (None, None)
         if user:
-            member.user, member.host = user, host or None
+            known = (user, host or None)
+        elif old is not None:
+            known = (old.user, old.host)
+        member = POOL.get(nick, modes, *known, old.away if old is not None else False)
+        self.members[intern(folded)] = member
         return member
 
     def member(self, nick: str, isupport: ISupport) -> Member | None:
@@ -142,10 +152,44 @@ class Channel:
         return self.members.pop(isupport.fold(nick), None)
 
     def rename(self, old: str, new: str, isupport: ISupport) -> Member | None:
+        """NICK: the member under its new nick (None when it is not here)."""
         member = self.members.pop(isupport.fold(old), None)
         if member is not None:
-            member.nick = new
-            self.members[isupport.fold(new)] = member
+            member = self.members[intern(isupport.fold(new))] = POOL.changed(member, nick=new)
+        return member
+
+    def change_mode(self, nick: str, letter: str, adding: bool,
+                    isupport: ISupport) -> Member | None:
+        """A prefix mode given or taken: the member as it is now (None when not here)."""
+        folded = isupport.fold(nick)
+        member = self.members.get(folded)
+        if member is None:
+            return None
+        held = set(member.modes)
+        (held.add if adding else held.discard)(letter)
+        modes = "".join(m for m in isupport.prefix[0] if m in held)
+        if modes != member.modes:
+            member = self.members[folded] = POOL.changed(member, modes=modes)
+        return member
+
+    def set_away(self, nick: str, away: bool, isupport: ISupport) -> Member | None:
+        """AWAY: the member when this changed its away state, else None."""
+        folded = isupport.fold(nick)
+        member = self.members.get(folded)
+        if member is None or member.away == away:
+            return None
+        member = self.members[folded] = POOL.changed(member, away=away)
+        return member
+
+    def set_host(self, nick: str, user: str | None, host: str | None,
+                 isupport: ISupport) -> Member | None:
+        """CHGHOST: the member with its new user and host (None when not here)."""
+        folded = isupport.fold(nick)
+        member = self.members.get(folded)
+        if member is None:
+            return None
+        member = self.members[folded] = POOL.changed(member, user=user, host=host,
+                                                     userhost=True)
         return member
 
 

@@ -7,7 +7,6 @@ refuses a nick in use (the join answers ``conflict``); reconnects take ``nick_``
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from typing import TYPE_CHECKING
 
@@ -21,8 +20,6 @@ from transport.backends.irc.text import PASSTHROUGH
 
 if TYPE_CHECKING:
     from transport.backends.irc.session import IrcSession
-
-_BACKLOG = 10_000
 
 
 def _never(_nick: str) -> str | None:
@@ -52,9 +49,10 @@ async def connect(session: IrcSession) -> bool:
     verify = prefs.verify_cert if prefs.verify_cert is not None else session.config.verify_cert
     session.state = "connecting"
     for port, tls in endpoints(session, prefs.ports, prefs.tls_ports):
-        conn = IrcConnection(None, options)
+        # Events go straight into the session's inbox, in order, from the protocol's
+        # callbacks: no reader task and no second queue per connection.
+        conn = IrcConnection(session.take, options)
         session.conn = conn
-        reader = session.reader = asyncio.ensure_future(read(session, conn))
         secure = " (encrypted)" if tls else ""
         session.submit(functools.partial(
             session.status, f"Connecting to {session.host}:{port}{secure}"))
@@ -66,14 +64,12 @@ async def connect(session: IrcSession) -> bool:
                 sasl_plain=(nick, prefs.sasl_password) if prefs.sasl_password else None,
                 fallback_encoding=PASSTHROUGH,
             )
-        except IrcConnectionError as exc:
+        except IrcConnectionError as exc:  # its Disconnected event is in the inbox
             session.connect_error = str(exc)
-            await reader
             continue
         except ValueError as exc:  # a nick or password that cannot be sent
             session.connect_error = str(exc)
             conn.close(str(exc))
-            await reader
             break
         session.port, session.tls = port, tls
         return True
@@ -81,10 +77,3 @@ async def connect(session: IrcSession) -> bool:
         session.status, f"Connection failed: {session.connect_error}"))
     return False
 
-
-async def read(session: IrcSession, conn: IrcConnection) -> None:
-    """Hand the connection's events to the session's worker, in order."""
-    async for event in conn.events():
-        session.take(event)
-        if session.backlog() > _BACKLOG:
-            await asyncio.sleep(0)

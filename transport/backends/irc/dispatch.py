@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from transport.backends.irc import bans, inbound, membership, mucxml, rooms
-from transport.backends.irc.channel import parse_modes, role_affiliation
+from transport.backends.irc.channel import Channel, parse_modes, role_affiliation
 from transport.backends.irc.inbound import Handler
 from transport.backends.irc.protocol import IrcEvent
 from transport.core.events import XmppMessage
@@ -31,15 +31,17 @@ async def on_mode(session: IrcSession, ev: IrcEvent) -> None:
         return
     if inbound.is_me(session, ev.nick):
         inbound.resolve_pending(session, "mode", channel.folded, "")
-    before = {k: role_affiliation(m.modes, isupport) for k, m in channel.members.items()}
+    before = dict(channel.members)  # members are immutable: a change replaces one
     prefix_modes = isupport.prefix[0]
+    key = channel.key
     for adding, letter, arg in parse_modes(ev.params[1:], isupport):
-        member = channel.member(arg, isupport) if letter in prefix_modes else None
-        if member is None:
-            continue
-        modes = set(member.modes)
-        (modes.add if adding else modes.discard)(letter)
-        member.modes = "".join(m for m in prefix_modes if m in modes)
+        if letter == "k" and not adding:
+            key = ""
+        elif letter == "k" and arg and arg != "*":
+            key = arg
+        if letter in prefix_modes:
+            channel.change_mode(arg, letter, adding, isupport)
+    await _learn_key(session, channel, key)
     if not channel.joined:
         return
     room = rooms.room_jid(session, channel)
@@ -47,8 +49,36 @@ async def on_mode(session: IrcSession, ev: IrcEvent) -> None:
         session.emit(XmppMessage(to=full, sender=room, type="groupchat",
                                  body=f"Mode {channel.name} [{text}] by {ev.nick or ''}"))
     for folded, member in channel.members.items():
-        if before.get(folded) != role_affiliation(member.modes, isupport):
+        old = before.get(folded)
+        if old is not member and (old is None or role_affiliation(old.modes, isupport)
+                                  != role_affiliation(member.modes, isupport)):
             await rooms.to_all(session, channel, member)
+
+
+async def on_channel_modes(session: IrcSession, ev: IrcEvent) -> None:
+    """324, the channel's modes (asked by the user): its key, when it has one, is learnt."""
+    channel = session.channels.get(session.isupport.fold(ev.param(1)))
+    if channel is not None and channel.joined:
+        key = ""
+        for adding, letter, arg in parse_modes(ev.params[2:], session.isupport):
+            if adding and letter == "k":
+                key = arg if arg and arg != "*" else channel.key
+        await _learn_key(session, channel, key)
+    await on_numeric(session, ev)
+
+
+async def _learn_key(session: IrcSession, channel: Channel, key: str) -> None:
+    """The channel's key changed (MODE +k/-k, 324): rejoins, and restarts, need the new one.
+
+    The record is written only once the join completed (it is written then); a key hidden
+    from us (``*``) is not learnt.
+    """
+    if key == channel.key:
+        return
+    channel.key = key
+    if channel.joined:
+        await session.bridge.prefs.remember(session.user, session.host, channel.folded,
+                                            channel.name, key)
 
 
 async def on_topic(session: IrcSession, ev: IrcEvent) -> None:
@@ -88,18 +118,15 @@ async def on_invite(session: IrcSession, ev: IrcEvent) -> None:
 
 async def on_away(session: IrcSession, ev: IrcEvent) -> None:
     for channel in session.channels.values():
-        member = channel.member(ev.nick or "", session.isupport)
-        if member is not None and member.away != bool(ev.params):
-            member.away = bool(ev.params)
-            if channel.joined:
-                await rooms.to_all(session, channel, member)
+        member = channel.set_away(ev.nick or "", bool(ev.params), session.isupport)
+        if member is not None and channel.joined:
+            await rooms.to_all(session, channel, member)
 
 
 async def on_chghost(session: IrcSession, ev: IrcEvent) -> None:
     for channel in session.channels.values():
-        member = channel.member(ev.nick or "", session.isupport)
-        if member is not None:
-            member.user, member.host = ev.param(0) or None, ev.param(1) or None
+        channel.set_host(ev.nick or "", ev.param(0) or None, ev.param(1) or None,
+                         session.isupport)
 
 
 async def on_list(session: IrcSession, ev: IrcEvent) -> None:
@@ -200,6 +227,7 @@ HANDLERS: dict[str, Handler] = {
     "331": on_topic_reply,
     "332": on_topic_reply,
     "333": on_topic_reply,
+    "324": on_channel_modes,
     "INVITE": on_invite,
     "AWAY": on_away,
     "CHGHOST": on_chghost,

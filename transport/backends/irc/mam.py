@@ -20,11 +20,11 @@ from slixmpp.exceptions import XMPPError
 from slixmpp.jid import InvalidJID
 from slixmpp.xmlstream import ElementBase, register_stanza_plugin
 from slixmpp.xmlstream.handler import CoroutineCallback
-from slixmpp.xmlstream.matcher import StanzaPath
 
 from transport.backends.irc.archive import MAM_MAX
 from transport.backends.irc.contracts import ArchivedLine, ChannelHistory, HistoryRequest
 from transport.core.events import XmppMessage
+from transport.xmpp.matchers import IqChild
 from transport.xmpp.stanzas import bare
 
 MAM_NS: Final = "urn:xmpp:mam:2"
@@ -165,7 +165,7 @@ class MamHandler:
         self.resolve_room = resolve_room
         self.may_query = may_query
         xmpp.register_handler(
-            CoroutineCallback("irc mam", StanzaPath("iq/irc_mam_query"), self._on_iq)
+            CoroutineCallback("irc mam", IqChild(MAM_NS, "query"), self._on_iq)
         )
 
     async def _on_iq(self, iq: Any) -> None:

@@ -64,12 +64,13 @@ class SessionManager:
             log.info("IRC session for %s on %s ended", session.user, session.host)
 
     async def restore(self) -> None:
-        """Join again the channels users were in that are persistent for them.
+        """Join again the channels users were in that are persistent for them, by the
+        name and with the key they were joined with (a +k channel refuses a bare JOIN).
 
         The others are forgotten: the user left them when the gateway stopped.
         """
         store = self.bridge.prefs
-        for user, host, folded in await store.joined():
+        for user, host, folded, name, key in await store.joined():
             if self.bridge.settings.server(host) is None:
                 continue
             if not await self.bridge.persistent(user, host, folded):
@@ -82,7 +83,7 @@ class SessionManager:
                 continue
             session.keep_trying = True
             local = escape_node(f"{folded}%{host}")
-            channel = Channel(folded, folded, local)
+            channel = Channel(name, folded, local, key)
             channel.persistent = True
             channel.recording = await self.bridge.recording(user, host, folded)
             session.channels.setdefault(folded, channel)

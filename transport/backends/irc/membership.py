@@ -60,13 +60,15 @@ async def on_end_of_names(session: IrcSession, ev: IrcEvent) -> None:
     if channel is None or channel.joined:
         return
     channel.joined = True
+    channel.name = ev.param(1) or channel.name  # as the server spells it, for display
     channel.ready.set()
     await rooms.open_window(session, channel)
     if channel.before_rejoin is not None:
         await _resync(session, channel, channel.before_rejoin)
         channel.before_rejoin = None
     else:  # a rejoin after a reconnect was recorded by the first join
-        await session.bridge.prefs.remember(session.user, session.host, channel.folded)
+        await session.bridge.prefs.remember(session.user, session.host, channel.folded,
+                                            channel.name, channel.key)
     for full, request in list(channel.waiting.items()):
         await rooms.join_sequence(session, channel, full, request)
     channel.waiting.clear()

@@ -11,6 +11,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from transport.backends.irc.text import clean
+from transport.xmpp.render import attr
 
 MUC = "http://jabber.org/protocol/muc"
 MUC_USER = f"{MUC}#user"
@@ -96,8 +97,8 @@ def empty_subject() -> str:
 
 
 def stanza_id(uid: str, by: str) -> str:
-    element = ET.Element(f"{{{SID}}}stanza-id", {"id": uid, "by": by})
-    return ET.tostring(element, encoding="unicode")
+    """Formatted directly: it is built for every relayed line."""
+    return f'<stanza-id xmlns="{SID}" id="{attr(uid)}" by="{attr(by)}"/>'
 
 
 def invite(sender: str, reason: str = "", password: str = "") -> str:

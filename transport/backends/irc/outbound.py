@@ -25,24 +25,27 @@ from transport.core.events import OutgoingMessage, SendOutcome
 if TYPE_CHECKING:
     from transport.backends.irc.manager import SessionManager
     from transport.backends.irc.session import IrcSession
+    from transport.core.ordering import Turn
 
 def _not_joined() -> DeliveryRefused:
     return DeliveryRefused("You are not in this room", "not-acceptable", "modify")
 
 
-async def send(manager: SessionManager, message: OutgoingMessage) -> SendOutcome:
+async def send(manager: SessionManager, message: OutgoingMessage, turn: Turn) -> SendOutcome:
+    """Send one message; ``turn`` keeps it in order with the other sends of its lane."""
+    await turn.wait_to_queue()
     address = parse(message.contact, manager.bridge.info)
     if address.kind == "channel":
         if message.resource and message.type != "groupchat":
-            return await _private(manager, message, address.server, message.resource)
-        return await _channel(manager, message, address)
+            return await _private(manager, message, address.server, message.resource, turn)
+        return await _channel(manager, message, address, turn)
     if address.kind == "nick":
-        return await _private(manager, message, address.server, address.name)
+        return await _private(manager, message, address.server, address.name, turn)
     if address.kind == "host_pm":
         if not message.resource:
             raise DeliveryRefused("Say which nick: %host@gateway/nick", "jid-malformed", "modify")
-        return await _private(manager, message, address.server, message.resource)
-    return await _raw(manager, message, address.server)
+        return await _private(manager, message, address.server, message.resource, turn)
+    return await _raw(manager, message, address.server, turn)
 
 
 def _kind_and_text(body: str) -> tuple[LineKind, str]:
@@ -52,11 +55,16 @@ def _kind_and_text(body: str) -> tuple[LineKind, str]:
 
 
 async def _write_all(session: IrcSession, lines: list[bytes], ready: asyncio.Event,
-                     is_ready: object, on_written: object = None, *,
+                     is_ready: object, turn: Turn, on_written: object = None, *,
                      throttle: bool = True) -> int:
-    """Write ``lines`` in order; lines the connection lost are sent again after reconnect."""
+    """Write ``lines`` in order; lines the connection lost are sent again after reconnect
+    (once the lane's earlier sends are done, so that they keep their order)."""
     remaining = list(enumerate(lines))
+    retry = False
     while remaining:
+        if retry:
+            await turn.wait_to_retry()
+        retry = True
         await session.wait_until(is_ready, ready)  # type: ignore[arg-type]
         try:
             futures = [(i, session.write(line, throttle=throttle)) for i, line in remaining]
@@ -64,6 +72,7 @@ async def _write_all(session: IrcSession, lines: list[bytes], ready: asyncio.Eve
             continue
         except ValueError as exc:
             raise DeliveryRefused(str(exc), "bad-request", "modify") from exc
+        turn.mark_queued()
         done = 0
         for index, future in futures:
             try:
@@ -80,7 +89,7 @@ async def _write_all(session: IrcSession, lines: list[bytes], ready: asyncio.Eve
 
 
 async def _channel(manager: SessionManager, message: OutgoingMessage,
-                   address: Address) -> SendOutcome:
+                   address: Address, turn: Turn) -> SendOutcome:
     session = manager.get(message.user, address.server)
     if session is None:
         raise _not_joined()
@@ -97,7 +106,7 @@ async def _channel(manager: SessionManager, message: OutgoingMessage,
     body = message.body
     if body.startswith("/mode ") and len(sanitize(body)) == 1:
         await _write_all(session, [f"MODE {channel.name} {body[6:].strip()}".encode()],
-                         channel.ready, ready)
+                         channel.ready, ready, turn)
         return SendOutcome(confirmed=True)
     kind, text = _kind_and_text(body)
     await session.wait_until(ready, channel.ready)
@@ -122,7 +131,7 @@ async def _channel(manager: SessionManager, message: OutgoingMessage,
             session.submit(lambda: _reflect(session, channel, kind, bodies[index], ids[index]))
 
     await _write_all(session, [reencode(line, encoding) for line in lines], channel.ready, ready,
-                     written)
+                     turn, written)
     return SendOutcome(legacy_ids=tuple(ids), confirmed=True)
 
 
@@ -139,7 +148,7 @@ def _payload(line: bytes, kind: LineKind) -> str:
 
 
 async def _private(manager: SessionManager, message: OutgoingMessage, host: str,
-                   nick: str) -> SendOutcome:
+                   nick: str, turn: Turn) -> SendOutcome:
     try:
         check_nick(nick)
     except Exception as exc:
@@ -153,11 +162,12 @@ async def _private(manager: SessionManager, message: OutgoingMessage, host: str,
     lines = make_privmsg(nick, payload, session.conn.me.prefix_len, session.isupport.linelen)
     encoding = await session.bridge.encoding_out(session.user, host, None)
     count = await _write_all(session, [reencode(line, encoding) for line in lines],
-                             session.registered, lambda: session.ready)
+                             session.registered, lambda: session.ready, turn)
     return SendOutcome(legacy_ids=tuple(uuid.uuid4().hex for _ in range(count)), confirmed=True)
 
 
-async def _raw(manager: SessionManager, message: OutgoingMessage, host: str) -> SendOutcome:
+async def _raw(manager: SessionManager, message: OutgoingMessage, host: str,
+               turn: Turn) -> SendOutcome:
     """Text sent to the server JID: each line is a raw IRC command (biboumi).
 
     Raw commands skip the throttle, as in biboumi: a WHOIS must not wait behind a paced
@@ -169,5 +179,6 @@ async def _raw(manager: SessionManager, message: OutgoingMessage, host: str) -> 
         reason = lines[0].partition(b" ")[2].decode().removeprefix(":")
         await session.quit(reason)
         return SendOutcome(confirmed=True)
-    await _write_all(session, lines, session.registered, lambda: session.ready, throttle=False)
+    await _write_all(session, lines, session.registered, lambda: session.ready, turn,
+                     throttle=False)
     return SendOutcome(confirmed=True)

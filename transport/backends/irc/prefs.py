@@ -7,6 +7,9 @@ one channel (``channel:HOST:#chan``, channel case-folded by the caller). Unset v
 ``irc_joined`` records the channels the gateway is in for each user, so that a restart can
 rejoin those that are persistent, whether by the channel's own setting, the user's default
 or the config's: the preferences alone cannot say which channels a default applies to.
+Each record also keeps the channel's name as the server spells it and its key, so that a
+channel protected by +k can be joined again; the key is a password and never leaves here
+except in the JOIN line.
 """
 
 from __future__ import annotations
@@ -15,16 +18,21 @@ import dataclasses
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 _GET: Final = "SELECT data FROM irc_prefs WHERE component = ? AND user = ? AND scope = ?"
 _SET: Final = """
 INSERT INTO irc_prefs (component, user, scope, data) VALUES (?, ?, ?, ?)
 ON CONFLICT (component, user, scope) DO UPDATE SET data = excluded.data"""
 _FORGET: Final = "DELETE FROM irc_prefs WHERE component = ? AND user = ?"
-_JOINED: Final = "SELECT user, server, channel FROM irc_joined WHERE component = ?"
-_REMEMBER: Final = (
-    "INSERT OR IGNORE INTO irc_joined (component, user, server, channel) VALUES (?, ?, ?, ?)")
+_JOINED: Final = (
+    "SELECT user, server, channel, name, key FROM irc_joined WHERE component = ?")
+# A NULL name or key (a channel made persistent from a form) keeps what the join recorded.
+_REMEMBER: Final = """
+INSERT INTO irc_joined (component, user, server, channel, name, key) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (component, user, server, channel) DO UPDATE SET
+    name = coalesce(excluded.name, irc_joined.name),
+    key = coalesce(excluded.key, irc_joined.key)"""
 _LEFT: Final = """
 DELETE FROM irc_joined WHERE component = ? AND user = ? AND server = ? AND channel = ?"""
 _FORGET_JOINED: Final = "DELETE FROM irc_joined WHERE component = ? AND user = ?"
@@ -69,6 +77,25 @@ class ChannelPrefs:
 
 
 P = TypeVar("P", GlobalPrefs, ServerPrefs, ChannelPrefs)
+
+
+class Joined(NamedTuple):
+    """A channel recorded as joined: what a restart needs to JOIN it again.
+
+    ``name`` is the channel as the server spells it (the folded name when never joined);
+    ``key`` its +k key, '' when none is known. The key is a password: do not log it.
+    """
+
+    user: str
+    server: str
+    channel: str
+    name: str
+    key: str
+
+    def __repr__(self) -> str:
+        key = "****" if self.key else ""
+        return (f"Joined(user={self.user!r}, server={self.server!r}, "
+                f"channel={self.channel!r}, name={self.name!r}, key={key!r})")
 
 
 def server_scope(host: str) -> str:
@@ -120,14 +147,21 @@ class PrefsStore:
         if prefs.persistent and not before.persistent:
             await self.remember(user, host, folded_channel)
 
-    async def joined(self) -> list[tuple[str, str, str]]:
-        """(user, host, folded channel) of every channel recorded as joined."""
+    async def joined(self) -> list[Joined]:
+        """Every channel recorded as joined."""
         rows = await self._db.fetchall(_JOINED, (self._component,))
-        return [(user, server, channel) for user, server, channel in rows]
+        return [Joined(user, server, channel, name or channel, key or "")
+                for user, server, channel, name, key in rows]
 
-    async def remember(self, user: str, host: str, folded_channel: str) -> None:
-        """The gateway is in the channel for ``user`` (or will be: it became persistent)."""
-        await self._db.execute(_REMEMBER, (self._component, user, host.lower(), folded_channel))
+    async def remember(self, user: str, host: str, folded_channel: str,
+                       name: str | None = None, key: str | None = None) -> None:
+        """The gateway is in the channel for ``user`` (or will be: it became persistent).
+
+        ``name`` and ``key`` (the key it joined with, '' for none) replace the recorded
+        ones; None keeps them, since making a channel persistent does not say them.
+        """
+        await self._db.execute(_REMEMBER, (self._component, user, host.lower(), folded_channel,
+                                           name, key))
 
     async def left(self, user: str, host: str, folded_channel: str) -> None:
         """The gateway is out of the channel for ``user``: a restart must not rejoin it."""

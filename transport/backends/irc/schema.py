@@ -2,8 +2,9 @@
 
 Preferences are per user and scope; the archive keeps one copy of each channel line, with
 per-user presence windows deciding who may read what (biboumi stores a copy per user).
-Version 2 records which channels each user is in, for restarts. Never edit a released
-script: add the next one.
+Version 2 records which channels each user is in, for restarts; version 3 adds the
+channel's name as the server spells it and its key, so that a restart can rejoin a channel
+protected by +k under its own name. Never edit a released script: add the next one.
 """
 
 from __future__ import annotations
@@ -76,4 +77,12 @@ WHERE instr(rest, ':') > 1
   AND CASE WHEN json_valid(data) THEN json_extract(data, '$.persistent') END = 1;
 """
 
-MIGRATIONS: tuple[str, ...] = (PREFS_TABLES + ARCHIVE_TABLES, JOINED_TABLE)
+JOINED_NAME_AND_KEY = """
+-- The channel's display name (as the server spells it) and the key (+k) the gateway joined
+-- with or learnt from MODE/324. NULL for rows written by version 2: the restart then joins
+-- the folded name without a key, as before. The key is a password: never shown or logged.
+ALTER TABLE irc_joined ADD COLUMN name TEXT;
+ALTER TABLE irc_joined ADD COLUMN key TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (PREFS_TABLES + ARCHIVE_TABLES, JOINED_TABLE, JOINED_NAME_AND_KEY)

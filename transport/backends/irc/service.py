@@ -13,7 +13,6 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from slixmpp.xmlstream.handler import CoroutineCallback
-from slixmpp.xmlstream.matcher import MatchXPath
 
 from transport.backends.irc import mucxml, rooms
 from transport.backends.irc.addressing import Address, check_nick, parse
@@ -25,6 +24,7 @@ from transport.backends.irc.manager import SessionManager
 from transport.backends.irc.protocol import sanitize
 from transport.backends.irc.session import IrcSession
 from transport.core.errors import GatewayError
+from transport.xmpp.matchers import IqChild
 from transport.xmpp.stanzas import BodilessMessage, bare, error_condition
 
 _SUBSCRIPTIONS = frozenset({"subscribe", "subscribed", "unsubscribe", "unsubscribed", "probe"})
@@ -42,15 +42,14 @@ class MucService:
         self.owner_form: OwnerForm | None = None
         self.admin = MucAdmin(bridge, self._session_channel)
         xmpp = bridge.xmpp
-        ns = xmpp.default_ns
         xmpp.add_event_handler("presence", self._on_presence)
         xmpp.register_handler(CoroutineCallback(
             "irc room messages", BodilessMessage(), self._on_message))
         xmpp.register_handler(CoroutineCallback(
-            "irc muc admin", MatchXPath(f"{{{ns}}}iq/{{{mucxml.MUC_ADMIN}}}query"),
+            "irc muc admin", IqChild(mucxml.MUC_ADMIN, "query"),
             self._on_admin))
         xmpp.register_handler(CoroutineCallback(
-            "irc muc owner", MatchXPath(f"{{{ns}}}iq/{{{mucxml.MUC_OWNER}}}query"),
+            "irc muc owner", IqChild(mucxml.MUC_OWNER, "query"),
             self._on_owner))
 
     def _room(self, jid: Any) -> Address | None:

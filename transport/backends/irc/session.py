@@ -31,6 +31,7 @@ from transport.backends.irc.protocol import (
     ISupport,
     Registered,
 )
+from transport.backends.irc.protocol.lite import Flag, Inbox
 from transport.backends.irc.settings import ServerConfig
 from transport.backends.irc.text import clean
 from transport.core.errors import DeliveryRefused
@@ -64,8 +65,8 @@ class IrcSession:
         self.keep_trying = False
         self.since: float | None = None
         self.port, self.tls = config.port, config.tls
-        self.registered = asyncio.Event()
-        self.closed = asyncio.Event()
+        self.registered = Flag()
+        self.closed = Flag()
         self.waiters = 0
         self.motd: list[str] = []
         self.listing: list[tuple[str, int, str]] = []
@@ -75,11 +76,10 @@ class IrcSession:
         self.pm_nicks: set[str] = set()
         self.connect_error = ""
         self._closing = False
-        self._queue: asyncio.Queue[Event | Action] = asyncio.Queue()
+        self._queue: Inbox[Event | Action] = Inbox()
         self._outgoing: list[XmppMessage] = []
         self._worker: asyncio.Task[None] | None = None
         self._life: asyncio.Task[None] | None = None
-        self.reader: asyncio.Task[None] | None = None
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -134,8 +134,8 @@ class IrcSession:
                 return
             if connected:
                 failures = 0
-                assert self.reader is not None
-                await self.reader
+                assert self.conn is not None
+                await self.conn.wait_closed()
                 await self.run(self.flush)  # the Disconnected event has been handled
                 if self._closing:
                     return
@@ -156,11 +156,8 @@ class IrcSession:
     # -- the serial worker -----------------------------------------------------------------
 
     def take(self, event: Event) -> None:
-        """An event from the connection, handled in turn (see ``connecting.read``)."""
+        """An event from the connection (its ``on_event``), handled in turn."""
         self._queue.put_nowait(event)
-
-    def backlog(self) -> int:
-        return self._queue.qsize()
 
     def submit(self, action: Action) -> None:
         """Run ``action`` in turn with IRC events (fire and forget)."""
@@ -190,9 +187,7 @@ class IrcSession:
 
     async def _work(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while not self._queue.empty() and len(batch) < _BATCH:
-                batch.append(self._queue.get_nowait())
+            batch: list[Event | Action] = await self._queue.batch(_BATCH)
             for item in batch:
                 try:
                     if callable(item):
@@ -204,6 +199,9 @@ class IrcSession:
                 except Exception:
                     log.exception("IRC session %s on %s failed handling %s", self.user,
                                   self.host, type(item).__name__)
+            # Let go of what was handled before waiting: an idle session must not keep its
+            # last burst (a channel's NAMES lines, say) alive.
+            del batch, item
             try:
                 await self.flush()
             except asyncio.CancelledError:

@@ -21,12 +21,14 @@ from .caps import CapNegotiator
 from .casemap import ISupport
 from .errors import IrcConnectionError, IrcError, IrcNotConnected
 from .events import Connected, Disconnected, Event, EventSink, IrcEvent, Registered
+from .keepalive import Keepalive
 from .lines import check_line, make_notice, make_privmsg, sanitize, truncate_utf8
+from .lite import Flag
 from .message import decode_line, parse_line
 from .options import ConnectionOptions
 from .ratelimit import TokenBucket
 from .state import ClientState, greeting
-from .wire import LineWire, keepalive, open_wire, redact, ssl_context
+from .wire import LineWire, open_wire, redact, ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +61,8 @@ class IrcConnection:
         self._fallback = "latin-1"
         self._error_text: str | None = None
         self._registered: asyncio.Future[Registered] | None = None
-        self._closed = asyncio.Event()
-        self._pinger: asyncio.Task[None] | None = None
+        self._closed = Flag()
+        self._pinger: Keepalive | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._endpoint: tuple[str, int, bool] = ("", 0, False)
         self._greeting: list[str] = []
@@ -244,14 +246,14 @@ class IrcConnection:
         elif step.welcomed:
             opts, loop = self.options, asyncio.get_running_loop()
             self._timer = loop.call_later(opts.welcome_grace, self._complete_registration)
-            ping = keepalive(
+            self._pinger = Keepalive(
                 self._wire,
                 opts.ping_interval,
                 opts.ping_timeout,
                 self._ping,
                 lambda idle: self._fail(f"Ping timeout: {int(idle)} seconds", TimeoutError()),
             )
-            self._pinger = loop.create_task(ping)
+            self._pinger.start()
         elif registering and (after_isupport or cmd in _MOTD_END):
             self._complete_registration()
 
@@ -286,7 +288,7 @@ class IrcConnection:
         self.state = "closed"
         if self._timer is not None:
             self._timer.cancel()
-        if self._pinger is not None and self._pinger is not asyncio.current_task():
+        if self._pinger is not None:
             self._pinger.cancel()
         self._wire.close(IrcNotConnected(reason))
         if self._registered is not None and not self._registered.done():

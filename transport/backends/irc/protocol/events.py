@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -11,6 +10,7 @@ from dataclasses import dataclass, field
 from irc.client import NickMask
 
 from .casemap import ISupport
+from .lite import Inbox
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class EventSink:
         self._callback = callback
         self._backlog = backlog
         self._high, self._low = high, low
-        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._queue: Inbox[Event] = Inbox()
         self._holding = False
         self._held: Disconnected | None = None
         self._paused = False

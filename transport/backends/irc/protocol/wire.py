@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 
 from .errors import IrcNotConnected
+from .lite import Flag, Inbox
 from .message import LineReader
 from .ratelimit import TokenBucket
 
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 _HEAD = r"^((?:@\S* +)?(?::\S* +)?)"
 _SECRET = re.compile(_HEAD + r"(PASS|OPER|AUTHENTICATE(?! +(?:PLAIN|\*|\+)$))\b.*", re.I)
 _SERVICES = re.compile(_HEAD + r"((?:PRIVMSG|NOTICE) +\S*serv\b\S* |NS |NICKSERV ).*", re.I)
+# Channel keys: JOIN's keys, and the parameters of a mode change (or 324) that sets +k.
+_KEYS = re.compile(_HEAD + r"(JOIN +\S+|(?:MODE|324 +\S+) +\S+ +[-+]\S*k\S*) .*", re.I)
 
 
 def redact(line: str) -> str:
@@ -35,6 +38,7 @@ def redact(line: str) -> str:
     Works on received lines too, since echo-message sends our own messages back.
     """
     line = _SECRET.sub(r"\1\2 ****", line)
+    line = _KEYS.sub(r"\1\2 ****", line)
     return _SERVICES.sub(r"\1\2****", line)
 
 
@@ -63,14 +67,18 @@ class LineWire(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.last_rx = time.monotonic()
         self.closed = False
-        self._queue: asyncio.Queue[tuple[bytes, asyncio.Future[None], bool]] = asyncio.Queue()
-        self._gate = asyncio.Event()
-        self._can_write = asyncio.Event()
+        # Light stand-ins (see .lite): a connection keeps these for its whole life.
+        self._queue: Inbox[tuple[bytes, asyncio.Future[None], bool]] = Inbox()
+        self._gate = Flag()
+        self._can_write = Flag()
         self._can_write.set()
         self._writer: asyncio.Task[None] | None = None
         self._current: asyncio.Future[None] | None = None  # dequeued, not yet written
         self._flushing: asyncio.Future[None] | None = None  # written, not yet flushed
         self._unflushed: list[asyncio.Future[None]] = []  # unthrottled, written, not flushed
+        # Lines cleared to go out this loop turn: written together, in one system call.
+        self._batch: list[bytes] = []
+        self._batch_futures: list[asyncio.Future[None]] = []
         self._reading_paused = False
 
     # asyncio.Protocol -------------------------------------------------------------------
@@ -114,9 +122,11 @@ class LineWire(asyncio.Protocol):
     # Writing ----------------------------------------------------------------------------
 
     def write_now(self, data: bytes) -> None:
-        """Write an urgent line immediately, ahead of anything queued."""
+        """Write an urgent line immediately, ahead of anything queued (after the lines
+        already cleared to go out this turn, which are older)."""
         if self.closed or self.transport is None or self.transport.is_closing():
             raise IrcNotConnected("not connected")
+        self._write_batch()
         if log.isEnabledFor(logging.DEBUG):
             log.debug(">> %s", redact(data.decode("utf-8", "replace")))
         self.transport.write(data + b"\r\n")
@@ -133,9 +143,45 @@ class LineWire(asyncio.Protocol):
             fut.set_exception(IrcNotConnected("not connected"))
         elif not throttle and self._gate.is_set():
             self._write_unthrottled(data, fut)
+        elif self._idle() and self._bucket.try_acquire():
+            # Nothing ahead of it and a token free: no need to wake the writer task. The
+            # line joins this turn's batch, written at the end of the turn in one call.
+            if not self._batch:
+                asyncio.get_running_loop().call_soon(self._write_batch)
+            self._batch.append(data)
+            self._batch_futures.append(fut)
         else:
             self._queue.put_nowait((data, fut, throttle))
         return fut
+
+    def _idle(self) -> bool:
+        """No paced line is queued, being written or waiting for the kernel."""
+        return (self._gate.is_set() and self._can_write.is_set() and self._queue.empty()
+                and self._current is None and self._flushing is None)
+
+    def _write_batch(self) -> None:
+        """Write this turn's batch; its futures resolve once the kernel took the bytes."""
+        if not self._batch:
+            return
+        lines, futures = self._batch, self._batch_futures
+        self._batch, self._batch_futures = [], []
+        if self.closed or self.transport is None or self.transport.is_closing():
+            lost = IrcNotConnected("not connected")
+            for fut in futures:
+                if not fut.done():
+                    fut.set_exception(lost)
+            return
+        if log.isEnabledFor(logging.DEBUG):
+            for line in lines:
+                log.debug(">> %s", redact(line.decode("utf-8", "replace")))
+        lines.append(b"")
+        self.transport.write(b"\r\n".join(lines))
+        if not self._can_write.is_set():
+            self._unflushed.extend(futures)
+            return
+        for fut in futures:
+            if not fut.done():
+                fut.set_result(None)
 
     def _write_unthrottled(self, data: bytes, fut: asyncio.Future[None]) -> None:
         try:
@@ -190,6 +236,10 @@ class LineWire(asyncio.Protocol):
         if self._writer is not None:
             self._writer.cancel()
         lost = IrcNotConnected("connection lost while writing")
+        for batched in self._batch_futures:
+            if not batched.done():
+                batched.set_exception(exc)
+        self._batch, self._batch_futures = [], []
         for fut in [self._flushing, *self._unflushed]:
             if fut is not None and not fut.done():
                 fut.set_exception(lost)
@@ -219,34 +269,6 @@ class LineWire(asyncio.Protocol):
     @property
     def reading_paused(self) -> bool:
         return self._reading_paused
-
-
-async def keepalive(
-    wire: LineWire,
-    interval: float,
-    timeout: float,
-    send_ping: Callable[[], None],
-    on_timeout: Callable[[float], None],
-) -> None:
-    """PING after ``interval`` s without incoming traffic; declare the link dead after
-    ``timeout`` s (biboumi pings every 240 s but never checks for an answer)."""
-    pinged_at = 0.0
-    while not wire.closed:
-        now = time.monotonic()
-        idle = now - wire.last_rx
-        if idle >= timeout:
-            on_timeout(idle)
-            return
-        wait = wire.last_rx + timeout - now
-        if idle < interval:
-            wait = min(wait, wire.last_rx + interval - now)
-        elif pinged_at <= wire.last_rx:
-            pinged_at = now
-            try:
-                send_ping()
-            except IrcNotConnected:
-                return
-        await asyncio.sleep(max(wait, 0.01))
 
 
 @functools.lru_cache(maxsize=16)
