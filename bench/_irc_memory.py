@@ -74,6 +74,8 @@ async def main(args: argparse.Namespace) -> None:
                 warm = [(names[n], room("#warm"), "warm")]
                 await crowd.each("join", [{"jobs": p, "concurrency": 10, "timeout": 60}
                                           for p in crowd.split(warm)])
+                # Forget the warm-up room client-side: "settle" would wait for it to fill.
+                await crowd.all("reset")
                 await asyncio.sleep(2)
                 gc.collect()
                 tracemalloc.reset_peak()

@@ -116,9 +116,10 @@ class OutboxDispatcher:
         try:
             if self.backend.pipelined_sends and self.backend.resend_unconfirmed:
                 await self._drain_pipelined(queue)
-            while not queue.empty():
-                row_id, message, attempts, due = queue.get_nowait()
-                await self._deliver(row_id, message, attempts, due)
+            else:
+                while not queue.empty():
+                    row_id, message, attempts, due = queue.get_nowait()
+                    await self._deliver(row_id, message, attempts, due)
         finally:
             self._workers.pop(lane, None)
             if queue.empty():
@@ -207,7 +208,7 @@ class OutboxDispatcher:
     def _record_sent(self, row_id: int, message: OutgoingMessage, outcome: SendOutcome) -> None:
         """A plain success joins the loop turn's batch: one write marks them all sent."""
         if outcome.legacy_ids and not outcome.confirmed:
-            self._after(self._succeed(row_id, message, outcome))  # id maps to keep
+            self._after(self._sent_awaiting_report(row_id, message, outcome))
             return
         if not self._sent:
             self._after(self._flush_sent())
@@ -238,23 +239,22 @@ class OutboxDispatcher:
         if not task.cancelled() and task.exception() is not None:
             log.error("Could not record a send outcome", exc_info=task.exception())
 
-    async def _succeed(self, row_id: int, message: OutgoingMessage, outcome: SendOutcome) -> None:
+    async def _sent_awaiting_report(self, row_id: int, message: OutgoingMessage,
+                                    outcome: SendOutcome) -> None:
+        """Sent, with the network's report still to come: keep its ids to match it."""
         self.sent += 1
         await self.store.outbox.mark_sent(row_id, list(outcome.legacy_ids))
-        if outcome.legacy_ids and not outcome.confirmed:
-            for contact, legacy_ids in outcome.by_contact(message.contact).items():
-                await self.store.id_maps.add(
-                    self.component,
-                    legacy_ids,
-                    message.user,
-                    message.sender_full_jid,
-                    contact,
-                    message.stanza_id,
-                    message.receipt_requested,
-                )
-            await self.on_mapped(outcome.legacy_ids)
-        if outcome.confirmed and message.receipt_requested:
-            await self.on_receipt(message)
+        for contact, legacy_ids in outcome.by_contact(message.contact).items():
+            await self.store.id_maps.add(
+                self.component,
+                legacy_ids,
+                message.user,
+                message.sender_full_jid,
+                contact,
+                message.stanza_id,
+                message.receipt_requested,
+            )
+        await self.on_mapped(outcome.legacy_ids)
 
     async def _fail(self, row_id: int, message: OutgoingMessage, error: StanzaErrorInfo) -> None:
         self.failed += 1

@@ -12,8 +12,6 @@ import pytest
 
 from transport.backends.irc.archive import ChannelArchive
 from transport.backends.irc.contracts import ChannelHistory, HistoryRequest
-from transport.backends.irc.schema import MIGRATIONS
-from transport.store import Store
 
 GW = "irc.localhost"
 SRV = "irc.example.org"
@@ -29,13 +27,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-async def store(tmp_path):
-    opened = await Store.open(tmp_path / "gw.sqlite3", extra_migrations={"irc": MIGRATIONS})
-    yield opened
-    await opened.close()
 
 
 @pytest.fixture

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
 from transport.backends.irc.prefs import ChannelPrefs, GlobalPrefs, PrefsStore, ServerPrefs
-from transport.backends.irc.schema import MIGRATIONS
-from transport.store import Store
 
 GW = "irc.localhost"
 SRV = "irc.example.org"
 ALICE = "alice@localhost"
-
-
-@pytest.fixture
-async def store(tmp_path: Path):
-    opened = await Store.open(tmp_path / "gw.sqlite3", extra_migrations={"irc": MIGRATIONS})
-    yield opened
-    await opened.close()
 
 
 async def test_reads_follow_every_write(store) -> None:

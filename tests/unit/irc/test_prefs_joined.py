@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from transport.backends.irc.prefs import ChannelPrefs, GlobalPrefs, Joined, PrefsStore
 from transport.backends.irc.schema import MIGRATIONS
 from transport.store import Store
@@ -23,13 +21,6 @@ BOB = "bob@localhost"
 async def ids(prefs: PrefsStore) -> list[tuple[str, str, str]]:
     """(user, server, folded channel) of every record, sorted."""
     return sorted((j.user, j.server, j.channel) for j in await prefs.joined())
-
-
-@pytest.fixture
-async def store(tmp_path: Path):
-    opened = await Store.open(tmp_path / "gw.sqlite3", extra_migrations={"irc": MIGRATIONS})
-    yield opened
-    await opened.close()
 
 
 async def test_joined_channels_are_recorded_once_per_user_server_and_channel(store) -> None:
