@@ -92,8 +92,11 @@ class GatewayComponent(ComponentXMPP):
 
         It answers probes for pairs it has not seen (every pair after a restart) with
         ``unsubscribed``, which would wipe users' contacts, and it grows by one entry per
-        user and contact it ever heard from.
+        user and contact it ever heard from. Its outgoing filter would also keep the last
+        presence sent from each of our JIDs to each user (a stanza and a roster item per
+        room and occupant a user ever saw), for a probe answer the store gives instead.
         """
+        self.del_filter("out", self.roster._save_last_status)
         self.del_event_handler("presence_probe", self._handle_probe)
         for event in ("presence_available", "presence_dnd", "presence_xa", "presence_chat",
                       "presence_away"):

@@ -150,7 +150,7 @@ async def test_unknown_route_under_account_still_needs_auth(standin):
     async with aiohttp.ClientSession() as session:
         async with session.get(url) as resp:
             assert resp.status == 401
-        auth = aiohttp.BasicAuth(ACCOUNT, TOKEN)
-        async with session.get(url, auth=auth) as resp:
+        auth = {"Authorization": aiohttp.encode_basic_auth(ACCOUNT, TOKEN)}
+        async with session.get(url, headers=auth) as resp:
             assert resp.status == 404
             assert (await resp.json())["code"] == 20404

@@ -107,11 +107,11 @@ async def test_inbound_mms_media_requires_auth(standin, receiver, client):
         async with session.get(url0) as resp:
             assert resp.status == 401
             assert (await resp.json())["code"] == 20003
-        auth = aiohttp.BasicAuth(ACCOUNT, TOKEN)
-        async with session.get(url0, auth=auth) as resp:
+        auth = {"Authorization": aiohttp.encode_basic_auth(ACCOUNT, TOKEN)}
+        async with session.get(url0, headers=auth) as resp:
             assert resp.status == 200 and resp.content_type == "image/jpeg"
             assert await resp.read() == jpeg
-        async with session.get(form["MediaUrl1"] + ".json", auth=auth) as resp:
+        async with session.get(form["MediaUrl1"] + ".json", headers=auth) as resp:
             meta = await resp.json()
     assert meta["content_type"] == "image/png" and meta["parent_sid"] == result.message_sid
     media = await client.messages(result.message_sid).media.list_async()
@@ -143,8 +143,8 @@ async def test_media_redirect_mode():
         await runner.cleanup()
         url = captured[0]["MediaUrl0"]
         async with aiohttp.ClientSession() as session:
-            auth = aiohttp.BasicAuth(account, token)
-            async with session.get(url, auth=auth, allow_redirects=False) as resp:
+            auth = {"Authorization": aiohttp.encode_basic_auth(account, token)}
+            async with session.get(url, headers=auth, allow_redirects=False) as resp:
                 assert resp.status == 307 and "/_cdn/" in resp.headers["Location"]
-            async with session.get(url, auth=auth) as resp:
+            async with session.get(url, headers=auth) as resp:
                 assert resp.status == 200 and await resp.read() == b"GIF89a"
