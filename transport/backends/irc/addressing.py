@@ -122,10 +122,15 @@ class Jids:
 
 def valid_resource(room: str, nick: str) -> bool:
     """Whether ``room/nick`` is a JID at all (occupants whose nick cannot be are skipped)."""
+    return occupant_jid(room, nick) is not None
+
+
+def occupant_jid(room: str, nick: str) -> str | None:
+    """``room/nick`` normalized as slixmpp writes a ``from`` it is given, or None when no
+    JID can hold it."""
     if _CONTROL.search(nick):
-        return False
+        return None
     try:
-        JID(f"{room}/{nick}")
+        return str(JID(f"{room}/{nick}"))
     except (InvalidJID, ValueError):
-        return False
-    return True
+        return None

@@ -91,6 +91,10 @@ class Channel:
     them through the methods here, which put another member in their place.
     """
 
+    __slots__ = ("_reflections", "before_rejoin", "folded", "joined", "key", "members",
+                 "name", "persistent", "ready", "recording", "resources",
+                 "room_local", "topic", "topic_by", "waiting", "window_open")
+
     def __init__(self, name: str, folded: str, room_local: str, key: str = "") -> None:
         self.name = name
         self.folded = folded
@@ -102,7 +106,6 @@ class Channel:
         self.resources: dict[str, str] = {}
         self.waiting: dict[str, JoinRequest] = {}
         self.joined = False
-        self.names_open = False
         self.persistent = False
         self.recording = False
         self.before_rejoin: dict[str, Member] | None = None

@@ -26,6 +26,13 @@ def _never(_nick: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=64)
+def _options(rate: float, burst: int, reconnecting: bool) -> ConnectionOptions:
+    """Shared by the connections made with the same settings (they are immutable)."""
+    return ConnectionOptions(rate=rate, burst=burst,
+                             nick_in_use=append_underscore if reconnecting else _never)
+
+
 def endpoints(
     session: IrcSession, ports: tuple[int, ...], tls_ports: tuple[int, ...]
 ) -> list[tuple[int, bool]]:
@@ -40,11 +47,7 @@ async def connect(session: IrcSession) -> bool:
     limit = prefs.throttle_limit
     if limit is None:
         limit = session.bridge.settings.throttle_limit
-    options = ConnectionOptions(
-        rate=0 if limit < 0 else 1.0,
-        burst=max(limit, 1),
-        nick_in_use=append_underscore if session.was_registered else _never,
-    )
+    options = _options(0 if limit < 0 else 1.0, max(limit, 1), session.was_registered)
     nick = prefs.nick or session.nick
     verify = prefs.verify_cert if prefs.verify_cert is not None else session.config.verify_cert
     session.state = "connecting"

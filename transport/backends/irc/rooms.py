@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from transport.backends.irc import mucxml
-from transport.backends.irc.addressing import valid_resource
+from transport.backends.irc.addressing import occupant_jid
 from transport.backends.irc.channel import Channel, JoinRequest, Member, role_affiliation
 from transport.backends.irc.contracts import HistoryRequest
 from transport.backends.irc.mam import history_messages
@@ -37,16 +37,17 @@ def item_for(
     return mucxml.Item(affiliation=affiliation, role=role, jid=jid)
 
 
-async def occupant(
+def presence_of(
     session: IrcSession, channel: Channel, member: Member, to: str, *,
     unavailable: bool = False, codes: tuple[int, ...] = (), status: str | None = None,
     new_nick: str | None = None, actor: str | None = None, reason: str | None = None,
     me: bool | None = None,
-) -> None:
-    """One occupant's presence to one resource (skipped when no JID can hold the nick)."""
-    sender = room_jid(session, channel, member.nick)
-    if not valid_resource(room_jid(session, channel), member.nick):
-        return
+) -> str:
+    """One occupant's presence to one resource, as XML text ('' when no JID can hold the
+    nick: such occupants are skipped)."""
+    sender = occupant_jid(room_jid(session, channel), member.nick)
+    if sender is None:
+        return ""
     if me is None:
         me = session.isupport.equal(member.nick, session.nick)
     item = item_for(session, member, member.nick, to if me else None)
@@ -54,28 +55,37 @@ async def occupant(
                        new_nick, actor, reason)
     if me:
         codes = (*codes, 110)
-    stanza = mucxml.occupant(
-        session.bridge.xmpp, sender, to, item, codes=codes, unavailable=unavailable,
-        status=status, show="away" if member.away and not unavailable else None)
-    await session.presence(stanza)
+    return mucxml.occupant_xml(
+        sender, to, item, codes=codes, unavailable=unavailable, status=status,
+        show="away" if member.away and not unavailable else None)
 
 
 async def to_all(session: IrcSession, channel: Channel, member: Member, **kwargs: object) -> None:
     for full in list(channel.resources):
-        await occupant(session, channel, member, full, **kwargs)  # type: ignore[arg-type]
+        stanza = presence_of(session, channel, member, full, **kwargs)  # type: ignore[arg-type]
+        if stanza:
+            await session.presence(stanza)
 
 
 async def join_sequence(
     session: IrcSession, channel: Channel, full: str, request: JoinRequest
 ) -> None:
-    """Occupants, self-presence, history, subject — to one resource."""
+    """Occupants, self-presence, history, subject — to one resource.
+
+    The presences leave as one write: in a channel of hundreds, that is hundreds fewer
+    queue entries and system calls for each join.
+    """
     isupport = session.isupport
-    for member in list(channel.members.values()):
-        if not isupport.equal(member.nick, session.nick):
-            await occupant(session, channel, member, full)
+    presences = [presence_of(session, channel, member, full)
+                 for member in list(channel.members.values())
+                 if not isupport.equal(member.nick, session.nick)]
     me = channel.member(session.nick, isupport) or Member(session.nick)
     codes = (100,) if request.nick == session.nick else (100, 210)
-    await occupant(session, channel, me, full, codes=codes)
+    presences.append(presence_of(session, channel, me, full, codes=codes))
+    batch = "".join(presences)
+    del presences
+    if batch:
+        await session.presence(batch)
     channel.resources[full] = request.nick
     if channel.recording:
         await replay_history(session, channel, full, request.history)

@@ -48,6 +48,14 @@ _BATCH = 512
 class IrcSession:
     """State and life cycle of one user's presence on one IRC server."""
 
+    # One per user and server, for hours: slots keep it small (with 30 attributes or
+    # more an instance would get a full dict of its own, about 1.6 KiB).
+    __slots__ = ("_closing", "_life", "_outgoing", "_queue", "_stopped", "_worker", "bridge",
+                 "channels", "closed", "config", "conn", "connect_error", "host",
+                 "keep_trying", "list_done", "listing", "manager", "motd", "nick",
+                 "nick_requests", "pending", "pm_nicks", "port", "registered", "since", "state",
+                 "tls", "user", "waiters", "was_registered")
+
     def __init__(
         self, manager: SessionManager, bridge: Bridge, user: str, host: str, config: ServerConfig,
         nick: str,
@@ -78,14 +86,14 @@ class IrcSession:
         self._closing = False
         self._queue: Inbox[Event | Action] = Inbox()
         self._outgoing: list[XmppMessage] = []
-        self._worker: asyncio.Task[None] | None = None
+        self._worker: asyncio.Task[None] | None = None  # only while there is work
+        self._stopped = False
         self._life: asyncio.Task[None] | None = None
 
     # -- life cycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._worker = asyncio.ensure_future(self._work())
-        self._life = asyncio.ensure_future(self._run())
+        self._life = asyncio.ensure_future(self._run())  # only while (re)connecting
 
     @property
     def isupport(self) -> ISupport:
@@ -115,6 +123,8 @@ class IrcSession:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._life
         await self.run(self._closed_for_good)
+        self._stopped = True  # from now on, run() runs actions at once
+        self._queue = Inbox()
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -126,28 +136,45 @@ class IrcSession:
         self.closed.set()
         self.manager.forget(self)
 
-    async def _run(self) -> None:
-        failures = 0
-        while not self._closing:
-            connected = await connecting.connect(self)
-            if self._closing:
-                return
-            if connected:
-                failures = 0
-                assert self.conn is not None
-                await self.conn.wait_closed()
-                await self.run(self.flush)  # the Disconnected event has been handled
+    async def _run(self, failures: int = 0) -> None:
+        """Connect, retrying with backoff, until a connection is up; then end.
+
+        A live connection needs no task here (one would cost about 1.5 KiB per user for
+        as long as it lasts): its ``Disconnected`` starts ``_reconnect`` (see ``take``).
+        """
+        try:
+            while not self._closing:
+                if failures:
+                    delay = min(self.bridge.settings.reconnect_max_delay,
+                                0.5 * 2 ** (failures - 1))
+                    self.state = "reconnecting"
+                    self.submit(functools.partial(self.status, f"Reconnecting in {delay:.1f} s"))
+                    await asyncio.sleep(delay)
+                    if self._closing:
+                        return
+                connected = await connecting.connect(self)
                 if self._closing:
                     return
-            elif not self.was_registered and not self.keep_trying:
-                self._closing = True
-                await self.run(self._give_up)
-                return
-            failures += 1
-            delay = min(self.bridge.settings.reconnect_max_delay, 0.5 * 2 ** (failures - 1))
-            self.state = "reconnecting"
-            self.submit(functools.partial(self.status, f"Reconnecting in {delay:.1f} s"))
-            await asyncio.sleep(delay)
+                if connected:
+                    assert self.conn is not None
+                    if self.conn.state != "closed":
+                        return
+                    # It closed before this task got to run again: nobody else saw that.
+                    await self.run(self.flush)  # the Disconnected event has been handled
+                    failures = 1
+                elif not self.was_registered and not self.keep_trying:
+                    self._closing = True
+                    await self.run(self._give_up)
+                    return
+                else:
+                    failures += 1
+        finally:
+            if self._life is asyncio.current_task():
+                self._life = None
+
+    async def _reconnect(self) -> None:
+        await self.run(self.flush)  # the Disconnected event has been handled
+        await self._run(failures=1)
 
     async def _give_up(self) -> None:
         await inbound.connection_failed(self, self.connect_error)
@@ -156,12 +183,22 @@ class IrcSession:
     # -- the serial worker -----------------------------------------------------------------
 
     def take(self, event: Event) -> None:
-        """An event from the connection (its ``on_event``), handled in turn."""
-        self._queue.put_nowait(event)
+        """An event from the connection (its ``on_event``), handled in turn.
+
+        The end of a connection that ``_run`` had handed over restarts it.
+        """
+        self._put(event)
+        if isinstance(event, Disconnected) and self._life is None and not self._closing:
+            self._life = asyncio.ensure_future(self._reconnect())
 
     def submit(self, action: Action) -> None:
         """Run ``action`` in turn with IRC events (fire and forget)."""
-        self._queue.put_nowait(action)
+        self._put(action)
+
+    def _put(self, item: Event | Action) -> None:
+        self._queue.put_nowait(item)
+        if self._worker is None and not self._stopped:
+            self._worker = asyncio.ensure_future(self._work())
 
     async def run(self, action: Callable[[], Awaitable[T]]) -> T:
         """Run ``action`` in turn with IRC events and return its result."""
@@ -179,35 +216,41 @@ class IrcSession:
                 if not done.done():
                     done.set_result(result)
 
-        if self._worker is None or self._worker.done():
+        if self._stopped:
             await wrapped()
         else:
-            self._queue.put_nowait(wrapped)
+            self._put(wrapped)
         return await done
 
     async def _work(self) -> None:
-        while True:
-            batch: list[Event | Action] = await self._queue.batch(_BATCH)
-            for item in batch:
+        """Handle what is queued, in order, then end: an idle session keeps no task (about
+        1.5 KiB with its frames), and the next item starts another. Only one runs at a time.
+        """
+        try:
+            while not self._queue.empty():
+                batch = self._queue.take(_BATCH)
+                for item in batch:
+                    try:
+                        if callable(item):
+                            await item()
+                        else:
+                            await self._event(item)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        log.exception("IRC session %s on %s failed handling %s", self.user,
+                                      self.host, type(item).__name__)
+                # Let go of what was handled before the flush (it may wait).
+                del batch, item
                 try:
-                    if callable(item):
-                        await item()
-                    else:
-                        await self._event(item)
+                    await self.flush()
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    log.exception("IRC session %s on %s failed handling %s", self.user,
-                                  self.host, type(item).__name__)
-            # Let go of what was handled before waiting: an idle session must not keep its
-            # last burst (a channel's NAMES lines, say) alive.
-            del batch, item
-            try:
-                await self.flush()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("Could not queue messages for %s", self.user)
+                    log.exception("Could not queue messages for %s", self.user)
+        finally:
+            if self._worker is asyncio.current_task():
+                self._worker = None
 
     async def _event(self, event: Event) -> None:
         if isinstance(event, Registered):
@@ -244,8 +287,13 @@ class IrcSession:
             await self.bridge.ctx.deliver_many(messages)
 
     async def presence(self, stanza: Any) -> None:
+        """Send a presence (a stanza, or XML text of one or more) after the messages queued
+        before it."""
         await self.flush()
-        stanza.send()
+        if isinstance(stanza, str):
+            self.bridge.xmpp.send(stanza)  # the stream's queue, in order with the rest
+        else:
+            stanza.send()
 
     async def status(self, text: str) -> None:
         """A status line from the server JID, in turn with everything else."""

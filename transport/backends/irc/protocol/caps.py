@@ -8,11 +8,14 @@ two capabilities; we list what the server offers and request what we can use.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .events import IrcEvent
+from .lite import SMALL, Shared, SharedTables
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +49,34 @@ class CapStep:
 
 
 def _cap_tokens(text: str) -> dict[str, str]:
+    """Interned: every connection to a server keeps the same names and values."""
     caps: dict[str, str] = {}
     for token in text.split():
         name, _, value = token.lstrip("~=").partition("=")
         if name:
-            caps[name.lower()] = value
+            caps[sys.intern(name.lower())] = sys.intern(value)
     return caps
+
+
+# What connections to one server were offered and got is the same for all of them: one
+# read-only copy each, replaced (not changed) when it changes.
+_OFFERED = SharedTables()
+_ENABLED: Shared[frozenset[str], frozenset[str]] = Shared()
+
+
+def _shared_caps(caps: set[str]) -> frozenset[str] | set[str]:
+    """Small sets are shared (and frozen); a large one stays private (see ``SMALL``)."""
+    if len(caps) > SMALL:
+        return caps
+    frozen = frozenset(caps)
+    return _ENABLED.get(frozen, frozen)
+
+
+@functools.lru_cache(maxsize=32)
+def _wanted(wanted: frozenset[str], sasl: bool) -> frozenset[str]:
+    """One set per distinct wish, shared by every connection making it."""
+    lowered = frozenset(c.lower() for c in wanted)
+    return lowered | {"sasl"} if sasl else lowered - {"sasl"}
 
 
 def sasl_plain_payload(authcid: str, password: str) -> list[str]:
@@ -73,15 +98,12 @@ class CapNegotiator:
         sasl_plain: tuple[str, str] | None = None,
         sasl_required: bool = True,
     ) -> None:
-        self.wanted = frozenset(c.lower() for c in wanted)
-        if sasl_plain is None:
-            self.wanted -= {"sasl"}
-        else:
-            self.wanted |= {"sasl"}
+        self.wanted = _wanted(frozenset(wanted), sasl_plain is not None)
         self._sasl = sasl_plain
         self._sasl_required = sasl_required and sasl_plain is not None
+        # Shared with other connections while small: replaced, not changed (see _OFFERED).
         self.offered: dict[str, str] = {}
-        self.enabled: set[str] = set()
+        self.enabled: frozenset[str] | set[str] = frozenset()
         self.finished = False
         self.account: str | None = None
         self.sasl_ok = False
@@ -138,18 +160,20 @@ class CapNegotiator:
         sub = ev.param(1).upper()
         caps_text = ev.param(-1)
         if sub == "LS":
-            self.offered.update(_cap_tokens(caps_text))
+            self._offer(_cap_tokens(caps_text))
             more = len(ev.params) >= 4 and ev.param(2) == "*"
             if more or self._ls_done or self.finished:
                 return CapStep()
             self._ls_done = True
             return self._request(set(self.offered) & self.wanted)
         if sub == "ACK":
+            enabled = self._writable_enabled()
             for name in caps_text.split():
                 if name.startswith("-"):
-                    self.enabled.discard(name[1:].lower())
+                    enabled.discard(name[1:].lower())
                 else:
-                    self.enabled.add(name.lstrip("~=").lower())
+                    enabled.add(sys.intern(name.lstrip("~=").lower()))
+            self.enabled = _shared_caps(enabled)
             return self._answered()
         if sub == "NAK":
             refused = frozenset(_cap_tokens(caps_text))
@@ -162,14 +186,27 @@ class CapNegotiator:
             return self._answered(popped=True)
         if sub == "NEW":
             new = _cap_tokens(caps_text)
-            self.offered.update(new)
+            self._offer(new)
             if self.finished:
                 return self._send_reqs([frozenset(set(new) & self.wanted - {"sasl"})])
         elif sub == "DEL":
-            for name in _cap_tokens(caps_text):
-                self.offered.pop(name, None)
-                self.enabled.discard(name)
+            gone = _cap_tokens(caps_text)
+            self._offer({}, gone)
+            enabled = self._writable_enabled()
+            enabled.difference_update(gone)
+            self.enabled = _shared_caps(enabled)
         return CapStep()
+
+    def _offer(self, new: dict[str, str], gone: Iterable[str] = ()) -> None:
+        offered = _OFFERED.writable(self.offered)
+        offered.update(new)
+        for name in gone:
+            offered.pop(name, None)
+        self.offered = _OFFERED.share(offered)
+
+    def _writable_enabled(self) -> set[str]:
+        enabled = self.enabled
+        return set(enabled) if isinstance(enabled, frozenset) else enabled
 
     def _request(self, want: set[str]) -> CapStep:
         if "sasl" in want:

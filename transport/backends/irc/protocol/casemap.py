@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from dataclasses import dataclass, field
+
+from .lite import SharedTables
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +25,8 @@ _TABLES = {
 }
 DEFAULT_CASEMAPPING = "rfc1459"
 _HEX_ESCAPE = re.compile(r"\\x([0-9A-Fa-f]{2})")
+# Token tables seen lately, each shared by every connection that was sent the same 005s.
+_TOKENS = SharedTables()
 
 
 def casefold(name: str, casemapping: str = DEFAULT_CASEMAPPING) -> str:
@@ -47,21 +52,27 @@ def _int_or_none(value: str | None) -> int | None:
 
 @dataclass
 class ISupport:
-    """The ISUPPORT tokens a server announced, with the defaults a client must assume."""
+    """The ISUPPORT tokens a server announced, with the defaults a client must assume.
+
+    Every connection to a server gets the same 005 lines, so they share one token table
+    (and one copy of its strings): ``update`` replaces the table rather than change it.
+    """
 
     tokens: dict[str, str] = field(default_factory=dict)
 
     def update(self, params: list[str]) -> None:
         """Apply one ``005`` reply (params as received: our nick first, a text last)."""
         items = params[1:-1] if len(params) >= 3 else params[1:]
+        tokens = _TOKENS.writable(self.tokens)
         for item in items:
             if not item:
                 continue
             if item.startswith("-"):
-                self.tokens.pop(item[1:].upper(), None)
+                tokens.pop(item[1:].upper(), None)
                 continue
             key, _, value = item.partition("=")
-            self.tokens[key.upper()] = _unescape(value)
+            tokens[sys.intern(key.upper())] = sys.intern(_unescape(value))
+        self.tokens = _TOKENS.share(tokens)
 
     def get(self, key: str) -> str | None:
         """A token's value ("" for a token without one), or None when not announced."""

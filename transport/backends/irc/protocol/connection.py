@@ -43,6 +43,10 @@ class IrcConnection:
     """Events go to ``on_event`` (called in order, on the loop) or, without it, to
     :meth:`events`."""
 
+    __slots__ = ("_caps", "_closed", "_endpoint", "_error_text", "_fallback", "_greeting",
+                 "_isupport_seen", "_me", "_pinger", "_registered", "_sink", "_timer", "_wire",
+                 "options", "state")
+
     def __init__(
         self,
         on_event: Callable[[Event], None] | None = None,
@@ -73,7 +77,8 @@ class IrcConnection:
     @property
     def caps(self) -> frozenset[str]:
         """Capabilities currently enabled."""
-        return frozenset(self._caps.enabled)
+        enabled = self._caps.enabled
+        return enabled if isinstance(enabled, frozenset) else frozenset(enabled)
 
     @property
     def account(self) -> str | None:
@@ -131,7 +136,9 @@ class IrcConnection:
                 ctx = await asyncio.to_thread(ssl_context, verify_cert, ca_file) if tls else None
                 await open_wire(self._wire, host, port, ctx, local_addr)
             async with asyncio.timeout_at(deadline):
-                return await asyncio.shield(self._registered)
+                registered = await asyncio.shield(self._registered)
+            self._registered = None  # the connection lives on: let the event go
+            return registered
         except (OSError, TimeoutError, IrcError) as exc:
             phase = "connection" if self.state == "connecting" else "registration"
             timed_out = isinstance(exc, TimeoutError)
@@ -201,7 +208,8 @@ class IrcConnection:
         """Runs inside connection_made, so nothing the server says can precede it."""
         self.state = "registering"
         self._sink.emit(Connected(*self._endpoint))
-        for line in self._greeting:
+        greeting, self._greeting = self._greeting, []
+        for line in greeting:
             self._write(line)
 
     def _on_line(self, data: bytes, truncated: bool) -> None:

@@ -1,4 +1,5 @@
-"""Small stand-ins for asyncio's Event and Queue, for objects kept once per connection.
+"""Small stand-ins for asyncio's Event and Queue, and a table of shared values, for what
+is kept once per connection.
 
 An ``asyncio.Event`` allocates a deque up front (about 0.8 KiB) and an ``asyncio.Queue``
 four of them (about 3.3 KiB), waiters or not. A gateway keeps several of each for every
@@ -9,9 +10,13 @@ keep a list only while someone does. Single event loop, no thread safety, like a
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
+from collections.abc import Hashable
 from typing import Generic, Literal, TypeVar
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 class Flag(asyncio.Event):
@@ -66,7 +71,7 @@ class Flag(asyncio.Event):
 class Inbox(Generic[T]):
     """An unbounded FIFO for one consumer task, with the part of ``asyncio.Queue``'s
     interface such a consumer uses (``put_nowait``, ``get``, ``get_nowait``, ``empty``,
-    ``qsize``) plus taking a batch at once.
+    ``qsize``) plus taking several at once.
 
     The buffer is a plain list read from ``_head`` on, replaced (not kept) whenever it is
     emptied and compacted once mostly read, so taking items one by one stays O(1).
@@ -129,7 +134,58 @@ class Inbox(Generic[T]):
         await self.wait()
         return self.get_nowait()
 
-    async def batch(self, limit: int) -> list[T]:
-        """Wait for the first item, then take up to ``limit`` in arrival order."""
-        await self.wait()
-        return self.take(limit)
+
+class Shared(Generic[K, V]):
+    """The first value seen for each key, handed to everyone asking with an equal key, so
+    that equal read-only tables (what a server told each connection) exist once.
+
+    Bounded: past ``limit`` keys the least recently asked for is forgotten (its value lives
+    on with whoever holds it; later equal ones are simply not shared with it).
+    """
+
+    __slots__ = ("_limit", "_table")
+
+    def __init__(self, limit: int = 256) -> None:
+        self._limit = limit
+        self._table: OrderedDict[K, V] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def get(self, key: K, value: V) -> V:
+        """The shared value for ``key``; ``value`` becomes it when there is none yet."""
+        shared = self._table.get(key)
+        if shared is None:
+            self._table[key] = shared = value
+            if len(self._table) > self._limit:
+                self._table.popitem(last=False)
+        else:
+            self._table.move_to_end(key)
+        return shared
+
+
+SMALL = 64
+"""Tables and sets up to this size are shared; larger ones (only a misbehaving server sends
+that much) stay private and are changed in place, so that each change costs O(change)."""
+
+
+class SharedTables:
+    """Copy-on-write string tables shared between connections (ISUPPORT, capabilities).
+
+    ``writable`` gives a table that may be changed (a copy of a small one, which may be
+    shared; a large one itself); ``share`` hands back the shared equal one when it is small.
+    """
+
+    __slots__ = ("_tables",)
+
+    def __init__(self, limit: int = 256) -> None:
+        self._tables: Shared[frozenset[tuple[str, str]], dict[str, str]] = Shared(limit)
+
+    @staticmethod
+    def writable(table: dict[str, str]) -> dict[str, str]:
+        return dict(table) if len(table) <= SMALL else table
+
+    def share(self, table: dict[str, str]) -> dict[str, str]:
+        if len(table) > SMALL:
+            return table
+        return self._tables.get(frozenset(table.items()), table)

@@ -31,7 +31,7 @@ class LineReader:
         self._scanned = 0  # no line terminator before this offset of _buf
         self._discarding = False
 
-    def feed(self, data: bytes) -> list[tuple[bytes, bool]]:
+    def feed(self, data: bytes | memoryview) -> list[tuple[bytes, bool]]:
         """Add received bytes; return the complete lines as (line, truncated) pairs."""
         self._buf += data
         out: list[tuple[bytes, bool]] = []

@@ -48,8 +48,20 @@ def _consume(fut: asyncio.Future[None]) -> None:
         fut.exception()
 
 
-class LineWire(asyncio.Protocol):
+# Where every connection's transport reads into: received bytes are handed over at once
+# (copied into that connection's line buffer), so one buffer serves all of them. A plain
+# Protocol would get a fresh bytes object per read, of asyncio's 256 KiB read size, shrunk
+# after the fact: a large malloc per read that leaves the heap fragmented.
+_READ_SIZE = 65536
+_READ_BUFFER = memoryview(bytearray(_READ_SIZE))
+
+
+class LineWire(asyncio.BufferedProtocol):
     """Reads CR/LF-terminated lines and writes queued lines in order, with flow control."""
+
+    __slots__ = ("_batch", "_batch_futures", "_bucket", "_can_write", "_current", "_flushing",
+                 "_gate", "_on_line", "_on_lost", "_on_made", "_queue", "_reader",
+                 "_reading_paused", "_unflushed", "_writer", "closed", "last_rx", "transport")
 
     def __init__(
         self,
@@ -72,7 +84,7 @@ class LineWire(asyncio.Protocol):
         self._gate = Flag()
         self._can_write = Flag()
         self._can_write.set()
-        self._writer: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None  # only while lines are queued
         self._current: asyncio.Future[None] | None = None  # dequeued, not yet written
         self._flushing: asyncio.Future[None] | None = None  # written, not yet flushed
         self._unflushed: list[asyncio.Future[None]] = []  # unthrottled, written, not flushed
@@ -90,10 +102,15 @@ class LineWire(asyncio.Protocol):
         # the kernel (or the TLS layer) accepted the bytes.
         transport.set_write_buffer_limits(high=0)
         self.last_rx = time.monotonic()
-        self._writer = asyncio.get_running_loop().create_task(self._write_loop())
         self._on_made()
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return _READ_BUFFER
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(_READ_BUFFER[:nbytes])
+
+    def data_received(self, data: bytes | memoryview) -> None:
         self.last_rx = time.monotonic()
         for line, truncated in self._reader.feed(data):
             if self.closed:
@@ -152,6 +169,7 @@ class LineWire(asyncio.Protocol):
             self._batch_futures.append(fut)
         else:
             self._queue.put_nowait((data, fut, throttle))
+            self._wake_writer()
         return fut
 
     def _idle(self) -> bool:
@@ -197,28 +215,40 @@ class LineWire(asyncio.Protocol):
     def open_gate(self) -> None:
         """Let queued lines flow (held back until the server accepted our registration)."""
         self._gate.set()
+        self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        if (self._writer is None and self._gate.is_set() and not self.closed
+                and not self._queue.empty()):
+            self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     async def _write_loop(self) -> None:
-        await self._gate.wait()
-        while not self.closed:
-            data, fut, throttle = await self._queue.get()
-            if fut.done():
-                continue  # the caller gave up waiting
-            self._current = fut
-            if throttle:
-                await self._bucket.acquire()
-            if fut.done():
-                continue
-            try:
-                self.write_now(data)
-            except IrcNotConnected as exc:
-                fut.set_exception(exc)
-                continue
-            self._current, self._flushing = None, fut
-            await self._can_write.wait()
-            self._flushing = None
-            if not fut.done():
-                fut.set_result(None)
+        """Write the queued lines in order, paced, then end: a connection with nothing
+        queued keeps no task (about 1.5 KiB with its frames); the next line starts one."""
+        try:
+            while not self.closed and not self._queue.empty():
+                data, fut, throttle = self._queue.get_nowait()
+                if fut.done():
+                    continue  # the caller gave up waiting
+                self._current = fut
+                if throttle:
+                    await self._bucket.acquire()
+                if fut.done():
+                    continue
+                try:
+                    self.write_now(data)
+                except IrcNotConnected as exc:
+                    fut.set_exception(exc)
+                    continue
+                self._current, self._flushing = None, fut
+                await self._can_write.wait()
+                self._flushing = None
+                if not fut.done():
+                    fut.set_result(None)
+        finally:
+            self._current = None  # a line its caller gave up on may be left here
+            if self._writer is asyncio.current_task():
+                self._writer = None
 
     def fail_pending(self, exc: BaseException) -> None:
         """Fail every queued line (e.g. on QUIT): they will not be sent."""
