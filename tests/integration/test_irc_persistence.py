@@ -179,3 +179,31 @@ async def test_a_key_changed_on_irc_is_used_after_a_restart(irc_settings, users,
                                and (s["body"] or "").startswith(shown))
         await leave(alice, rjid, name)
     await restarted_and_back(settings, bob, alice, channel, name)
+
+
+async def test_a_second_resource_with_a_wrong_key_does_not_replace_the_working_one(
+        irc_settings, users, peers, ngircd):
+    """The gateway cannot check a password for a channel it is already in; the key that
+    let it in is the one to keep for the next JOIN."""
+    key = unique("right")
+    channel = unique("#twokeys")
+    rjid = room(channel)
+    settings = irc_settings()
+    bob = await peers(ngircd)
+    await bob.join(channel)
+    await bob.send(f"MODE {channel} +k {key}")
+    await bob.wait(lambda e: e.command == "MODE" and e.param(1) == "+k")
+    name = unique("twokeys")
+    async with running_gateway(settings) as app:
+        phone = await users(name=name, resource="phone")
+        await join(phone, rjid, name, password=key)
+        laptop = await users(name=name, resource="laptop")
+        await join(laptop, rjid, name, password="wrong")
+        user = str(phone.boundjid.bare)
+        session = app.runtimes[0].gateway.backend.manager.get(user, HOST)
+        assert session.channels[channel].key == key  # what a reconnect will JOIN with
+        await configure(phone, rjid, {"persistent": True})
+        recorded = await PrefsStore(app.store, GW).joined()
+        assert [j.key for j in recorded if j[:3] == (user, HOST, channel)] == [key]
+    await restarted_and_back(settings, bob, phone, channel, name)
+    assert not [e for e in bob.events if getattr(e, "command", "") == "475"]

@@ -150,7 +150,9 @@ async def join(session: IrcSession, full: str, name: str, room_local: str, nick:
         bridge = session.bridge
         channel.persistent = await bridge.persistent(session.user, session.host, folded)
         channel.recording = await bridge.recording(session.user, session.host, folded)
-    if password:
+    if password and not channel.joined:
+        # Once in, the key that let the gateway in stays (MODE/324 keep it current): a
+        # password it cannot check must not break the next JOIN after a reconnect.
         channel.key = password
     request = JoinRequest(nick, history)
     if channel.joined:
