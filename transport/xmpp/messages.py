@@ -49,14 +49,15 @@ class MessageHandler:
             log.debug("Error from %s to %s ignored: %s", msg["from"], msg["to"],
                       msg["error"]["condition"])
             return
-        user = bare(msg["from"])
+        sender = str(msg["from"])  # one JID parse per stanza: the hot path
+        user = bare(sender)
         turn = self._turns.take(user)
         try:
-            await self._route(msg, user, turn)
+            await self._route(msg, sender, user, turn)
         finally:
             self._turns.release(user, turn)
 
-    async def _route(self, msg: Any, user: str, turn: Turn) -> None:
+    async def _route(self, msg: Any, sender: str, user: str, turn: Turn) -> None:
         # Read from the XML itself: slixmpp's item access builds plugin objects per field,
         # a noticeable share of what relaying one line costs.
         xml = msg.xml
@@ -93,7 +94,7 @@ class MessageHandler:
             uuid.uuid4().hex
         outgoing = OutgoingMessage(
             user=user,
-            sender_full_jid=str(msg["from"]),
+            sender_full_jid=sender,
             contact=recipients[0],
             stanza_id=stanza_id,
             body=body,
