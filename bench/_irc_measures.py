@@ -7,6 +7,7 @@ import dataclasses
 import itertools
 from collections.abc import Callable
 from typing import Any
+from xml.etree import ElementTree as ET
 
 from _irc_common import (
     PAD,
@@ -14,7 +15,7 @@ from _irc_common import (
     now,
     percentile,
 )
-from _irc_crowd import BenchClient
+from _irc_crowd import BenchClient, groupchat_body
 from _irc_net import IrcPeer
 
 # ----------------------------------------------------------------------------- measures
@@ -81,13 +82,12 @@ async def flood_irc_to_xmpp(peer: IrcPeer, client: BenchClient, channel: str, ro
     seqs: list[int] = []
     last = [0.0]
 
-    def tap(s: Any) -> bool:
-        if s.name == "message" and s["type"] == "groupchat":
-            body = s["body"]
-            if body.startswith(prefix):
-                seqs.append(int(body.split(" ", 3)[2]))
-                last[0] = now()
-                return True
+    def tap(xml: ET.Element) -> bool:
+        body = groupchat_body(xml)
+        if body is not None and body.startswith(prefix):
+            seqs.append(int(body.split(" ", 3)[2]))
+            last[0] = now()
+            return True
         return False
 
     async def send(first: int, n: int) -> None:
@@ -115,12 +115,13 @@ async def flood_xmpp_to_irc(peer: IrcPeer, client: BenchClient, channel: str, ro
             seqs.append(int(text.split(" ", 3)[2]))
             last[0] = t
 
-    def tap(s: Any) -> bool:  # reflections of our own lines: consumed, not queued
-        return s.name == "message" and s["body"].startswith(prefix)
+    def tap(xml: ET.Element) -> bool:  # reflections of our own lines: consumed, not built
+        body = groupchat_body(xml)
+        return body is not None and body.startswith(prefix)
 
     async def send(first: int, n: int) -> None:
         for i in range(first, first + n):
-            client.make_message(mto=room, mbody=f"{prefix}{i} {PAD}", mtype="groupchat").send()
+            client.send_groupchat(room, f"{prefix}{i} {PAD}")
             if i % 50 == 49:
                 await asyncio.sleep(0)
 
@@ -163,12 +164,11 @@ async def latency_irc_to_xmpp(peer: IrcPeer, client: BenchClient, channel: str, 
     prefix = f"l2x {run} "
     samples: list[float] = []
 
-    def tap(s: Any) -> bool:
-        if s.name == "message" and s["type"] == "groupchat":
-            body = s["body"]
-            if body.startswith(prefix):
-                samples.append(now() - float(body.split(" ", 4)[3]))
-                return True
+    def tap(xml: ET.Element) -> bool:
+        body = groupchat_body(xml)
+        if body is not None and body.startswith(prefix):
+            samples.append(now() - float(body.split(" ", 4)[3]))
+            return True
         return False
 
     client.tap = tap
@@ -193,13 +193,14 @@ async def latency_xmpp_to_irc(peer: IrcPeer, client: BenchClient, channel: str, 
         if target.lower() == folded and text.startswith(prefix):
             samples.append(t - float(text.split(" ", 4)[3]))
 
-    def tap(s: Any) -> bool:
-        return s.name == "message" and s["body"].startswith(prefix)
+    def tap(xml: ET.Element) -> bool:
+        body = groupchat_body(xml)
+        return body is not None and body.startswith(prefix)
 
     peer.on_privmsg, client.tap = on_privmsg, tap
     try:
-        sent = await paced(rate, seconds, lambda i: client.make_message(
-            mto=room, mbody=f"{prefix}{i} {now():.6f} {PAD}", mtype="groupchat").send())
+        sent = await paced(rate, seconds, lambda i: client.send_groupchat(
+            room, f"{prefix}{i} {now():.6f} {PAD}"))
         deadline = now() + 10
         while len(samples) < sent and now() < deadline:
             await asyncio.sleep(0.05)
