@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from slixmpp import JID
@@ -11,6 +10,7 @@ from slixmpp.xmlstream.handler import CoroutineCallback
 
 from transport.core.errors import AddressError, GatewayError
 from transport.core.events import Attachment, MessageType, OutgoingMessage, StanzaErrorInfo
+from transport.core.ids import new_id
 from transport.core.ordering import LaneTurns, Turn
 from transport.core.policy import registration_required
 from transport.xmpp.gateway import Gateway
@@ -91,7 +91,7 @@ class MessageHandler:
                 body = ""
         origin = xml.find(f"{{{SID_NS}}}origin-id")
         stanza_id = (origin.get("id") if origin is not None else "") or xml.get("id") or \
-            uuid.uuid4().hex
+            new_id()
         outgoing = OutgoingMessage(
             user=user,
             sender_full_jid=sender,

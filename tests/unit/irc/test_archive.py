@@ -268,18 +268,18 @@ async def test_a_line_sqlite_cannot_store_is_repaired_not_lost(archive):
 
 async def test_a_failing_disk_keeps_the_lines_for_later(archive, store, monkeypatch, caplog):
     await archive.opened(ALICE, SRV, CHAN, T0)
-    real = store.db.executemany
+    real = store.db.write
 
-    async def broken(sql, rows):
+    async def broken(op):
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(store.db, "executemany", broken)
+    monkeypatch.setattr(store.db, "write", broken)
     with caplog.at_level(logging.ERROR):
         await say(archive, "kept", at=T0 + 1)
         assert await archive.flush() is False
         assert await bodies(archive, ALICE) == []  # reads still answer
     assert "2 lines kept" not in caplog.text and "1 lines kept" in caplog.text
-    monkeypatch.setattr(store.db, "executemany", real)
+    monkeypatch.setattr(store.db, "write", real)
     await say(archive, "after", at=T0 + 2)
     assert await archive.flush() is True
     assert await bodies(archive, ALICE) == ["kept", "after"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 
@@ -98,3 +99,56 @@ async def test_prune_deletes_only_old_finished_rows(store: Store) -> None:
     assert await store.outbox.count_by_state(C) == {"pending": 1, "sent": 1}
     # after pruning, the same stanza id would be accepted again
     assert await store.outbox.add(C, _msg("a"), lane="l") is not None
+
+
+async def test_adds_of_one_loop_turn_are_one_write_in_call_order(store: Store,
+                                                                 monkeypatch) -> None:
+    writes = []
+    real_write = store.db.write
+
+    async def counted(op):
+        writes.append(op)
+        return await real_write(op)
+
+    monkeypatch.setattr(store.db, "write", counted)
+    ids = await asyncio.gather(
+        store.outbox.add(C, _msg("g1"), lane="a"),
+        store.outbox.add(C, _msg("g2"), lane="a"),
+        store.outbox.add(C, _msg("g1", body="the same stanza again"), lane="a"),
+        store.outbox.add("irc.example.org", _msg("g1"), lane="b"),
+        store.outbox.add(C, _msg("g3", user="bob@example.org", body="héllo 😀"), lane="c"),
+    )
+    assert len(writes) == 1
+    first, second, duplicate, other_component, bob = ids
+    assert duplicate is None
+    assert first is not None and second is not None and other_component is not None
+    assert bob is not None and first < second < other_component < bob
+    rows = await store.outbox.unfinished(C)
+    assert [(r.row_id, r.message.stanza_id) for r in rows] == [
+        (first, "g1"), (second, "g2"), (bob, "g3")]
+    assert rows[0].message == _msg("g1")
+    assert rows[2].message == _msg("g3", user="bob@example.org", body="héllo 😀")
+    # A stanza already stored before the group is a duplicate too.
+    again = await asyncio.gather(store.outbox.add(C, _msg("g2"), lane="a"),
+                                 store.outbox.add(C, _msg("g4"), lane="a"))
+    assert again[0] is None and again[1] is not None and again[1] > bob
+
+
+async def test_a_failed_group_write_fails_every_add_in_it(store: Store, monkeypatch) -> None:
+    async def broken(op):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(store.db, "write", broken)
+    results = await asyncio.gather(store.outbox.add(C, _msg("f1"), lane="a"),
+                                   store.outbox.add(C, _msg("f2"), lane="a"),
+                                   return_exceptions=True)
+    assert [type(r) for r in results] == [sqlite3.OperationalError] * 2
+
+
+async def test_mark_sent_many_sets_each_rows_ids(store: Store) -> None:
+    ids = [await store.outbox.add(C, _msg(f"m{i}"), lane="l") for i in range(3)]
+    r0, r1, r2 = (i for i in ids if i is not None)
+    await store.outbox.mark_sent_many([(r0, ["a"]), (r2, ["b", "c"])])
+    assert [(r["state"], json.loads(r["legacy_ids"] or "null"))
+            for r in [await _raw(store, r) for r in (r0, r1, r2)]] == [
+        ("sent", ["a"]), ("pending", []), ("sent", ["b", "c"])]

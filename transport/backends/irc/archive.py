@@ -1,7 +1,7 @@
 """The IRC channel archive: one copy of each line, read through per-user presence windows.
 
 ``record()`` is on the relay's hot path: it buffers the line and returns its uid (XEP-0359
-stanza-id); a task writes batches, one ``executemany`` each, not one fsync per line (biboumi's
+stanza-id); a task writes batches, one transaction each, not one fsync per line (biboumi's
 cap). A hard crash loses at most ``flush_interval`` of lines. A user reads a line iff its ts
 is in one of their windows (join, or persistent presence, to leave).
 """
@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from transport.backends.irc.contracts import ArchivedLine, ArchivePage, HistoryRequest, LineKind
+from transport.core.ids import new_id_bytes
+from transport.store.rows import insert_values
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,7 @@ _ADD_CHANNEL = """INSERT OR IGNORE INTO irc_archive_channels (component, server,
 _GET_CHANNEL = """SELECT id FROM irc_archive_channels
  WHERE component = ? AND server = ? AND channel = ?"""
 # OR IGNORE: a batch written again after an uncertain commit is not stored twice.
-_INSERT = """INSERT OR IGNORE INTO irc_archive (chan_id, seq, ts, uid, kind, nick, body)
- VALUES (?, ?, ?, ?, ?, ?, ?)"""
+_INSERT = "INSERT OR IGNORE INTO irc_archive (chan_id, seq, ts, uid, kind, nick, body)"
 _OF_COMPONENT = "chan_id IN (SELECT id FROM irc_archive_channels WHERE component = ?)"
 _CLOSE_ALL = f"""UPDATE irc_windows SET closed = max(opened, ?)
  WHERE closed IS NULL AND {_OF_COMPONENT}"""
@@ -113,7 +113,7 @@ class ChannelArchive:
     def record(self, server: str, channel: str, nick: str, kind: LineKind, body: str,
                timestamp: float) -> str:
         """Buffer a line and return its uid at once; it is written within ~flush_interval."""
-        raw, key = os.urandom(16), (server, channel)
+        raw, key = new_id_bytes(), (server, channel)
         last_ts, last_seq = self._last.get(key, (timestamp, 0))
         # Whole microseconds: a delay stamp sent back as MAM ``start`` matches exactly.
         ts = round(max(timestamp, last_ts) * 1e6) / 1e6
@@ -237,7 +237,7 @@ class ChannelArchive:
         for key in {entry[0] for entry in batch} - self._chan_ids.keys():
             await self._channel(*key, create=True)
         rows = [(self._chan_ids[key], *rest) for key, *rest in batch]
-        await self._db.executemany(_INSERT, rows)
+        await self._db.write(lambda conn: insert_values(conn, _INSERT, rows))
 
     async def _channel(self, server: str, channel: str, *, create: bool) -> int | None:
         key = (server, channel)

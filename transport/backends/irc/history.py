@@ -9,7 +9,6 @@ archive is installed: lines get fresh ids and nothing is replayed.
 from __future__ import annotations
 
 import time
-import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from transport.backends.irc.contracts import (
     HistoryRequest,
     LineKind,
 )
+from transport.core.ids import new_id
 
 _WINDOW = 30.0
 _MAX_RECENT = 2000
@@ -98,7 +98,7 @@ class NullHistory:
     def record(
         self, server: str, channel: str, nick: str, kind: LineKind, body: str, timestamp: float
     ) -> str:
-        return uuid.uuid4().hex
+        return new_id()
 
     async def opened(self, user: str, server: str, channel: str, timestamp: float) -> None:
         return None

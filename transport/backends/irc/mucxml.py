@@ -5,13 +5,13 @@ Built with ElementTree and sent through the component with ``from`` set explicit
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from transport.backends.irc.text import clean
+from transport.core.ids import new_id
 from transport.xmpp.render import attr, text
 
 MUC = "http://jabber.org/protocol/muc"
@@ -86,7 +86,7 @@ def occupant_xml(
     checks them here); a test keeps this in step with ``occupant``.
     """
     kind = ' type="unavailable"' if unavailable else ""
-    parts = [f'<presence{kind} to="{attr(to)}" from="{attr(sender)}" id="{uuid.uuid4().hex}">']
+    parts = [f'<presence{kind} to="{attr(to)}" from="{attr(sender)}" id="{new_id()}">']
     if show:
         parts.append(f"<show>{text(show)}</show>")
     if status:

@@ -10,7 +10,6 @@ the user when it was really written (or when the server echoes it, with echo-mes
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import TYPE_CHECKING
 
 from transport.backends.irc import inbound
@@ -21,6 +20,7 @@ from transport.backends.irc.protocol import IrcNotConnected, make_privmsg, sanit
 from transport.backends.irc.text import reencode
 from transport.core.errors import DeliveryRefused
 from transport.core.events import OutgoingMessage, SendOutcome
+from transport.core.ids import new_id
 
 if TYPE_CHECKING:
     from transport.backends.irc.manager import SessionManager
@@ -120,7 +120,7 @@ async def _channel(manager: SessionManager, message: OutgoingMessage,
     if not lines:
         return SendOutcome(confirmed=True)
     encoding = await session.bridge.encoding_out(session.user, session.host, folded)
-    ids = [message.stanza_id] + [uuid.uuid4().hex for _ in lines[1:]]
+    ids = [message.stanza_id] + [new_id() for _ in lines[1:]]
     bodies = [_payload(line, kind) for line in lines]
     echo = "echo-message" in session.conn.caps
     if echo:
@@ -163,7 +163,7 @@ async def _private(manager: SessionManager, message: OutgoingMessage, host: str,
     encoding = await session.bridge.encoding_out(session.user, host, None)
     count = await _write_all(session, [reencode(line, encoding) for line in lines],
                              session.registered, lambda: session.ready, turn)
-    return SendOutcome(legacy_ids=tuple(uuid.uuid4().hex for _ in range(count)), confirmed=True)
+    return SendOutcome(legacy_ids=tuple(new_id() for _ in range(count)), confirmed=True)
 
 
 async def _raw(manager: SessionManager, message: OutgoingMessage, host: str,

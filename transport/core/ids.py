@@ -1,0 +1,26 @@
+"""Identifiers for stanzas, queued messages and archived lines: UUIDv7 (RFC 9562).
+
+Time first, then 74 random bits: unguessable like a random UUID, but rows keyed by them
+(the archive's uid index, the outbox's stanza ids the gateway makes up) go into their
+index next to the previous ones instead of on a random page. Under a flood that is the
+difference between a commit rewriting a few pages and one page per line.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+_VERSION_MASK = ~(0xF << 76) & ~(0x3 << 62)
+_VERSION_BITS = (0x7 << 76) | (0x2 << 62)
+
+
+def new_id_bytes() -> bytes:
+    """16 bytes: a UUIDv7, in byte order."""
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10))
+    return ((value & _VERSION_MASK) | _VERSION_BITS).to_bytes(16)
+
+
+def new_id() -> str:
+    """A UUIDv7 as 32 hex digits, the shape of ``uuid4().hex``."""
+    return new_id_bytes().hex()
