@@ -76,11 +76,15 @@ class XmppMessage:
     error: StanzaErrorInfo | None = None
     extra_xml: tuple[str, ...] = ()
 
-    def to_json(self) -> str:
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values, for a caller that encodes many messages at once."""
         raw = _shallow(self)
         if self.error is not None:
             raw["error"] = _shallow(self.error)
-        return _COMPACT_JSON.encode(raw)
+        return raw
+
+    def to_json(self) -> str:
+        return _COMPACT_JSON.encode(self.to_dict())
 
     @classmethod
     def from_json(cls, text: str) -> XmppMessage:
@@ -113,10 +117,14 @@ class OutgoingMessage:
     receipt_requested: bool = False
     extra_recipients: tuple[str, ...] = ()
 
-    def to_json(self) -> str:
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values, for a caller that encodes many messages at once."""
         raw = _shallow(self)
         raw["attachments"] = [_shallow(a) for a in self.attachments]
-        return _COMPACT_JSON.encode(raw)
+        return raw
+
+    def to_json(self) -> str:
+        return _COMPACT_JSON.encode(self.to_dict())
 
     @classmethod
     def from_json(cls, text: str) -> OutgoingMessage:

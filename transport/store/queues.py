@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from transport.core.events import OutgoingMessage, XmppMessage
 from transport.core.ids import new_id
@@ -118,7 +118,7 @@ class XmppQueueRepo:
         """
         now = self._clock()
         rows = json_rows(
-            (m.to, (m if m.id else dataclasses.replace(m, id=new_id())).to_json())
+            (m.to, (m if m.id else dataclasses.replace(m, id=new_id())).to_dict())
             for m in messages
         ) if messages else None
 
@@ -162,7 +162,8 @@ class LegacyOutboxRepo:
     def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self._clock = clock
-        self._adding: list[tuple[tuple[str, str, str, str, str], asyncio.Future[int | None]]] = []
+        self._adding: list[tuple[tuple[str, str, str, str, dict[str, Any]],
+                                 asyncio.Future[int | None]]] = []
 
     async def add(self, component: str, message: OutgoingMessage, lane: str) -> int | None:
         """Store a message to send; None if this user's stanza id is already there.
@@ -173,7 +174,7 @@ class LegacyOutboxRepo:
         """
         future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self._adding.append(((component, message.user, message.stanza_id, lane,
-                              message.to_json()), future))
+                              message.to_dict()), future))
         if len(self._adding) == 1:
             asyncio.get_running_loop().call_soon(self._write_adds)
         return await future

@@ -26,7 +26,9 @@ def json_rows(rows: Iterable[Any]) -> str:
 
 def columns(*names: str) -> str:
     """``json_extract(value, '$[0]') AS a, ...``: the row's fields, in order, for a SELECT
-    over ``json_each``. ``json_extract``, not ``->>``, so that SQLite 3.37 still works."""
+    over ``json_each``. ``json_extract``, not ``->>``, so that SQLite 3.37 still works. A
+    field holding a JSON object or array comes out as its (minified) JSON text, so a payload
+    column can be given as a dict and is encoded once, with the rest of the rows."""
     return ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, name in enumerate(names))
 
 

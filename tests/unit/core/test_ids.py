@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
@@ -19,3 +20,17 @@ def test_ids_are_uuid7_unique_and_time_ordered() -> None:
     assert int(first[0][:12], 16) >= before
     assert later > max(first)
     assert len(new_id_bytes()) == 16
+
+
+def test_a_forked_child_does_not_repeat_the_parents_ids() -> None:
+    new_id()  # the pool is filled
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, new_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    os.close(write)
+    assert child[12:] != new_id()[12:]
