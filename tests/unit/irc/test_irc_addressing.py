@@ -38,7 +38,7 @@ def test_chantypes_and_casemapping_follow_the_server() -> None:
     assert canonical(parse("#[A]%H.org", info), info) == "#{a}%h.org"  # rfc1459 default
     info.learn("h.org", ISupport({"CHANTYPES": "#+", "CASEMAPPING": "ascii"}))
     assert parse("+chan%h.org", info).kind == "channel"
-    assert canonical(parse("#[A]%h.org", info), info) == "#[a]%h.org"
+    assert canonical(parse("#[A]%H.org", info), info) == "#[a]%h.org"  # same input, new rules
     assert canonical(parse(r"#a\2fb%h.org", info), info) == r"#a\2fb%h.org"
 
 

@@ -36,14 +36,28 @@ class Address:
     name: str = ""
 
 
+_CACHE_LIMIT = 10_000
+
+
 class NetworkInfo:
-    """CHANTYPES and CASEMAPPING per host, learnt from the servers' ISUPPORT."""
+    """CHANTYPES and CASEMAPPING per host, learnt from the servers' ISUPPORT.
+
+    Also remembers parsed and canonical localparts: every relayed line is addressed by one,
+    and reading it again (unescaping, checks, folding) was a visible share of the relay.
+    What the server tells us can change both, so learning anything new forgets them.
+    """
 
     def __init__(self) -> None:
         self._known: dict[str, tuple[str, str]] = {}
+        self.parsed: dict[str, Address] = {}
+        self.canonical: dict[Address, str] = {}
 
     def learn(self, host: str, isupport: ISupport) -> None:
-        self._known[host.lower()] = (isupport.chantypes, isupport.casemapping)
+        known = (isupport.chantypes, isupport.casemapping)
+        if self._known.get(host.lower()) != known:
+            self._known[host.lower()] = known
+            self.parsed.clear()
+            self.canonical.clear()
 
     def chantypes(self, host: str) -> str:
         return self._known.get(host.lower(), ("#&", "rfc1459"))[0]
@@ -54,6 +68,16 @@ class NetworkInfo:
 
 def parse(localpart: str, info: NetworkInfo) -> Address:
     """Read an (escaped) localpart; raise ``AddressError`` when it names nothing IRC."""
+    address = info.parsed.get(localpart)
+    if address is None:
+        address = _parse(localpart, info)
+        if len(info.parsed) >= _CACHE_LIMIT:
+            info.parsed.clear()
+        info.parsed[localpart] = address
+    return address
+
+
+def _parse(localpart: str, info: NetworkInfo) -> Address:
     text = unescape_node(localpart)
     if "%" not in text:
         return Address("server", _host(text))
@@ -85,6 +109,16 @@ def check_nick(nick: str) -> str:
 
 def canonical(address: Address, info: NetworkInfo) -> str:
     """The stable (escaped) contact localpart: host lower-cased, name folded."""
+    text = info.canonical.get(address)
+    if text is None:
+        text = _canonical(address, info)
+        if len(info.canonical) >= _CACHE_LIMIT:
+            info.canonical.clear()
+        info.canonical[address] = text
+    return text
+
+
+def _canonical(address: Address, info: NetworkInfo) -> str:
     if address.kind == "server":
         return address.server
     if address.kind == "host_pm":
