@@ -58,9 +58,9 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.users = UsersRepo(db)
-        self.subscriptions = SubscriptionsRepo(db)
         self.xmpp_queue = XmppQueueRepo(db)
+        self.users = UsersRepo(db, on_remove=self.xmpp_queue.dropped_recipient)
+        self.subscriptions = SubscriptionsRepo(db)
         self.outbox = LegacyOutboxRepo(db)
         self.id_maps = IdMapRepo(db)
         self.user_settings = UserSettingsRepo(db)

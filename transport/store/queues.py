@@ -20,6 +20,7 @@ from typing import Any, Final, Literal
 from transport.core.events import OutgoingMessage, XmppMessage
 from transport.core.ids import new_id
 from transport.store.database import Database
+from transport.store.queue_tail import QueueTail
 from transport.store.rows import columns, json_rows
 
 OutboxState = Literal["pending", "sending", "sent", "failed"]
@@ -35,6 +36,10 @@ _PENDING: Final = (
     "SELECT row_id, payload FROM xmpp_queue WHERE component = ? AND row_id > ?"
     " ORDER BY row_id LIMIT ?"
 )
+# Rows added by a statement are those above the largest row_id before it (AUTOINCREMENT,
+# and the writer thread is the only writer).
+_QUEUE_LAST: Final = "SELECT coalesce(max(row_id), 0) FROM xmpp_queue"
+_QUEUE_ADDED: Final = "SELECT json_group_array(row_id) FROM xmpp_queue WHERE row_id > ?"
 _DONE: Final = (
     "DELETE FROM xmpp_queue WHERE component = ? AND row_id IN (SELECT value FROM json_each(?))"
 )
@@ -100,11 +105,22 @@ class OutboxRow:
 
 
 class XmppQueueRepo:
-    """Legacy -> XMPP queue, with de-duplication of retried legacy events."""
+    """Legacy -> XMPP queue, with de-duplication of retried legacy events.
+
+    What this process queues is also kept in memory (``QueueTail``) until it is done, so
+    ``pending`` reads the table only after a restart or when the memory may be incomplete.
+    """
 
     def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self._clock = clock
+        self._tails: dict[str, QueueTail] = {}
+
+    def _tail(self, component: str) -> QueueTail:
+        tail = self._tails.get(component)
+        if tail is None:
+            tail = self._tails[component] = QueueTail()
+        return tail
 
     async def enqueue(
         self,
@@ -117,28 +133,43 @@ class XmppQueueRepo:
         Messages without an id get one now, so that every resend carries the same id.
         """
         now = self._clock()
-        rows = json_rows(
-            (m.to, (m if m.id else dataclasses.replace(m, id=new_id())).to_dict())
-            for m in messages
-        ) if messages else None
+        stored = [m if m.id else dataclasses.replace(m, id=new_id()) for m in messages]
+        rows = json_rows((m.to, m.to_dict()) for m in stored) if stored else None
 
-        def op(conn: sqlite3.Connection) -> bool:
+        def op(conn: sqlite3.Connection) -> list[int] | None:
             if (
                 dedupe_key is not None
                 and conn.execute(_ADD_DEDUPE, (component, dedupe_key, now)).rowcount == 0
             ):
-                return False
-            if rows is not None:
-                conn.execute(_ENQUEUE, (component, now, rows))
-            return True
+                return None
+            if rows is None:
+                return []
+            last = conn.execute(_QUEUE_LAST).fetchone()[0]
+            conn.execute(_ENQUEUE, (component, now, rows))
+            return sorted(json.loads(conn.execute(_QUEUE_ADDED, (last,)).fetchone()[0]))
 
-        return await self._db.write(op)
+        tail = self._tail(component)
+        try:
+            row_ids = await self._db.write(op)
+        except asyncio.CancelledError:
+            tail.forget()  # committed or not, nobody records it: the pump reads the table
+            raise
+        if row_ids is None:
+            return False
+        tail.add(row_ids, stored)
+        return True
 
     async def pending(
         self, component: str, limit: int, after_row_id: int = 0
     ) -> list[QueuedMessage]:
         """Up to ``limit`` queued messages after ``after_row_id``, oldest first."""
+        tail = self._tail(component)
+        known = tail.pending(after_row_id, limit)
+        if known is not None:
+            return [QueuedMessage(row_id, message) for row_id, message in known]
         rows = await self._db.fetchall(_PENDING, (component, after_row_id, limit))
+        if len(rows) < limit:
+            tail.read_to_end(after_row_id, rows[-1][0] if rows else None)
         return [QueuedMessage(row[0], XmppMessage.from_json(row[1])) for row in rows]
 
     async def mark_done(self, component: str, row_ids: Iterable[int]) -> None:
@@ -146,6 +177,11 @@ class XmppQueueRepo:
         ids = list(row_ids)
         if ids:
             await self._db.execute(_DONE, (component, json_rows(ids)))
+            self._tail(component).done(ids)
+
+    def dropped_recipient(self, component: str, bare_jid: str) -> None:
+        """The messages queued for a user were deleted from the table (user removal)."""
+        self._tail(component).drop_recipient(bare_jid)
 
     async def count(self, component: str) -> int:
         row = await self._db.fetchone(_QUEUE_COUNT, (component,))

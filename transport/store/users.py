@@ -70,9 +70,16 @@ class UsersRepo:
 
     CACHE_SIZE: Final = 20_000
 
-    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], float] = time.time,
+        on_remove: Callable[[str, str], None] | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
+        # Told (component, jid) when a user's rows are deleted, for copies kept in memory.
+        self._on_remove = on_remove
         self._cache: OrderedDict[tuple[str, str], UserRecord | None] = OrderedDict()
         self._generation = 0
 
@@ -136,10 +143,14 @@ class UsersRepo:
             return existed
 
         self._invalidate()
+        if self._on_remove is not None:
+            self._on_remove(component, jid)
         try:
             return await self._db.write(op)
         finally:
             self._invalidate()
+            if self._on_remove is not None:
+                self._on_remove(component, jid)
 
     async def list(self, component: str) -> builtins.list[UserRecord]:
         rows = await self._db.fetchall(_LIST, (component,))
