@@ -12,46 +12,65 @@ from __future__ import annotations
 import asyncio
 
 
+class _Signal:
+    """A one-way flag whose future exists only once someone waits or chains on it: most
+    turns pass without either, and two futures per relayed line were a visible cost."""
+
+    __slots__ = ("_future", "is_set")
+
+    def __init__(self) -> None:
+        self.is_set = False
+        self._future: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        self.is_set = True
+        if self._future is not None and not self._future.done():
+            self._future.set_result(None)
+
+    def future(self) -> asyncio.Future[None]:
+        if self._future is None:
+            self._future = asyncio.get_running_loop().create_future()
+            if self.is_set:
+                self._future.set_result(None)
+        return self._future
+
+    def set_after(self, earlier: _Signal | None) -> None:
+        """Set once ``earlier`` is (at once if it is, or if there is none)."""
+        if earlier is None or earlier.is_set:
+            self.set()
+        elif not self.is_set:
+            earlier.future().add_done_callback(lambda _: self.set())
+
+
 class Turn:
     """One task's place in its lane."""
 
+    __slots__ = ("finished", "previous", "queued")
+
     def __init__(self, previous: Turn | None) -> None:
-        loop = asyncio.get_running_loop()
         self.previous = previous
-        self.queued: asyncio.Future[None] = loop.create_future()
-        self.finished: asyncio.Future[None] = loop.create_future()
+        self.queued = _Signal()
+        self.finished = _Signal()
 
     async def wait_to_queue(self) -> None:
         """Until every earlier task of the lane has queued its work."""
-        if self.previous is not None and not self.previous.queued.done():
-            await asyncio.shield(self.previous.queued)
+        if self.previous is not None and not self.previous.queued.is_set:
+            await asyncio.shield(self.previous.queued.future())
 
     async def wait_to_retry(self) -> None:
         """Until every earlier task of the lane is completely done (before a rewrite)."""
-        if self.previous is not None and not self.previous.finished.done():
-            await asyncio.shield(self.previous.finished)
+        if self.previous is not None and not self.previous.finished.is_set:
+            await asyncio.shield(self.previous.finished.future())
 
     def mark_queued(self) -> None:
-        if not self.queued.done():
-            self.queued.set_result(None)
+        self.queued.set()
 
     def close(self) -> None:
         """The task is over: pass both signals on, never ahead of the earlier tasks."""
-        _after(self.previous.queued if self.previous else None, self.queued)
-        _after(self.previous.finished if self.previous else None, self.finished)
+        previous = self.previous
+        self.queued.set_after(previous.queued if previous else None)
+        self.finished.set_after(previous.finished if previous else None)
         self.previous = None  # the callbacks hold what is needed; no chain of old turns
-
-
-def _after(earlier: asyncio.Future[None] | None, mine: asyncio.Future[None]) -> None:
-    if earlier is None or earlier.done():
-        _settle(mine)
-    elif not mine.done():
-        earlier.add_done_callback(lambda _: _settle(mine))
-
-
-def _settle(mine: asyncio.Future[None]) -> None:
-    if not mine.done():
-        mine.set_result(None)
 
 
 class LaneTurns:
@@ -69,10 +88,10 @@ class LaneTurns:
         """``turn``'s task is over. Its lane's entry goes once the turn has passed on
         (a task after it must still wait for the tasks before it)."""
         turn.close()
-        if turn.finished.done():
+        if turn.finished.is_set:
             self._drop(lane, turn)
         else:
-            turn.finished.add_done_callback(lambda _: self._drop(lane, turn))
+            turn.finished.future().add_done_callback(lambda _: self._drop(lane, turn))
 
     def _drop(self, lane: str, turn: Turn) -> None:
         if self._tails.get(lane) is turn:

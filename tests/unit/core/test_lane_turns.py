@@ -61,8 +61,30 @@ async def test_a_cancelled_waiter_does_not_let_the_next_one_pass_early() -> None
     await asyncio.sleep(0)
     waiting.cancel()
     turns.release("l", second)  # gave up before its turn
-    assert not third.previous.queued.done()  # type: ignore[union-attr]
+    assert not third.previous.queued.is_set  # type: ignore[union-attr]
     first.mark_queued()
     await asyncio.wait_for(third.wait_to_queue(), 1)
     turns.release("l", first)
     turns.release("l", third)
+
+
+async def test_turns_that_never_wait_make_no_futures() -> None:
+    turns = LaneTurns()
+    made = []
+    loop = asyncio.get_running_loop()
+    real = loop.create_future
+
+    def counted() -> asyncio.Future[None]:
+        made.append(1)
+        return real()
+
+    loop.create_future = counted  # type: ignore[method-assign]
+    try:
+        for _ in range(3):
+            turn = turns.take("l")
+            await turn.wait_to_queue()
+            turn.mark_queued()
+            turns.release("l", turn)
+    finally:
+        loop.create_future = real  # type: ignore[method-assign]
+    assert made == []

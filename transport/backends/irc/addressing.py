@@ -8,6 +8,7 @@ last connection to that host (``#&`` and rfc1459 before any).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -159,9 +160,10 @@ def valid_resource(room: str, nick: str) -> bool:
     return occupant_jid(room, nick) is not None
 
 
+@functools.lru_cache(maxsize=4096)
 def occupant_jid(room: str, nick: str) -> str | None:
     """``room/nick`` normalized as slixmpp writes a ``from`` it is given, or None when no
-    JID can hold it."""
+    JID can hold it. Remembered: every relayed channel line asks, for the same few nicks."""
     if _CONTROL.search(nick):
         return None
     try:

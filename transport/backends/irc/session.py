@@ -276,10 +276,11 @@ class IrcSession:
         room, _, nick = message.sender.partition("/")
         if nick and not valid_resource(room, nick):
             message = dataclasses.replace(message, sender=room)
-        self._outgoing.append(dataclasses.replace(
-            message,
-            body=clean(message.body) if message.body is not None else None,
-            subject=clean(message.subject) if message.subject is not None else None))
+        body = clean(message.body) if message.body is not None else None
+        subject = clean(message.subject) if message.subject is not None else None
+        if body is not message.body or subject is not message.subject:  # clean() changed it
+            message = dataclasses.replace(message, body=body, subject=subject)
+        self._outgoing.append(message)
 
     async def flush(self) -> None:
         if self._outgoing:
