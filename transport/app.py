@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 
@@ -59,8 +60,16 @@ class Application:
         log.info("Stopped")
 
 
-async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run until ``stop`` is set or SIGTERM/SIGINT arrives."""
+async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
+                freeze_startup_objects: bool = False) -> None:
+    """Run until ``stop`` is set or SIGTERM/SIGINT arrives.
+
+    ``freeze_startup_objects`` (the ``run`` command; not for a process that starts and stops
+    gateways over and over, like the tests): once started, move what exists then (modules,
+    classes, functions, the components: about 90 % of the heap's objects, and never garbage)
+    out of the collector's sight. Each full collection otherwise walked them all and
+    stalled the loop for 15-40 ms, several times a minute under load.
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -68,6 +77,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     app = Application(settings)
     try:
         await app.start()
+        if freeze_startup_objects:
+            gc.collect()
+            gc.freeze()
         await stop.wait()
         log.info("Shutting down")
     finally:
@@ -78,5 +90,5 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
 def run(settings: Settings) -> int:
     """The ``run`` command: serve until a signal, exit 0 after a clean shutdown."""
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, freeze_startup_objects=True))
     return 0
