@@ -180,6 +180,9 @@ async def latency_irc_to_xmpp(peer: IrcPeer, client: BenchClient, channel: str, 
             await asyncio.sleep(0.05)
     finally:
         client.tap = None
+    import json as _j
+    with open(f"/tmp/l2x-{run}.json", "w") as _f:
+        _j.dump(samples, _f)
     return Latency(sent, samples)
 
 
