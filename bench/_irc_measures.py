@@ -115,9 +115,15 @@ async def flood_xmpp_to_irc(peer: IrcPeer, client: BenchClient, channel: str, ro
             seqs.append(int(text.split(" ", 3)[2]))
             last[0] = t
 
+    reflected = [0, 0.0]  # count, arrival of the last
+
     def tap(xml: ET.Element) -> bool:  # reflections of our own lines: consumed, not built
         body = groupchat_body(xml)
-        return body is not None and body.startswith(prefix)
+        if body is None or not body.startswith(prefix):
+            return False
+        reflected[0] += 1
+        reflected[1] = now()
+        return True
 
     async def send(first: int, n: int) -> None:
         for i in range(first, first + n):
@@ -128,7 +134,14 @@ async def flood_xmpp_to_irc(peer: IrcPeer, client: BenchClient, channel: str, ro
     peer.on_privmsg, client.tap = on_privmsg, tap
     try:
         start = await windowed(count, window, send, lambda: len(seqs), 15.0, 300.0)
-        await asyncio.sleep(0.5)  # let the last reflections arrive and be consumed
+        # Every reflection in before anything else is measured: a latency run started while
+        # they still arrive would wait behind them.
+        deadline = now() + 10.0
+        while reflected[0] < len(seqs) and now() < deadline:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)
+        log(f"  reflections: {reflected[0]}/{len(seqs)}, the last "
+            f"{max(0.0, reflected[1] - last[0]):.2f} s after the last line reached IRC")
     finally:
         peer.on_privmsg, client.tap = None, None
     inv, dup = order_stats(seqs)
@@ -180,9 +193,6 @@ async def latency_irc_to_xmpp(peer: IrcPeer, client: BenchClient, channel: str, 
             await asyncio.sleep(0.05)
     finally:
         client.tap = None
-    import json as _j
-    with open(f"/tmp/l2x-{run}.json", "w") as _f:
-        _j.dump(samples, _f)
     return Latency(sent, samples)
 
 
