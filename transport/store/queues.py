@@ -21,7 +21,7 @@ from transport.core.events import OutgoingMessage, XmppMessage
 from transport.core.ids import new_id
 from transport.store.database import Database
 from transport.store.queue_tail import QueueTail
-from transport.store.rows import columns, json_rows
+from transport.store.rows import columns, json_rows, json_value
 
 OutboxState = Literal["pending", "sending", "sent", "failed"]
 
@@ -38,6 +38,9 @@ _PENDING: Final = (
 )
 # Rows added by a statement are those above the largest row_id before it (AUTOINCREMENT,
 # and the writer thread is the only writer).
+_ENQUEUE_ONE: Final = (
+    "INSERT INTO xmpp_queue (component, to_jid, payload, created_at) VALUES (?, ?, ?, ?)"
+)
 _QUEUE_LAST: Final = "SELECT coalesce(max(row_id), 0) FROM xmpp_queue"
 _QUEUE_ADDED: Final = "SELECT json_group_array(row_id) FROM xmpp_queue WHERE row_id > ?"
 _DONE: Final = (
@@ -49,6 +52,10 @@ _PRUNE_DEDUPE: Final = "DELETE FROM dedupe_keys WHERE created_at < ?"
 # Rows added here are those with a row_id above the largest before (AUTOINCREMENT, and the
 # writer thread is the only writer); ``WHERE true`` keeps SQLite from reading the upsert's
 # ON as a join constraint.
+_OUTBOX_ADD_ONE: Final = """
+INSERT INTO legacy_outbox (component, user, stanza_id, lane, payload, next_attempt_at,
+    created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (component, user, stanza_id) DO NOTHING"""
 _OUTBOX_LAST: Final = "SELECT coalesce(max(row_id), 0) FROM legacy_outbox"
 _OUTBOX_ADD: Final = f"""
 INSERT INTO legacy_outbox (component, user, stanza_id, lane, payload, next_attempt_at,
@@ -134,7 +141,8 @@ class XmppQueueRepo:
         """
         now = self._clock()
         stored = [m if m.id else dataclasses.replace(m, id=new_id()) for m in messages]
-        rows = json_rows((m.to, m.to_dict()) for m in stored) if stored else None
+        rows = json_rows((m.to, m.to_dict()) for m in stored) if len(stored) > 1 else None
+        one = (component, stored[0].to, stored[0].to_json(), now) if len(stored) == 1 else None
 
         def op(conn: sqlite3.Connection) -> list[int] | None:
             if (
@@ -142,6 +150,8 @@ class XmppQueueRepo:
                 and conn.execute(_ADD_DEDUPE, (component, dedupe_key, now)).rowcount == 0
             ):
                 return None
+            if one is not None:  # one row: its id without the two extra statements
+                return [int(conn.execute(_ENQUEUE_ONE, one).lastrowid or 0)]
             if rows is None:
                 return []
             last = conn.execute(_QUEUE_LAST).fetchone()[0]
@@ -218,9 +228,14 @@ class LegacyOutboxRepo:
     def _write_adds(self) -> None:
         adding, self._adding = self._adding, []
         rows = [row for row, _ in adding]
-        params = (self._clock(), json_rows(rows))
+        now = self._clock()
+        params = (now, json_rows(rows))
+        one = (*rows[0][:4], json_value(rows[0][4]), now, now) if len(rows) == 1 else None
 
         def op(conn: sqlite3.Connection) -> list[int | None]:
+            if one is not None:  # one row: its id without the two extra statements
+                cursor = conn.execute(_OUTBOX_ADD_ONE, one)
+                return [cursor.lastrowid if cursor.rowcount == 1 else None]
             last = conn.execute(_OUTBOX_LAST).fetchone()[0]
             conn.execute(_OUTBOX_ADD, params)
             added = json.loads(conn.execute(_OUTBOX_ADDED, (last,)).fetchone()[0])

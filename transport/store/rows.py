@@ -24,6 +24,11 @@ def json_rows(rows: Iterable[Any]) -> str:
     return _ENCODER.encode(list(rows))
 
 
+def json_value(value: Any) -> str:
+    """One value as compact JSON, the way ``json_each`` rows store a dict or list."""
+    return _ENCODER.encode(value)
+
+
 def columns(*names: str) -> str:
     """``json_extract(value, '$[0]') AS a, ...``: the row's fields, in order, for a SELECT
     over ``json_each``. ``json_extract``, not ``->>``, so that SQLite 3.37 still works. A
