@@ -23,6 +23,7 @@ import asyncio
 import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -30,6 +31,11 @@ from collections.abc import Awaitable, Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
+
+# Run as a script, this directory comes first on sys.path, and its irc.py (the IRC
+# benchmark) would stand in for the ``irc`` library the IRC backend imports.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    del sys.path[0]
 
 from transport.backends.irc.archive import ChannelArchive
 from transport.backends.irc.contracts import HistoryRequest
