@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 from slixmpp import JID
 
 from transport.core.events import XmppMessage
@@ -15,11 +14,6 @@ from transport.xmpp.delivery import DeliveryPump
 COMPONENT = "test.localhost"
 
 
-@pytest.fixture
-async def store(tmp_path):
-    opened = await Store.open(tmp_path / "gw.sqlite3")
-    yield opened
-    await opened.close()
 
 
 class RecordingStream:

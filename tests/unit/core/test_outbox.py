@@ -4,8 +4,6 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-import pytest
-
 from transport.core.backend import Backend, Identity
 from transport.core.errors import DeliveryRefused, TemporaryFailure
 from transport.core.events import OutgoingMessage, SendOutcome, StanzaErrorInfo
@@ -61,11 +59,6 @@ class Reports:
         self.receipts.append(message.stanza_id)
 
 
-@pytest.fixture
-async def store(tmp_path):
-    s = await Store.open(tmp_path / "gw.sqlite3")
-    yield s
-    await s.close()
 
 
 def dispatcher(store: Store, backend: Backend, reports: Reports) -> OutboxDispatcher:

@@ -4,17 +4,11 @@ import pytest
 
 from transport.core.events import StanzaErrorInfo, XmppMessage
 from transport.core.reports import DeliveryReports
-from transport.store import Store
 
 C = "sms.localhost"
 USER = "alice@localhost"
 
 
-@pytest.fixture
-async def store(tmp_path):
-    s = await Store.open(tmp_path / "gw.sqlite3")
-    yield s
-    await s.close()
 
 
 @pytest.fixture

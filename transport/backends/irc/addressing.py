@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from slixmpp import JID
 from slixmpp.jid import InvalidJID
@@ -38,6 +38,8 @@ class Address:
 
 
 _CACHE_LIMIT = 10_000
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class NetworkInfo:
@@ -70,12 +72,8 @@ class NetworkInfo:
 def parse(localpart: str, info: NetworkInfo) -> Address:
     """Read an (escaped) localpart; raise ``AddressError`` when it names nothing IRC."""
     address = info.parsed.get(localpart)
-    if address is None:
-        address = _parse(localpart, info)
-        if len(info.parsed) >= _CACHE_LIMIT:
-            info.parsed.clear()
-        info.parsed[localpart] = address
-    return address
+    return address if address is not None else _remember(
+        info.parsed, localpart, _parse(localpart, info))
 
 
 def _parse(localpart: str, info: NetworkInfo) -> Address:
@@ -111,12 +109,16 @@ def check_nick(nick: str) -> str:
 def canonical(address: Address, info: NetworkInfo) -> str:
     """The stable (escaped) contact localpart: host lower-cased, name folded."""
     text = info.canonical.get(address)
-    if text is None:
-        text = _canonical(address, info)
-        if len(info.canonical) >= _CACHE_LIMIT:
-            info.canonical.clear()
-        info.canonical[address] = text
-    return text
+    return text if text is not None else _remember(
+        info.canonical, address, _canonical(address, info))
+
+
+def _remember(cache: dict[K, V], key: K, value: V) -> V:
+    """Store ``value`` in a bounded cache (emptied when full) and return it."""
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def _canonical(address: Address, info: NetworkInfo) -> str:
