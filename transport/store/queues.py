@@ -36,11 +36,11 @@ _PENDING: Final = (
     "SELECT row_id, payload FROM xmpp_queue WHERE component = ? AND row_id > ?"
     " ORDER BY row_id LIMIT ?"
 )
-# Rows added by a statement are those above the largest row_id before it (AUTOINCREMENT,
-# and the writer thread is the only writer).
 _ENQUEUE_ONE: Final = (
     "INSERT INTO xmpp_queue (component, to_jid, payload, created_at) VALUES (?, ?, ?, ?)"
 )
+# Rows added by a statement are those above the largest row_id before it (AUTOINCREMENT,
+# and the writer thread is the only writer).
 _QUEUE_LAST: Final = "SELECT coalesce(max(row_id), 0) FROM xmpp_queue"
 _QUEUE_ADDED: Final = "SELECT json_group_array(row_id) FROM xmpp_queue WHERE row_id > ?"
 _DONE: Final = (
@@ -49,13 +49,13 @@ _DONE: Final = (
 _QUEUE_COUNT: Final = "SELECT count(*) FROM xmpp_queue WHERE component = ?"
 _PRUNE_DEDUPE: Final = "DELETE FROM dedupe_keys WHERE created_at < ?"
 
-# Rows added here are those with a row_id above the largest before (AUTOINCREMENT, and the
-# writer thread is the only writer); ``WHERE true`` keeps SQLite from reading the upsert's
-# ON as a join constraint.
 _OUTBOX_ADD_ONE: Final = """
 INSERT INTO legacy_outbox (component, user, stanza_id, lane, payload, next_attempt_at,
     created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (component, user, stanza_id) DO NOTHING"""
+# Rows added here are those with a row_id above the largest before (AUTOINCREMENT, and the
+# writer thread is the only writer); ``WHERE true`` keeps SQLite from reading the upsert's
+# ON as a join constraint.
 _OUTBOX_LAST: Final = "SELECT coalesce(max(row_id), 0) FROM legacy_outbox"
 _OUTBOX_ADD: Final = f"""
 INSERT INTO legacy_outbox (component, user, stanza_id, lane, payload, next_attempt_at,
