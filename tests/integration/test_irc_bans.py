@@ -73,16 +73,22 @@ async def test_ban_an_occupant_list_and_lift_the_ban(irc_gateway, users, peers, 
     assert masks == sorted([f"{SERVER}/{mask}", f"{SERVER}/troll*!*@*"])
 
 
-async def test_bans_set_on_irc_are_listed_and_non_operators_are_refused(
-        irc_gateway, users, peers, ngircd):
-    channel = unique("#bans")
-    rjid = room(channel)
+async def banned_channel(users: Any, peers: Any, ngircd: Any, prefix: str,
+                         nick: str) -> tuple[Any, Any, str]:
+    """An operator's channel banning ``spam*!*@*``, joined by a user who is no operator."""
+    channel = unique(prefix)
     op = await peers(ngircd)
     await op.join(channel)
     await op.send(f"MODE {channel} +b spam*!*@*")
     await op.wait(lambda e: e.command == "MODE" and e.param(1) == "+b")
     alice = await users()
-    await join(alice, rjid, "alicenop")
+    await join(alice, room(channel), nick)
+    return op, alice, room(channel)
+
+
+async def test_bans_set_on_irc_are_listed_and_non_operators_are_refused(
+        irc_gateway, users, peers, ngircd):
+    op, alice, rjid = await banned_channel(users, peers, ngircd, "#bans", "alicenop")
     listed = await outcasts(alice, rjid)
     assert [item["jid"] for item in listed] == [f"{SERVER}/spam*!*@*"]
     assert listed[0]["reason"].startswith(f"Set by {op.nick}")
@@ -140,14 +146,7 @@ async def test_ban_changes_irc_does_not_echo_are_answered_at_once(irc_gateway, u
 
 async def test_a_non_operator_changing_nothing_is_still_refused(irc_gateway, users, peers,
                                                                 ngircd):
-    channel = unique("#noop")
-    rjid = room(channel)
-    op = await peers(ngircd)
-    await op.join(channel)
-    await op.send(f"MODE {channel} +b spam*!*@*")
-    await op.wait(lambda e: e.command == "MODE" and e.param(1) == "+b")
-    alice = await users()
-    await join(alice, rjid, "alicenoop")
+    _op, alice, rjid = await banned_channel(users, peers, ngircd, "#noop", "alicenoop")
     for attrs in ({"jid": f"{SERVER}/spam*!*@*", "affiliation": "outcast"},
                   {"jid": f"{SERVER}/nobody*!*@*", "affiliation": "none"}):
         start = time.monotonic()
