@@ -17,9 +17,11 @@ from pathlib import Path
 from transport import SOFTWARE_NAME, __version__
 from transport.config import LOG_LEVELS, ConfigError, Settings, load_settings
 from transport.core import registry
+from transport.core.errors import StartupError
 from transport.logging_setup import setup_logging
 
 EXIT_CONFIG = 2
+EXIT_STARTUP = 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,4 +92,8 @@ def _run(path: Path, log_level: str | None) -> int:
         log.warning("backend %s is installed but unusable: %s", name, error)
     # Imported here so that check-config needs nothing of the runtime (slixmpp, store...).
     run_app: Callable[[Settings], int] = importlib.import_module("transport.app").run
-    return run_app(settings)
+    try:
+        return run_app(settings)
+    except StartupError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return EXIT_STARTUP

@@ -58,3 +58,14 @@ class TemporaryFailure(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+
+
+class StartupError(Exception):
+    """The gateway cannot start for a reason the admin must fix (a busy port, a database
+    from a newer version, a corrupt file): ``run`` prints one line, ``key: cause``, and
+    exits 1, without a traceback. ``key`` is the dotted config key to look at."""
+
+    def __init__(self, key: str, cause: str) -> None:
+        super().__init__(f"{key}: {cause}")
+        self.key = key
+        self.cause = cause
