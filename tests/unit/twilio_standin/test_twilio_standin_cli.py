@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 
 from twilio.http.async_http_client import AsyncTwilioHttpClient
@@ -84,3 +85,11 @@ async def test_serve_send_inbound_and_sigterm(receiver, tmp_path):
         out, err = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 0, err.decode()
     assert TOKEN not in (out + err).decode()
+
+
+def test_help_lists_send_inbound():
+    result = subprocess.run([sys.executable, "-m", "transport.testing.twilio", "--help"],
+                            capture_output=True, text=True, check=False, timeout=60)
+    assert result.returncode == 0
+    assert "send-inbound" in result.stdout
+    assert "run a stand-in" in result.stdout

@@ -8,15 +8,15 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from transport.testing.servers.certificates import SelfSignedCertificate
 from transport.testing.servers.ports import free_ports
 from transport.testing.servers.process import ServerProcess, ServerStartError
 
-#: Modules every test server loads. "tls" stays on so an admin-like config is exercised; with
-#: an empty certificate directory Prosody offers no STARTTLS and clients talk plain text.
+#: Modules every test server loads. "tls" is added only with a certificate: without one
+#: Prosody would still offer STARTTLS and every handshake would fail ("no shared cipher").
 BASE_MODULES: tuple[str, ...] = (
     "roster",
     "saslauth",
-    "tls",
     "disco",
     "register",
     "ping",
@@ -43,7 +43,12 @@ def _lua_list(values: Sequence[str]) -> str:
 
 
 class ProsodyServer(ServerProcess):
-    """Prosody with one VirtualHost, plain-text c2s and XEP-0114 components.
+    """Prosody with one VirtualHost, c2s and XEP-0114 components.
+
+    c2s is plain text unless ``tls`` is set: then a self-signed certificate for the domain
+    and its subdomains is made and STARTTLS is offered (optional, so plain-text test clients
+    still log in); :attr:`certificate` holds its files and fingerprint. ``http_upload`` adds
+    an XEP-0363 service ``upload.DOMAIN`` (mod_http_file_share) on :attr:`http_port`.
 
     ``components`` maps component domains to their secrets. ``muc_domain`` adds a normal MUC
     service. ``extra_modules`` are enabled globally; ``extra_global`` / ``extra_vhost`` are raw
@@ -72,6 +77,8 @@ class ProsodyServer(ServerProcess):
         extra_component: Mapping[str, Sequence[str]] | None = None,
         base_dir: Path | None = None,
         keep_dir: bool | None = None,
+        tls: bool = False,
+        http_upload: bool = False,
     ) -> None:
         for binary in ("prosody", "prosodyctl"):
             if shutil.which(binary) is None:
@@ -91,6 +98,9 @@ class ProsodyServer(ServerProcess):
         self.component_port = 0
         #: Bound only if some enabled module serves HTTP (e.g. http_file_share).
         self.http_port = 0
+        self.tls = tls
+        self.certificate: SelfSignedCertificate | None = None
+        self.upload_domain = f"upload.{domain}" if http_upload else None
 
     def jid(self, user: str) -> str:
         """The bare JID of ``user`` on this server's VirtualHost."""
@@ -164,7 +174,14 @@ class ProsodyServer(ServerProcess):
     def _write_config(self) -> None:
         self.data_dir.mkdir(exist_ok=True)
         certs = self.dir / "certs"
-        certs.mkdir(exist_ok=True)  # empty: no certificates, so no TLS is offered
+        certs.mkdir(exist_ok=True)
+        modules = [*BASE_MODULES, *self.extra_modules]
+        if self.tls:
+            # Named after the host, as Prosody looks certificates up; kept across restarts
+            # (and demo runs with --dir) so that clients that accepted it keep trusting it.
+            self.certificate = SelfSignedCertificate.ensure(
+                certs, self.domain, [self.domain, f"*.{self.domain}"])
+            modules.append("tls")
         q = lua_string
         lines = [
             "-- written by transport.testing.servers.prosody",
@@ -187,7 +204,7 @@ class ProsodyServer(ServerProcess):
             "https_ports = { }",
             "s2s_ports = { }",
             'modules_disabled = { "s2s" }',
-            f"modules_enabled = {_lua_list([*BASE_MODULES, *self.extra_modules])}",
+            f"modules_enabled = {_lua_list(modules)}",
             'authentication = "internal_hashed"',
             "allow_registration = true",
             "c2s_require_encryption = false",
@@ -206,4 +223,11 @@ class ProsodyServer(ServerProcess):
             lines += [f"    {line}" for line in self.extra_component.get(component, ())]
         if self.muc_domain:
             lines += ["", f'Component {q(self.muc_domain)} "muc"']
+        if self.upload_domain:
+            lines += [
+                "", f'Component {q(self.upload_domain)} "http_file_share"',
+                # Clients reach it by address, whatever *.localhost resolves to here.
+                f"    http_external_url = {q(f'http://{self.host}:{self.http_port}/')}",
+                "    http_file_share_size_limit = 10 * 1024 * 1024",
+            ]
         self.config_path.write_text("\n".join(lines) + "\n")

@@ -32,8 +32,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN"))
 
 
+COMMANDS = """commands:
+  [serve]        run a stand-in (the default): prints its base URL, runs until Ctrl-C
+  send-inbound   text one of a running stand-in's numbers, as a phone would
+                 (python -m transport.testing.twilio send-inbound --help)
+"""
+
+
 def serve_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m transport.testing.twilio")
+    p = argparse.ArgumentParser(
+        prog="python -m transport.testing.twilio [serve]",
+        description="A local stand-in for Twilio's Messaging API, for tests and the demo.",
+        epilog=COMMANDS, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
@@ -44,7 +54,9 @@ def serve_parser() -> argparse.ArgumentParser:
 
 
 def inbound_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m transport.testing.twilio send-inbound")
+    p = argparse.ArgumentParser(
+        prog="python -m transport.testing.twilio send-inbound",
+        description="Text a number of a running stand-in: it posts the signed webhook.")
     _common(p)
     p.add_argument("--url", required=True, help="base URL printed by the serving stand-in")
     p.add_argument("--to", required=True)
