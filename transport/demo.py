@@ -97,20 +97,50 @@ def _irc_part(parts: DemoParts) -> None:
     ]
 
 
+def _client_lines(server: ProsodyServer, password: str) -> list[str]:
+    """How to log in, and how common clients accept the demo's self-signed certificate."""
+    assert server.certificate is not None
+    cert = server.certificate
+    port = server.c2s_port
+    return [
+        "Log in with any XMPP client on this machine:",
+        f"  account   demo@{DOMAIN}   (an admin of the gateway: it sees the admin commands)",
+        f"  password  {password}",
+        f"  server    127.0.0.1, port {port} (STARTTLS with a self-signed certificate)",
+        f"  certificate SHA-256 fingerprint {cert.fingerprint}",
+        f"  certificate file {cert.cert}",
+        "",
+        "Accepting the certificate:",
+        "  Gajim, Dino, Conversations: accept it when asked, after comparing the fingerprint.",
+        f"  profanity: /connect demo@{DOMAIN} server 127.0.0.1 port {port} tls trust",
+        "  mcabber (~/.mcabber/mcabberrc):",
+        f"      set jid = demo@{DOMAIN}",
+        "      set server = 127.0.0.1",
+        f"      set port = {port}",
+        "      set tls = 1",
+        "      set ssl_ignore_checks = 1",
+        f"  go-sendxmpp: SSL_CERT_FILE={cert.cert} go-sendxmpp -u demo@{DOMAIN} \\",
+        f"      -p '{password}' -j 127.0.0.1:{port} RECIPIENT <<< 'hello'",
+    ]
+
+
 def _instructions(server: ProsodyServer, password: str, parts: DemoParts) -> str:
+    upload = f"  Pictures: HTTP upload (XEP-0363) is served by {server.upload_domain}; " \
+        "an upload sent to a phone contact goes out as MMS."
     return "\n".join([
         "",
         "xmpp-transport demo is running.",
         "",
-        "Log in with any XMPP client (Gajim, Dino, Profanity...) on this machine:",
-        f"  account   demo@{DOMAIN}",
-        f"  password  {password}",
-        f"  server    127.0.0.1, port {server.c2s_port} (plain TCP, no TLS: loopback only)",
+        *_client_lines(server, password),
         "",
         "Then try:",
         f"  Echo (echo.{DOMAIN}): register with any user name, then chat with "
         f"anything@echo.{DOMAIN}.",
         *parts.lines,
+        upload,
+        "",
+        "The demo's state lives in a temporary directory unless you started it with --dir DIR;",
+        "--log-level DEBUG shows every stanza the gateway sends and receives.",
         "",
         "Press Ctrl-C to stop.",
         "",
@@ -127,7 +157,7 @@ async def run_demo(workdir: Path) -> None:
         if "irc" in installed:
             _irc_part(parts)
         server = ProsodyServer({c.jid: c.secret for c in parts.components},
-                               base_dir=workdir / "prosody")
+                               base_dir=workdir / "prosody", tls=True, http_upload=True)
         server.start()
         password = secrets.token_urlsafe(8)
         server.register_user("demo", password)

@@ -4,10 +4,9 @@ import asyncio
 import re
 import shlex
 import signal
-import subprocess
-import sys
 
 import pytest
+from demo_support import read_instructions, start_demo
 
 from transport.testing.xmpp_client import TestClient
 from transport.testing.xmpp_steps import register, send_chat
@@ -15,29 +14,12 @@ from transport.testing.xmpp_steps import register, send_chat
 pytestmark = pytest.mark.slow
 
 
-async def read_instructions(proc: subprocess.Popen[str], timeout: float = 60) -> str:
-    lines: list[str] = []
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("Press Ctrl-C"):
-                return
-
-    await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(None, read), timeout)
-    return "".join(lines)
-
-
 async def test_demo_as_printed(tmp_path):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "transport.demo", "--dir", str(tmp_path / "demo")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
-    )
+    proc = start_demo(tmp_path / "demo")
     try:
         text = await read_instructions(proc)
         password = re.search(r"password  (\S+)", text).group(1)
-        port = int(re.search(r"port (\d+) \(plain TCP", text).group(1))
+        port = int(re.search(r"port (\d+) \(STARTTLS", text).group(1))
         demo = TestClient("demo@localhost/phone", password, "127.0.0.1", port)
         await demo.login()
 

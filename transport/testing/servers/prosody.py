@@ -224,6 +224,9 @@ class ProsodyServer(ServerProcess):
         if self.muc_domain:
             lines += ["", f'Component {q(self.muc_domain)} "muc"']
         if self.upload_domain:
+            # Requests name the address in Host, not upload.DOMAIN: route them there.
+            lines.insert(lines.index(f"VirtualHost {q(self.domain)}") - 1,
+                         f"http_default_host = {q(self.upload_domain)}")
             lines += [
                 "", f'Component {q(self.upload_domain)} "http_file_share"',
                 # Clients reach it by address, whatever *.localhost resolves to here.
