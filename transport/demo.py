@@ -23,10 +23,10 @@ from pathlib import Path
 
 from transport.app import Application
 from transport.core.registry import load_backends
+from transport.demo_state import DemoState
 from transport.logging_setup import setup_logging
 from transport.testing.gateway import ComponentSpec, build_settings
 from transport.testing.servers.ircd import NgircdServer
-from transport.testing.servers.ports import free_port
 from transport.testing.servers.prosody import ProsodyServer
 from transport.testing.twilio import TwilioStandIn
 
@@ -48,13 +48,13 @@ class DemoParts:
     ircd: NgircdServer | None = None
 
 
-async def _sms_part(parts: DemoParts, workdir: Path) -> None:
-    account = "AC" + secrets.token_hex(16)
-    token = secrets.token_hex(16)
-    standin = TwilioStandIn({account: token}, {account: list(DEMO_NUMBERS)})
+async def _sms_part(parts: DemoParts, workdir: Path, state: DemoState) -> None:
+    account, token = state.account_sid, state.auth_token
+    standin = TwilioStandIn({account: token}, {account: list(DEMO_NUMBERS)},
+                            port=state.port("standin.port"))
     await standin.start()
     parts.standin = standin
-    port = free_port()
+    port = state.port("webhook.port")
     public = f"http://127.0.0.1:{port}"
     for number in DEMO_NUMBERS:
         standin.set_sms_url(number, f"{public}/twilio/sms")
@@ -80,9 +80,11 @@ async def _sms_part(parts: DemoParts, workdir: Path) -> None:
     ]
 
 
-def _irc_part(parts: DemoParts) -> None:
-    ircd = NgircdServer()
+def _irc_part(parts: DemoParts, state: DemoState) -> None:
+    ircd = NgircdServer()  # its own world-readable temp dir: it runs as nobody
+    ircd.prefer_ports(state.preferred("ngircd"))
     ircd.start()
+    state.remember("ngircd", port=ircd.port)
     parts.ircd = ircd
     host = "127.0.0.1"
     jid = f"irc.{DOMAIN}"
@@ -149,17 +151,22 @@ def _instructions(server: ProsodyServer, password: str, parts: DemoParts) -> str
 
 async def run_demo(workdir: Path) -> None:
     installed = load_backends()
+    state = DemoState.load(workdir)
     parts = DemoParts(components=[ComponentSpec("echo", f"echo.{DOMAIN}", secrets.token_hex(12))])
     server: ProsodyServer | None = None
     try:
         if "sms" in installed:
-            await _sms_part(parts, workdir)
+            await _sms_part(parts, workdir, state)
         if "irc" in installed:
-            _irc_part(parts)
+            _irc_part(parts, state)
         server = ProsodyServer({c.jid: c.secret for c in parts.components},
                                base_dir=workdir / "prosody", tls=True, http_upload=True)
+        server.prefer_ports(state.preferred("prosody"))
         server.start()
-        password = secrets.token_urlsafe(8)
+        state.remember("prosody", c2s_port=server.c2s_port,
+                       component_port=server.component_port, http_port=server.http_port)
+        state.save(workdir)
+        password = state.password
         server.register_user("demo", password)
         settings = build_settings(
             "127.0.0.1", server.component_port, workdir / "transport.sqlite3",

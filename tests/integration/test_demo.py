@@ -6,7 +6,7 @@ import shlex
 import signal
 
 import pytest
-from demo_support import read_instructions, start_demo
+from demo_support import Printed, read_instructions, start_demo, stop_demo
 
 from transport.testing.xmpp_client import TestClient
 from transport.testing.xmpp_steps import register, send_chat
@@ -50,6 +50,24 @@ async def test_demo_as_printed(tmp_path):
         proc.send_signal(signal.SIGINT)
         assert await asyncio.get_running_loop().run_in_executor(None, proc.wait, 30) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        stop_demo(proc)
+
+
+async def test_a_restart_with_dir_keeps_password_ports_and_stand_in(tmp_path):
+    printed = []
+    for _ in range(2):
+        proc = start_demo(tmp_path / "demo")
+        try:
+            printed.append(Printed(await read_instructions(proc)))
+            proc.send_signal(signal.SIGINT)
+            assert await asyncio.get_running_loop().run_in_executor(None, proc.wait, 30) == 0
+        finally:
+            stop_demo(proc)
+    first, second = printed
+    assert (second.password, second.port, second.irc_port, second.standin_url,
+            second.account_sid, second.fingerprint) == (
+        first.password, first.port, first.irc_port, first.standin_url, first.account_sid,
+        first.fingerprint)
+    assert "an admin of the gateway" in first.text
+    assert "--dir" in first.text and "--log-level" in first.text
+    assert oct((tmp_path / "demo" / "demo.json").stat().st_mode & 0o777) == "0o600"

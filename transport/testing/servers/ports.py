@@ -42,6 +42,17 @@ def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
             sock.close()
 
 
+def port_free(host: str, port: int) -> bool:
+    """True if ``port`` on ``host`` can be bound right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
 def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
     """True if a TCP connection to ``host:port`` succeeds right now."""
     try:

@@ -26,12 +26,12 @@ import subprocess
 import tempfile
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import ClassVar, Self
 
-from transport.testing.servers.ports import LOOPBACK, listening_ports, port_accepts
+from transport.testing.servers.ports import LOOPBACK, listening_ports, port_accepts, port_free
 from transport.testing.servers.scratch import OWNER_FILE, reap, remove_dir, sweep_stale_dirs, tail
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ class ServerProcess(abc.ABC):
         self._proc: subprocess.Popen[bytes] | None = None
         self._proc_finalizer: weakref.finalize[..., ServerProcess] | None = None
         self._ports_fixed = False
+        self._preferred_ports: dict[str, int] = {}
         self._closed = False
         self._log_offsets: dict[Path, int] = {}
         self._ports_confirmed = False
@@ -196,6 +197,11 @@ class ServerProcess(abc.ABC):
             break
         return self
 
+    def prefer_ports(self, ports: Mapping[str, int]) -> None:
+        """Start on these ports (attribute name -> port, e.g. ``{"port": 6667}``) if all are
+        free, else on fresh ones: a demo restarted on its old state keeps its addresses."""
+        self._preferred_ports = dict(ports)
+
     def _attempts(self) -> Iterator[bool]:
         """Prepare each start attempt (ports, config); yields whether it is the last one."""
         if self._closed:
@@ -209,6 +215,10 @@ class ServerProcess(abc.ABC):
             return
         for attempt in range(self.start_attempts):
             self._assign_ports()
+            if attempt == 0 and self._preferred_ports and all(
+                    port_free(self.host, port) for port in self._preferred_ports.values()):
+                for name, port in self._preferred_ports.items():
+                    setattr(self, name, port)
             self._write_config()
             yield attempt == self.start_attempts - 1
 
