@@ -80,8 +80,8 @@ class LoopMonitor:
 
     @property
     def responsive(self) -> bool:
-        """False while the loop has not ticked for longer than ``stall_after``."""
-        return time.monotonic() - self._last_tick <= self.stall_after
+        """False while the loop's next tick is late by more than ``stall_after``."""
+        return time.monotonic() - self._last_tick <= self.interval + self.stall_after
 
     def percentile(self, fraction: float) -> float:
         """The lag under which ``fraction`` (0-1) of the recent ticks ran, in seconds."""
@@ -111,9 +111,9 @@ class LoopMonitor:
 
     def _watch(self) -> None:
         """Runs in the watcher thread: one report per stall (the next tick reports its end)."""
-        while not self._stop.wait(self.stall_after / 4):
+        while not self._stop.wait(self.stall_after / 10):
             last = self._last_tick
-            if self._stalled_since is None and time.monotonic() - last > self.stall_after:
+            if self._stalled_since is None and not self.responsive:
                 running = self._running()
                 with self._report_lock:
                     self.stalls += 1

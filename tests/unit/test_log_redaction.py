@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from slixmpp import Iq
@@ -13,7 +14,9 @@ from slixmpp.plugins.xep_0077 import Register
 from slixmpp.stanza import Handshake
 from slixmpp.xmlstream import register_stanza_plugin
 
+from transport.cli import configured_secrets
 from transport.log_redaction import SecretMasker
+from transport.testing.gateway import ComponentSpec, build_settings
 
 register_stanza_plugin(Iq, Register)
 register_stanza_plugin(Register, Form)
@@ -121,3 +124,15 @@ def test_the_filter_masks_arguments_and_tracebacks(
     written = stream.getvalue()
     assert "hunter2" not in written and TOKEN not in written
     assert "request failed for alice" in written and "ValueError: token **** refused" in written
+
+
+def test_the_run_command_masks_component_secrets_and_backend_secrets() -> None:
+    sms = ComponentSpec("sms", "sms.example.org", "sms-component-secret", {
+        "twilio": {"account_sid": "AC" + "0" * 32, "auth_token": TOKEN,
+                   "numbers": ["+12125550100"]},
+        "webhook": {"public_url": "https://gw.example.org"},
+    })
+    echo = ComponentSpec("echo", "echo.example.org", "echo-component-secret")
+    settings = build_settings("127.0.0.1", 5347, Path("/nonexistent/db"), [sms, echo])
+    assert configured_secrets(settings) == [
+        "sms-component-secret", TOKEN, "echo-component-secret"]
