@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
 
 from transport.config import Settings
 from transport.core.policy import AccessPolicy
+from transport.service_status import ServiceStatus
 from transport.store import Store
+from transport.systemd_notify import SystemdNotifier
+from transport.watchdog import LoopMonitor
 from transport.xmpp.component import GatewayComponent
 from transport.xmpp.runtime import ComponentRuntime
 
@@ -23,6 +27,7 @@ class Application:
         self.settings = settings
         self.store: Store | None = None
         self.runtimes: list[ComponentRuntime] = []
+        self.loop_monitor: LoopMonitor | None = None  # set by ``serve``
 
     async def start(self) -> None:
         settings = self.settings
@@ -64,6 +69,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
                 freeze_startup_objects: bool = False) -> None:
     """Run until ``stop`` is set or SIGTERM/SIGINT arrives.
 
+    The loop is watched all along (a stall is logged with what was running); under systemd
+    ``Type=notify`` the process reports readiness, component status and, from the loop
+    itself, watchdog heartbeats, so a stuck loop gets the process restarted.
+
     ``freeze_startup_objects`` (the ``run`` command; not for a process that starts and stops
     gateways over and over, like the tests): once started, move what exists then (modules,
     classes, functions, the components: about 90 % of the heap's objects, and never garbage)
@@ -74,18 +83,45 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    notifier = SystemdNotifier.from_environment()
+    monitor = _loop_monitor(notifier)
     app = Application(settings)
+    app.loop_monitor = monitor
+    status: ServiceStatus | None = None
+    reporting: asyncio.Task[None] | None = None
     try:
+        monitor.start()
         await app.start()
+        if notifier is not None:
+            status = ServiceStatus(notifier, [(r.xmpp.boundjid.bare, r.xmpp.online)
+                                              for r in app.runtimes])
+            reporting = asyncio.ensure_future(status.run())
         if freeze_startup_objects:
             gc.collect()
             gc.freeze()
         await stop.wait()
         log.info("Shutting down")
     finally:
+        if reporting is not None:
+            reporting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporting
+        if status is not None:
+            status.stopping()
         await app.stop()
+        monitor.stop()
+        if notifier is not None:
+            notifier.close()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+
+
+def _loop_monitor(notifier: SystemdNotifier | None) -> LoopMonitor:
+    """A monitor that also sends systemd's ``WATCHDOG=1`` when the unit asked for it."""
+    if notifier is None or notifier.watchdog_interval is None:
+        return LoopMonitor()
+    return LoopMonitor(heartbeat=lambda: notifier.notify("WATCHDOG=1"),
+                       heartbeat_interval=notifier.watchdog_interval)
 
 
 def run(settings: Settings) -> int:

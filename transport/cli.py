@@ -11,11 +11,17 @@ import dataclasses
 import importlib
 import logging
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from transport import SOFTWARE_NAME, __version__
-from transport.config import LOG_LEVELS, ConfigError, Settings, load_settings
+from transport.config import (
+    LOG_LEVELS,
+    ComponentSettings,
+    ConfigError,
+    Settings,
+    load_settings,
+)
 from transport.core import registry
 from transport.core.errors import StartupError
 from transport.logging_setup import setup_logging
@@ -86,7 +92,7 @@ def _run(path: Path, log_level: str | None) -> int:
         return EXIT_CONFIG
     if log_level is not None:
         settings = dataclasses.replace(settings, log_level=log_level)
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, configured_secrets(settings))
     log = logging.getLogger("transport")
     for name, error in sorted(failures.items()):
         log.warning("backend %s is installed but unusable: %s", name, error)
@@ -97,3 +103,19 @@ def _run(path: Path, log_level: str | None) -> int:
     except StartupError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return EXIT_STARTUP
+
+
+def configured_secrets(settings: Settings) -> list[str]:
+    """Component secrets and each backend's declared secrets (``Backend.secret_env`` keys,
+    such as ``twilio.auth_token``), read from the parsed settings for the log masker."""
+    return [s for component in settings.components for s in _component_secrets(component)]
+
+
+def _component_secrets(component: ComponentSettings) -> Iterator[str]:
+    yield component.secret
+    for dotted in component.backend.secret_env:
+        value: object = component.backend_settings
+        for part in dotted.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else getattr(value, part, None)
+        if isinstance(value, str) and value:
+            yield value
