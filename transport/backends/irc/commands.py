@@ -160,8 +160,14 @@ class IrcCommands:
             return forms.CHANNEL, channel, {}
         if target.kind == "server":
             server = await self.prefs.server_prefs(user, target.host)
-            shown = forms.LISTED_SERVER if self.defaults.listed(target.host) else forms.SERVER
-            return shown, server, dataclasses.asdict(self.defaults.for_host(target.host))
+            defaults = dataclasses.asdict(self.defaults.for_host(target.host))
+            if self.defaults.listed(target.host):
+                return forms.LISTED_SERVER, server, defaults
+            if server.ports or server.tls_ports:
+                # The user's ports and TLS ports are one choice: a field left empty in it
+                # means no such port, not the gateway's default.
+                defaults.update(ports=(), tls_ports=())
+            return forms.SERVER, server, defaults
         glob = await self.prefs.global_prefs(user)
         return forms.GLOBAL, glob, {"persistent": self.defaults.persistent}
 
@@ -172,6 +178,8 @@ class IrcCommands:
         new, errors = forms.changes(settings, prefs, defaults, values)
         if target.kind == "server":
             errors += self._endpoint_errors(target.host, new)
+            if not self.defaults.listed(target.host):
+                new.update(self._endpoint_choice(prefs, defaults, new))
         if errors:
             return "Nothing was saved. " + " ".join(errors)
         log.info("%s changed %s on %s", user, ", ".join(sorted(new)) or "nothing", target)
@@ -208,6 +216,20 @@ class IrcCommands:
                               f"for {host} ({allowed})."
                               for port in chosen if port not in self.defaults.user_ports)
         return errors
+
+    def _endpoint_choice(self, prefs: ServerPrefs, defaults: Mapping[str, Any],
+                         new: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        """Both port fields as the submitted form shows them, stored together when either
+        changed: a TLS port the form showed is kept, never dropped because it was the
+        default (a plain port alone would then mean plain text)."""
+        if not new.keys() & set(forms.ENDPOINT_VARS):
+            return {}
+        shown = {attr: new.get(attr, getattr(prefs, attr) or defaults[attr])
+                 for attr in forms.ENDPOINT_VARS}
+        server = self.defaults.server
+        if (shown["ports"], shown["tls_ports"]) == (server.ports, server.tls_ports):
+            return {"ports": (), "tls_ports": ()}  # the gateway's default again
+        return shown
 
     # connections ---------------------------------------------------------------------
 
