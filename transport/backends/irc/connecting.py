@@ -90,7 +90,7 @@ async def connect(session: IrcSession) -> bool:
     try:
         where = await route(settings, session.host, session.config, prefs)
     except hosts.HostRefused as exc:
-        log.warning("Refused to connect %s to %s: %s", session.user, session.host, exc)
+        log.info("Refused to connect %s to %s: %s", session.user, session.host, exc)
         session.connect_error = str(exc)
         session.keep_trying = False  # a refused host is not worth retrying in a loop
         session.submit(functools.partial(session.status, f"Connection failed: {exc}"))
