@@ -22,6 +22,8 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _SHARED = ipaddress.IPv4Network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598)
 MAX_ADDRESSES = 4
 """Addresses of one host tried in turn: a failed one costs a connect timeout each."""
+RESOLVE_TIMEOUT = 30.0
+"""Seconds a lookup may take (a connection attempt's own timeout starts after it)."""
 
 
 class HostRefused(Exception):
@@ -71,9 +73,12 @@ async def resolve(host: str, port: int) -> list[str]:
     asyncio's executor so a slow DNS server never blocks the loop."""
     loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                       proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
+        async with asyncio.timeout(RESOLVE_TIMEOUT):
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                           proto=socket.IPPROTO_TCP)
+    except TimeoutError as exc:
+        raise HostRefused(f"{host} could not be resolved in time") from exc
+    except (OSError, UnicodeError) as exc:
         raise HostRefused(f"{host} cannot be resolved ({exc})") from exc
     addresses = [str(info[4][0]) for info in infos]
     return list(dict.fromkeys(addresses))
