@@ -92,7 +92,8 @@ async def connect(session: IrcSession) -> bool:
     except hosts.HostRefused as exc:
         log.info("Refused to connect %s to %s: %s", session.user, session.host, exc)
         session.connect_error = str(exc)
-        session.keep_trying = False  # a refused host is not worth retrying in a loop
+        if not isinstance(exc, hosts.LookupFailed):
+            session.keep_trying = False  # a refused host is not worth retrying in a loop
         session.submit(functools.partial(session.status, f"Connection failed: {exc}"))
         return False
     limit = prefs.throttle_limit

@@ -30,6 +30,10 @@ class HostRefused(Exception):
     """The user may not reach this host or port; the text says why, for the user."""
 
 
+class LookupFailed(HostRefused):
+    """The host could not be resolved now: worth trying again later, unlike a refusal."""
+
+
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
@@ -77,9 +81,9 @@ async def resolve(host: str, port: int) -> list[str]:
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                            proto=socket.IPPROTO_TCP)
     except TimeoutError as exc:
-        raise HostRefused(f"{host} could not be resolved in time") from exc
+        raise LookupFailed(f"{host} could not be resolved in time") from exc
     except (OSError, UnicodeError) as exc:
-        raise HostRefused(f"{host} cannot be resolved ({exc})") from exc
+        raise LookupFailed(f"{host} cannot be resolved ({exc})") from exc
     addresses = [str(info[4][0]) for info in infos]
     return list(dict.fromkeys(addresses))
 
