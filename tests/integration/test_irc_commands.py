@@ -147,16 +147,17 @@ async def test_server_configure_keeps_secrets_out_of_forms(gateway, users):
     alice = await users()
     first = await alice.plugin["xep_0050"].send_command(SERVER, "configure")
     shown = fields(first)
-    assert shown["ports"]["type"] == "text-multi" and shown["ports"]["value"] == ["6667"]
+    assert shown["ports"]["type"] == "text-multi" and not shown["ports"]["value"]
+    assert shown["tls_ports"]["value"] == ["6697"]
     assert shown["pass"]["type"] == "text-private"
     await submit(alice, SERVER, "configure", first["command"]["sessionid"], {
-        "ports": ["6667", "7000"], "tls_ports": ["6697"], "verify_cert": False,
+        "ports": ["6667", "6697"], "tls_ports": ["6697"], "verify_cert": False,
         "nick": "alice_", "pass": "hunter2", "sasl_password": "sesame",
         "after_connect_commands": ["MODE alice_ +x"], "throttle_limit": "-1",
         "encoding_in": "latin-1", "username": "al", "realname": "Alice"})
     stored = await gateway.prefs.server_prefs(str(alice.boundjid.bare), "irc.example.org")
     assert (stored.password, stored.sasl_password, stored.ports) == (
-        "hunter2", "sesame", (6667, 7000))
+        "hunter2", "sesame", (6667, 6697))
     reread = await alice.plugin["xep_0050"].send_command(SERVER, "configure")
     xml = str(reread)
     assert "hunter2" not in xml and "sesame" not in xml

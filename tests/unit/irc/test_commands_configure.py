@@ -11,11 +11,12 @@ from transport.backends.irc.prefs import ChannelPrefs, GlobalPrefs, ServerPrefs
 
 SERVER = "irc.example.org"
 CHAN = "#Foo%irc.example.org"
+USER_PORTS = (6667, 6668, 6697, 7000)
 
 
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    made = await make_env(tmp_path)
+    made = await make_env(tmp_path, CommandDefaults(user_ports=USER_PORTS))
     yield made
     await made.store.close()
 
@@ -72,7 +73,7 @@ async def test_server_form_shows_defaults_then_every_field_round_trips(env):
                           "nick", "pass", "after_connect_commands", "username", "realname",
                           "throttle_limit", "encoding_out", "encoding_in"]
     assert shown(form) == {
-        "ports": ["6667"], "tls_ports": ["6697", "6670"], "verify_cert": True,
+        "ports": [], "tls_ports": ["6697"], "verify_cert": True,
         "fingerprint": None, "sasl_password": None, "nick": None, "pass": None,
         "after_connect_commands": None, "username": None, "realname": None,
         "throttle_limit": "10", "encoding_out": None, "encoding_in": None}
@@ -121,7 +122,7 @@ async def test_empty_secret_keeps_forget_clears_new_replaces(env):
 
 async def test_unchanged_defaults_stay_unset_and_emptied_fields_unset(env):
     await env.run("configure", ALICE, SERVER, {
-        "ports": ["6667"], "tls_ports": ["6697", "6670"], "verify_cert": True,
+        "ports": [], "tls_ports": ["6697"], "verify_cert": True,
         "throttle_limit": "10", "nick": ""})
     assert await env.prefs.server_prefs(ALICE, SERVER) == ServerPrefs()
     await env.run("configure", ALICE, SERVER, dict(ALL_SERVER))
@@ -148,11 +149,11 @@ async def test_per_host_server_defaults(tmp_path):
     env = await make_env(tmp_path, CommandDefaults(servers={"IRC.Example.org": special}))
     try:
         form = shown(await env.form("configure", ALICE, "IRC.example.org"))
-        assert (form["ports"], form["tls_ports"]) == ([], ["7000"])
+        assert "ports" not in form and "tls_ports" not in form  # the admin's to set
         assert (form["verify_cert"], form["throttle_limit"], form["encoding_in"]) == (
             False, "-1", "cp1252")
         other = shown(await env.form("configure", ALICE, "irc.other.net"))
-        assert other["tls_ports"] == ["6697", "6670"]
+        assert (other["ports"], other["tls_ports"]) == ([], ["6697"])
     finally:
         await env.store.close()
 

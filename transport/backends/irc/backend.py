@@ -200,4 +200,5 @@ def _defaults(settings: IrcSettings) -> CommandDefaults:
             encoding_in=config.encoding)
         for host, config in settings.servers.items()}
     return CommandDefaults(persistent=settings.persistent_by_default, servers=servers,
-                           server=ServerDefaults(throttle_limit=settings.throttle_limit))
+                           server=ServerDefaults(throttle_limit=settings.throttle_limit),
+                           user_ports=settings.user_ports)

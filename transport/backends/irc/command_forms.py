@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from transport.backends.irc.protocol.pinning import BadFingerprint, normalize_fingerprint
 from transport.core.backend import FormField
 
 MAX_HISTORY: Final = 10_000
@@ -27,7 +28,6 @@ _NICK_BAD: Final = re.compile(r"[\s,*?!@\x00-\x1f\x7f]")
 _USER_BAD: Final = re.compile(r"[\s@\x00-\x1f\x7f]")
 _INT: Final = re.compile(r"-?[0-9]+")
 _PORT_SPLIT: Final = re.compile(r"[\s,;]+")
-_HEX: Final = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _ASCII: Final = "".join(map(chr, range(128)))
 _TRUTH: Final = {"1": True, "true": True, "0": False, "false": False}
 
@@ -150,14 +150,14 @@ def command_lines(raw: Any) -> tuple[str, ...]:
 
 
 def fingerprint(raw: Any) -> str | None:
-    """SHA-1 or SHA-256 in hex, colons allowed; stored as lowercase hex without colons."""
+    """SHA-256 (or SHA-1) in hex, colons allowed; stored as lowercase hex without colons."""
     text = one(raw).strip()
     if not text:
         return None
-    digits = re.sub(r"[\s:]", "", text).lower()
-    if not _HEX.fullmatch(digits):
-        raise BadValue("expected a SHA-1 or SHA-256 fingerprint in hex")
-    return digits
+    try:
+        return normalize_fingerprint(text)
+    except BadFingerprint as err:
+        raise BadValue(str(err)) from None
 
 
 def show(value: Any) -> str | list[str] | bool | None:
@@ -204,13 +204,14 @@ GLOBAL: Final = (
 
 SERVER: Final = (
     _setting("ports", "Ports", "text-multi", ports,
-             "Ports to try without TLS, one per line. Empty: the gateway's default."),
+             "Ports to use without TLS, one per line; used only when no TLS port is set."),
     _setting("tls_ports", "TLS ports", "text-multi", ports,
              "Ports to try with TLS, one per line. Empty: the gateway's default."),
     _setting("verify_cert", "Verify certificate", "boolean", boolean,
              "Abort the connection if the server's TLS certificate is invalid."),
     _setting("fingerprint", "Trusted certificate fingerprint", "text-single", fingerprint,
-             "SHA-1 or SHA-256 (hex) of a certificate to accept even if it is not valid."),
+             "SHA-256 (or SHA-1) of the server's certificate, hex (AA:BB:... works too): "
+             "only that certificate is accepted, even a self-signed one."),
     Setting("sasl_password", "SASL password", "text-private", "sasl_password", text_line,
             "Authenticates your nick with SASL PLAIN.", secret=True),
     _setting("nick", "Nickname", "text-single", nick,
@@ -228,6 +229,10 @@ SERVER: Final = (
     _setting("encoding_in", "In encoding", "text-single", encoding,
              "Decodes lines from the IRC server that are not valid UTF-8."),
 )
+
+ENDPOINT_VARS: Final = ("ports", "tls_ports")
+LISTED_SERVER: Final = tuple(s for s in SERVER if s.var not in ENDPOINT_VARS)
+"""The form of a server the admin lists: its port and TLS are the admin's to set."""
 
 _CHANNEL_UNSET = "unset: the global setting"
 CHANNEL: Final = (

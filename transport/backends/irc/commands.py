@@ -39,10 +39,12 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class ServerDefaults:
-    """What a server form shows for settings the user left alone (from the config file)."""
+    """What a server form shows for settings the user left alone (from the config file).
 
-    ports: tuple[int, ...] = (6667,)
-    tls_ports: tuple[int, ...] = (6697, 6670)
+    The class defaults are what a host the admin does not list gets: TLS on 6697."""
+
+    ports: tuple[int, ...] = ()
+    tls_ports: tuple[int, ...] = (6697,)
     verify_cert: bool = True
     throttle_limit: int = 10
     encoding_in: str | None = None
@@ -51,11 +53,18 @@ class ServerDefaults:
 
 @dataclass(frozen=True, slots=True)
 class CommandDefaults:
-    """Config defaults: ``persistent`` (persistent_by_default) and per-host server ones."""
+    """Config defaults: ``persistent`` (persistent_by_default), per-host server ones (the
+    hosts the admin lists, whose endpoint users cannot change) and the ``user_ports`` users
+    may choose for any other host."""
 
     persistent: bool = False
     servers: Mapping[str, ServerDefaults] = field(default_factory=dict)
     server: ServerDefaults = ServerDefaults()
+    user_ports: tuple[int, ...] = (6667, 6697)
+
+    def listed(self, host: str) -> bool:
+        host = host.lower()
+        return any(name.lower() == host for name in self.servers)
 
     def for_host(self, host: str) -> ServerDefaults:
         """Hosts match without regard to case, as DNS names do."""
@@ -151,13 +160,26 @@ class IrcCommands:
             return forms.CHANNEL, channel, {}
         if target.kind == "server":
             server = await self.prefs.server_prefs(user, target.host)
-            return forms.SERVER, server, dataclasses.asdict(self.defaults.for_host(target.host))
+            defaults = dataclasses.asdict(self.defaults.for_host(target.host))
+            if self.defaults.listed(target.host):
+                return forms.LISTED_SERVER, server, defaults
+            if server.ports or server.tls_ports:
+                # The user's ports and TLS ports are one choice: a field left empty in it
+                # means no such port, not the gateway's default.
+                defaults.update(ports=(), tls_ports=())
+            return forms.SERVER, server, defaults
         glob = await self.prefs.global_prefs(user)
         return forms.GLOBAL, glob, {"persistent": self.defaults.persistent}
 
     async def _apply(self, user: str, target: Target, values: Mapping[str, Any]) -> str | None:
         settings, prefs, defaults = await self._load(user, target)
+        if target.kind == "server":
+            settings = forms.SERVER  # ports sent for a listed host are read, then refused
         new, errors = forms.changes(settings, prefs, defaults, values)
+        if target.kind == "server":
+            errors += self._endpoint_errors(target.host, new)
+            if not self.defaults.listed(target.host):
+                new.update(self._endpoint_choice(prefs, defaults, new))
         if errors:
             return "Nothing was saved. " + " ".join(errors)
         log.info("%s changed %s on %s", user, ", ".join(sorted(new)) or "nothing", target)
@@ -173,6 +195,41 @@ class IrcCommands:
         if self.changed is not None:
             await self.changed(user, target)
         return None
+
+    def _endpoint_errors(self, host: str, new: Mapping[str, Any]) -> list[str]:
+        """Ports a user may not choose: any but the admin's for a listed host (emptying
+        the fields is fine), any outside ``user_ports`` for other hosts."""
+        errors = []
+        listed = self.defaults.listed(host)
+        fixed = self.defaults.for_host(host)
+        allowed = ", ".join(map(str, self.defaults.user_ports)) or "none"
+        for setting in forms.SERVER:
+            chosen = new.get(setting.attr) if setting.var in forms.ENDPOINT_VARS else None
+            if not chosen:
+                continue
+            where = f"{setting.label} ({setting.var})"
+            if listed and chosen != getattr(fixed, setting.attr):
+                errors.append(f"{where}: the port and TLS of {host} are set by the gateway's "
+                              "administrator and cannot be changed.")
+            elif not listed:
+                errors.extend(f"{where}: {port} is not one of the ports users may choose "
+                              f"for {host} ({allowed})."
+                              for port in chosen if port not in self.defaults.user_ports)
+        return errors
+
+    def _endpoint_choice(self, prefs: ServerPrefs, defaults: Mapping[str, Any],
+                         new: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        """Both port fields as the submitted form shows them, stored together when either
+        changed: a TLS port the form showed is kept, never dropped because it was the
+        default (a plain port alone would then mean plain text)."""
+        if not new.keys() & set(forms.ENDPOINT_VARS):
+            return {}
+        shown = {attr: new.get(attr, getattr(prefs, attr) or defaults[attr])
+                 for attr in forms.ENDPOINT_VARS}
+        server = self.defaults.server
+        if (shown["ports"], shown["tls_ports"]) == (server.ports, server.tls_ports):
+            return {"ports": (), "tls_ports": ()}  # the gateway's default again
+        return shown
 
     # connections ---------------------------------------------------------------------
 

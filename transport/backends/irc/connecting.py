@@ -1,21 +1,34 @@
-"""One connection attempt of a session: options from the user's prefs, then each endpoint.
+"""One connection attempt of a session: where to connect, then each endpoint in turn.
 
-TLS ports from the user's server settings are tried first, then plain ones (biboumi's
-order); without any, the config's port and TLS choice. The first connection of a session
-refuses a nick in use (the join answers ``conflict``); reconnects take ``nick_`` instead.
+A host the admin lists under ``[irc.servers]`` is reached only on the admin's port, with the
+admin's TLS choice: a user's port settings cannot turn an admin's TLS server into a plain
+one, nor point the gateway at another service on that host. Any other host is reached on the
+ports the user set (each one from ``user_ports``), else TLS on 6697, and only on addresses
+vetted by :mod:`.hosts`, connected to directly (no second lookup).
+
+TLS is never downgraded: when the user set TLS ports, only those are tried, so a failed
+handshake or certificate is never followed by plain text carrying the server password. Plain
+ports are used only when no TLS port is set. A pinned certificate fingerprint is enforced by
+the connection (:mod:`.protocol.pinning`). The first connection of a session refuses a nick
+in use (the join answers ``conflict``); reconnects take ``nick_`` instead.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from transport.backends.irc import hosts
+from transport.backends.irc.bridge import log
+from transport.backends.irc.prefs import ServerPrefs
 from transport.backends.irc.protocol import (
     ConnectionOptions,
     IrcConnection,
     IrcConnectionError,
     append_underscore,
 )
+from transport.backends.irc.settings import IrcSettings, ServerConfig
 from transport.backends.irc.text import PASSTHROUGH
 
 if TYPE_CHECKING:
@@ -33,50 +46,93 @@ def _options(rate: float, burst: int, reconnecting: bool) -> ConnectionOptions:
                              nick_in_use=append_underscore if reconnecting else _never)
 
 
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where one attempt may go: (port, TLS) endpoints in order, and the addresses to use
+    (``None``: connect by name, for hosts the admin listed)."""
+
+    endpoints: tuple[tuple[int, bool], ...]
+    addresses: tuple[str, ...] | None = None
+
+
 def endpoints(
-    session: IrcSession, ports: tuple[int, ...], tls_ports: tuple[int, ...]
-) -> list[tuple[int, bool]]:
-    if ports or tls_ports:
-        return [(p, True) for p in tls_ports] + [(p, False) for p in ports]
-    return [(session.config.port, session.config.tls)]
+    config: ServerConfig, listed: bool, ports: tuple[int, ...], tls_ports: tuple[int, ...]
+) -> tuple[tuple[int, bool], ...]:
+    """The endpoints of one attempt: TLS ports only when there are any (never a plain one
+    after them), plain ports only when the user set no TLS port, else the config's."""
+    if listed:
+        return ((config.port, config.tls),)
+    if tls_ports:
+        return tuple((p, True) for p in tls_ports)
+    if ports:
+        return tuple((p, False) for p in ports)
+    return ((config.port, config.tls),)
+
+
+async def route(settings: IrcSettings, host: str, config: ServerConfig,
+                prefs: ServerPrefs) -> Route:
+    """Where to connect; ``hosts.HostRefused`` when the user may not reach this host."""
+    if settings.listed(host):
+        return Route(endpoints(config, True, (), ()))
+    chosen = endpoints(config, False, prefs.ports, prefs.tls_ports)
+    if prefs.ports or prefs.tls_ports:
+        hosts.check_ports(host, [port for port, _ in chosen], settings.user_ports)
+    addresses = await hosts.checked_addresses(host, chosen[0][0],
+                                              settings.allow_private_addresses)
+    return Route(chosen, tuple(addresses))
 
 
 async def connect(session: IrcSession) -> bool:
     """Connect and register on the first endpoint that works; False when none did."""
     prefs = await session.bridge.prefs.server_prefs(session.user, session.host)
+    settings = session.bridge.settings
+    session.state = "connecting"
+    try:
+        where = await route(settings, session.host, session.config, prefs)
+    except hosts.HostRefused as exc:
+        log.info("Refused to connect %s to %s: %s", session.user, session.host, exc)
+        session.connect_error = str(exc)
+        if not isinstance(exc, hosts.LookupFailed):
+            session.keep_trying = False  # a refused host is not worth retrying in a loop
+        session.submit(functools.partial(session.status, f"Connection failed: {exc}"))
+        return False
     limit = prefs.throttle_limit
     if limit is None:
-        limit = session.bridge.settings.throttle_limit
+        limit = settings.throttle_limit
     options = _options(0 if limit < 0 else 1.0, max(limit, 1), session.was_registered)
     nick = prefs.nick or session.nick
     verify = prefs.verify_cert if prefs.verify_cert is not None else session.config.verify_cert
-    session.state = "connecting"
-    for port, tls in endpoints(session, prefs.ports, prefs.tls_ports):
-        # Events go straight into the session's inbox, in order, from the protocol's
-        # callbacks: no reader task and no second queue per connection.
-        conn = IrcConnection(session.take, options)
-        session.conn = conn
+    for port, tls in where.endpoints:
         secure = " (encrypted)" if tls else ""
         session.submit(functools.partial(
             session.status, f"Connecting to {session.host}:{port}{secure}"))
-        try:
-            await conn.connect(
-                session.host, port, nick,
-                username=prefs.username, realname=prefs.realname, password=prefs.password,
-                tls=tls, verify_cert=verify,
-                sasl_plain=(nick, prefs.sasl_password) if prefs.sasl_password else None,
-                fallback_encoding=PASSTHROUGH,
-            )
-        except IrcConnectionError as exc:  # its Disconnected event is in the inbox
-            session.connect_error = str(exc)
-            continue
-        except ValueError as exc:  # a nick or password that cannot be sent
-            session.connect_error = str(exc)
-            conn.close(str(exc))
-            break
-        session.port, session.tls = port, tls
-        return True
+        for address in where.addresses or (None,):
+            # Events go straight into the session's inbox, in order, from the protocol's
+            # callbacks: no reader task and no second queue per connection.
+            conn = IrcConnection(session.take, options)
+            session.conn = conn
+            try:
+                await conn.connect(
+                    session.host, port, nick,
+                    username=prefs.username, realname=prefs.realname, password=prefs.password,
+                    tls=tls, verify_cert=verify, address=address,
+                    fingerprint=prefs.fingerprint if tls else None,
+                    sasl_plain=(nick, prefs.sasl_password) if prefs.sasl_password else None,
+                    fallback_encoding=PASSTHROUGH,
+                )
+            except IrcConnectionError as exc:  # its Disconnected event is in the inbox
+                session.connect_error = str(exc)
+                continue
+            except ValueError as exc:  # a nick, password or pin that cannot be used
+                session.connect_error = str(exc)
+                conn.close(str(exc))
+                return _failed(session)
+            session.port, session.tls = port, tls
+            return True
+    return _failed(session)
+
+
+def _failed(session: IrcSession) -> bool:
     session.submit(functools.partial(
         session.status, f"Connection failed: {session.connect_error}"))
     return False
-

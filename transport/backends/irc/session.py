@@ -330,8 +330,9 @@ class IrcSession:
             deadline = time.monotonic() + settings.queue_timeout
             while not ready():
                 if self.closed.is_set():
+                    why = f": {self.connect_error}" if self.connect_error else ""
                     raise DeliveryRefused(
-                        f"Not connected to {self.host}", "remote-server-not-found", "cancel")
+                        f"Not connected to {self.host}{why}", "remote-server-not-found", "cancel")
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise DeliveryRefused(f"{self.host} did not come back in time",

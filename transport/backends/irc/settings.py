@@ -1,7 +1,9 @@
 """The ``[irc]`` config section: which IRC servers users may reach, and how.
 
-Hosts listed under ``[irc.servers."HOST"]`` are always allowed; any other host only with
-``allow_any_server`` (then TLS on 6697 with certificate checks, biboumi's first choice).
+Hosts listed under ``[irc.servers."HOST"]`` are always allowed, on the admin's port and TLS
+choice; any other host only with ``allow_any_server`` (then TLS on 6697 with certificate
+checks, biboumi's first choice), on public addresses only unless ``allow_private_addresses``,
+and on ports a user picks only from ``user_ports`` (see :mod:`.hosts`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from transport.core.backend import SettingsError
 
 _TOP_KEYS = (
     "allow_any_server",
+    "allow_private_addresses",
+    "user_ports",
     "throttle_limit",
     "queue_limit",
     "queue_timeout",
@@ -41,6 +45,8 @@ class IrcSettings:
     """The IRC backend's own settings (the generic jid/secret are the core's)."""
 
     allow_any_server: bool = False
+    allow_private_addresses: bool = False
+    user_ports: tuple[int, ...] = (6667, 6697)
     servers: Mapping[str, ServerConfig] = field(default_factory=dict)
     throttle_limit: int = 10
     queue_limit: int = 100
@@ -55,6 +61,10 @@ class IrcSettings:
         if found is not None:
             return found
         return ServerConfig() if self.allow_any_server else None
+
+    def listed(self, host: str) -> bool:
+        """Whether the admin named ``host`` under ``[irc.servers]`` (its endpoint is fixed)."""
+        return host.lower() in self.servers
 
 
 class _Checker:
@@ -86,6 +96,21 @@ class _Checker:
             self.errors.append(SettingsError(path + key, "expected a positive number"))
             return default
         return float(value)
+
+    def ports(self, table: Mapping[str, Any], key: str, default: tuple[int, ...],
+              path: str) -> tuple[int, ...]:
+        value = table.get(key, list(default))
+        if not isinstance(value, list):
+            self.errors.append(SettingsError(path + key, "expected a list of port numbers"))
+            return default
+        out: list[int] = []
+        for index, port in enumerate(value):
+            if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+                self.errors.append(SettingsError(
+                    f"{path}{key}[{index}]", "expected a port number from 1 to 65535"))
+                continue
+            out.append(port)
+        return tuple(dict.fromkeys(out))
 
     def unknown(self, table: Mapping[str, Any], known: tuple[str, ...], path: str) -> None:
         for key in sorted(set(table) - set(known)):
@@ -126,6 +151,8 @@ def parse_settings(section: Mapping[str, Any]) -> IrcSettings:
         servers[host.lower()] = _server(check, host, table)
     settings = IrcSettings(
         allow_any_server=check.boolean(section, "allow_any_server", False, ""),
+        allow_private_addresses=check.boolean(section, "allow_private_addresses", False, ""),
+        user_ports=check.ports(section, "user_ports", (6667, 6697), ""),
         servers=servers,
         throttle_limit=check.integer(section, "throttle_limit", 10, -1, 10_000, ""),
         queue_limit=check.integer(section, "queue_limit", 100, 1, 100_000, ""),
@@ -143,4 +170,9 @@ EXAMPLE = """\
 # true: users may name any IRC host in a JID (TLS on 6697, certificate checked);
 # false: only the hosts listed under [irc.servers."HOST"].
 allow_any_server = false
+# Hosts that resolve to loopback, private, link-local or ULA addresses are refused
+# unless named in [irc.servers].
+allow_private_addresses = false
+# Ports a user may pick for a host not in [irc.servers].
+user_ports = [6667, 6697]
 """

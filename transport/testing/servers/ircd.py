@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shutil
+import ssl
+import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -20,6 +23,38 @@ def _require(binary: str) -> None:
         raise ServerStartError(f"{binary} is not installed; run scripts/bootstrap")
 
 
+_CERT_TEMPLATE = """\
+cn = "localhost"
+dns_name = "localhost"
+ip_address = "127.0.0.1"
+expiration_days = 2
+tls_www_server
+signing_key
+encryption_key
+"""
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path, Path]:
+    """A self-signed certificate (CN and SAN localhost, 127.0.0.1), its key and DH
+    parameters, made with GnuTLS's certtool in milliseconds (ECDSA, RFC 7919 groups)."""
+    _require("certtool")
+    cert, key, dh = directory / "cert.pem", directory / "key.pem", directory / "dh.pem"
+    template = directory / "cert.tmpl"
+    template.write_text(_CERT_TEMPLATE)
+    steps = [
+        ["certtool", "--generate-privkey", "--key-type=ecdsa", "--outfile", str(key)],
+        ["certtool", "--generate-self-signed", "--load-privkey", str(key),
+         "--template", str(template), "--outfile", str(cert)],
+    ]
+    for argv in steps:
+        subprocess.run(argv, check=True, capture_output=True)
+    dh.write_bytes(subprocess.run(["certtool", "--get-dh-params", "--sec-param", "medium"],
+                                  check=True, capture_output=True).stdout)
+    for path in (cert, key, dh):
+        path.chmod(0o644)  # ngIRCd reads them as "nobody"
+    return cert, key, dh
+
+
 class NgircdServer(ServerProcess):
     """ngIRCd on one loopback port, without the limits that throttle or refuse test clients.
 
@@ -27,6 +62,8 @@ class NgircdServer(ServerProcess):
     client: a 100-line burst took 31 s); pass -1 for ngIRCd's default behaviour. An IRC
     operator ``admin``/``admin-secret`` exists for tests that KILL or KICK.
     ``extra`` maps section names (``"Options"``) to extra ``key: value`` settings.
+    With ``tls`` it also serves TLS on ``tls_port`` with a fresh self-signed certificate
+    (``cert_path``; ``cert_sha256`` is its fingerprint, lowercase hex).
     """
 
     kind = "ngircd"
@@ -39,6 +76,7 @@ class NgircdServer(ServerProcess):
         max_penalty_time: int = 0,
         max_nick_length: int = 30,
         extra: Mapping[str, Mapping[str, str]] | None = None,
+        tls: bool = False,
         base_dir: Path | None = None,
         keep_dir: bool | None = None,
     ) -> None:
@@ -53,14 +91,23 @@ class NgircdServer(ServerProcess):
         self.oper_password = OPER_PASSWORD
         self.config_path = self.dir / "ngircd.conf"
         self.port = 0
+        self.tls = tls
+        self.tls_port = 0
+        self.cert_path = self.dir / "cert.pem"
         # ngIRCd drops root privileges to "nobody", which must still read the config.
         self.dir.chmod(0o755)
 
+    @property
+    def cert_sha256(self) -> str:
+        der = ssl.PEM_cert_to_DER_cert(self.cert_path.read_text())
+        return hashlib.sha256(der).hexdigest()
+
     def _assign_ports(self) -> None:
         self.port = free_port()
+        self.tls_port = free_port() if self.tls else 0
 
     def _ready_ports(self) -> Sequence[int]:
-        return (self.port,)
+        return (self.port, self.tls_port) if self.tls else (self.port,)
 
     def _command(self) -> list[str]:
         # -n: stay in the foreground; no PidFile (nobody cannot write it in our directory).
@@ -108,6 +155,13 @@ class NgircdServer(ServerProcess):
         }
         if self.max_penalty_time >= 0:
             sections["Limits"]["MaxPenaltyTime"] = str(self.max_penalty_time)
+        if self.tls:
+            if not self.cert_path.exists():  # a restart keeps the certificate
+                self_signed_certificate(self.dir)
+            sections["SSL"] = {"CertFile": str(self.cert_path),
+                               "KeyFile": str(self.dir / "key.pem"),
+                               "DHFile": str(self.dir / "dh.pem"),
+                               "Ports": str(self.tls_port)}
         for section, settings in self.extra.items():
             sections.setdefault(section, {}).update(settings)
         text = "".join(

@@ -14,6 +14,7 @@ import asyncio
 import codecs
 import contextlib
 import logging
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -26,6 +27,7 @@ from .lines import check_line, make_notice, make_privmsg, sanitize, truncate_utf
 from .lite import Flag
 from .message import decode_line, parse_line
 from .options import ConnectionOptions
+from .pinning import fingerprint_of, normalize_fingerprint, pin_matches
 from .ratelimit import TokenBucket
 from .state import ClientState, greeting
 from .wire import LineWire, open_wire, redact, ssl_context
@@ -44,8 +46,8 @@ class IrcConnection:
     :meth:`events`."""
 
     __slots__ = ("_caps", "_closed", "_endpoint", "_error_text", "_fallback", "_greeting",
-                 "_isupport_seen", "_me", "_pinger", "_registered", "_sink", "_timer", "_wire",
-                 "options", "state")
+                 "_isupport_seen", "_me", "_pin", "_pinger", "_registered", "_sink", "_timer",
+                 "_wire", "options", "state")
 
     def __init__(
         self,
@@ -71,6 +73,7 @@ class IrcConnection:
         self._endpoint: tuple[str, int, bool] = ("", 0, False)
         self._greeting: list[str] = []
         self._isupport_seen = False
+        self._pin: str | None = None
 
     # Public API ---------------------------------------------------------------------------
 
@@ -114,13 +117,23 @@ class IrcConnection:
         sasl_required: bool = True,
         fallback_encoding: str = "latin-1",
         local_addr: tuple[str, int] | None = None,
+        address: str | None = None,
+        fingerprint: str | None = None,
     ) -> Registered:
         """Connect and register; return once the server accepted us and sent ISUPPORT.
+
+        ``address`` is where the socket goes (one already vetted, so nothing resolves
+        ``host`` again); ``host`` still names the server for TLS. With ``fingerprint`` (a
+        SHA-256 or SHA-1 pin) the certificate must be that one, and nothing else about it
+        is checked: nothing is written to a server whose certificate does not match.
 
         Raises :class:`IrcConnectionError` on failure (after a ``Disconnected`` event)."""
         if self.state != "new":
             raise IrcError("an IrcConnection connects only once")
         codecs.lookup(fallback_encoding)
+        if fingerprint is not None:
+            self._pin = normalize_fingerprint(fingerprint)
+            verify_cert, ca_file = False, None
         self._caps = CapNegotiator(self.options.caps, sasl_plain, sasl_required)
         self._greeting = self._caps.start() + greeting(nick, username, realname, password)
         self._fallback = fallback_encoding
@@ -134,7 +147,7 @@ class IrcConnection:
             async with asyncio.timeout(self.options.connect_timeout):
                 # Loading a trust store reads files: do it off the loop (cached afterwards).
                 ctx = await asyncio.to_thread(ssl_context, verify_cert, ca_file) if tls else None
-                await open_wire(self._wire, host, port, ctx, local_addr)
+                await open_wire(self._wire, host, port, ctx, local_addr, address)
             async with asyncio.timeout_at(deadline):
                 registered = await asyncio.shield(self._registered)
             self._registered = None  # the connection lives on: let the event go
@@ -206,11 +219,26 @@ class IrcConnection:
 
     def _on_made(self) -> None:
         """Runs inside connection_made, so nothing the server says can precede it."""
+        if self._pin is not None and self._endpoint[2] and not self._pinned_certificate():
+            return
         self.state = "registering"
         self._sink.emit(Connected(*self._endpoint))
         greeting, self._greeting = self._greeting, []
         for line in greeting:
             self._write(line)
+
+    def _pinned_certificate(self) -> bool:
+        """Whether the server's certificate is the pinned one; if not, fail at once."""
+        assert self._pin is not None
+        transport = self._wire.transport
+        tls = transport.get_extra_info("ssl_object") if transport is not None else None
+        der = tls.getpeercert(binary_form=True) if tls is not None else None
+        if pin_matches(der, self._pin):
+            return True
+        seen = fingerprint_of(der, self._pin) if der else "none"
+        self._fail(f"certificate fingerprint mismatch (the server's is {seen}, "
+                   f"not the pinned {self._pin})", ssl.SSLError("fingerprint mismatch"))
+        return False
 
     def _on_line(self, data: bytes, truncated: bool) -> None:
         text = decode_line(data, self._fallback, truncated)

@@ -317,11 +317,14 @@ async def open_wire(
     port: int,
     ctx: ssl.SSLContext | None,
     local_addr: tuple[str, int] | None = None,
+    address: str | None = None,
 ) -> None:
-    """Connect ``wire`` (name resolution runs in asyncio's executor, never on the loop)."""
+    """Connect ``wire`` (name resolution runs in asyncio's executor, never on the loop).
+
+    With ``address`` the socket goes there and ``host`` only names the server for TLS."""
     await asyncio.get_running_loop().create_connection(
         lambda: wire,
-        host,
+        address or host,
         port,
         ssl=ctx,
         server_hostname=host if ctx is not None else None,
