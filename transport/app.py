@@ -10,8 +10,13 @@ import signal
 
 from transport.config import Settings
 from transport.core.policy import AccessPolicy
+from transport.observe.components import ComponentCollector
+from transport.observe.health import HealthCheck
+from transport.observe.metrics import GatewayMetrics
+from transport.observe.server import OpsServer
 from transport.service_status import ServiceStatus
 from transport.store import Store
+from transport.store.depths import QueueDepths
 from transport.systemd_notify import SystemdNotifier
 from transport.watchdog import LoopMonitor
 from transport.xmpp.component import GatewayComponent
@@ -28,6 +33,8 @@ class Application:
         self.store: Store | None = None
         self.runtimes: list[ComponentRuntime] = []
         self.loop_monitor: LoopMonitor | None = None  # set by ``serve``
+        self.metrics = GatewayMetrics()
+        self.ops: OpsServer | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -49,15 +56,49 @@ class Application:
                 ping_timeout=settings.xmpp.ping_timeout,
             )
             runtime = ComponentRuntime(
-                xmpp, component.backend, component.backend_settings, self.store, policy
+                xmpp, component.backend, component.backend_settings, self.store, policy,
+                self.metrics,
             )
             self.runtimes.append(runtime)
+        self._watch(self.store)
         for runtime in self.runtimes:
             await runtime.start()
+        if settings.metrics is not None:
+            self.ops = OpsServer(
+                settings.metrics.listen_host, settings.metrics.listen_port, self.metrics,
+                self.health(), [(r.backend_name, r.gateway.component_jid) for r in self.runtimes])
+            await self.ops.start()
         log.info("Started %d component(s): %s", len(self.runtimes),
                  ", ".join(c.jid for c in settings.components))
 
+    def health(self) -> HealthCheck:
+        """Healthy while every component stream is up and the loop keeps time."""
+        return HealthCheck([(r.gateway.component_jid, r.xmpp.online) for r in self.runtimes],
+                           self.loop_monitor)
+
+    def _watch(self, store: Store) -> None:
+        """Figures read at each scrape: live counters, queue depths, the loop's lag."""
+        self.metrics.register_collector(ComponentCollector(self.runtimes))
+        depths = QueueDepths(store.db)
+        metrics = self.metrics
+
+        async def refresh() -> None:
+            for runtime in self.runtimes:
+                name, jid = runtime.backend_name, runtime.gateway.component_jid
+                for queue, (count, age) in (("xmpp", await depths.xmpp(jid)),
+                                            ("outbox", await depths.outbox(jid))):
+                    metrics.queue_depth.labels(name, queue).set(count)
+                    metrics.queue_oldest_seconds.labels(name, queue).set(age)
+            if self.loop_monitor is not None:
+                metrics.loop_lag_seconds.set(self.loop_monitor.lag)
+                metrics.loop_lag_max_seconds.set(self.loop_monitor.max_lag)
+
+        metrics.on_scrape(refresh)
+
     async def stop(self) -> None:
+        if self.ops is not None:
+            await self.ops.stop()
+            self.ops = None
         await asyncio.gather(*(r.stop() for r in self.runtimes), return_exceptions=True)
         if self.store is not None:
             await self.store.close()

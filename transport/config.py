@@ -37,13 +37,14 @@ __all__ = [
     "ComponentSettings",
     "ConfigError",
     "DatabaseSettings",
+    "MetricsSettings",
     "Settings",
     "XmppSettings",
     "env_secret_name",
     "load_settings",
 ]
 
-CORE_SECTIONS = ("xmpp", "database", "logging")
+CORE_SECTIONS = ("xmpp", "database", "logging", "metrics")
 GENERIC_KEYS = ("enabled", "jid", "secret")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _DOMAIN = "a domain name like sms.example.org"
@@ -72,6 +73,14 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """Where ``/metrics``, ``/healthz`` and ``/status`` are served (``[metrics]``)."""
+
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 9464
+
+
+@dataclass(frozen=True, slots=True)
 class ComponentSettings:
     """One enabled backend section: its component domain, secret and backend settings.
 
@@ -95,6 +104,7 @@ class Settings:
     components: tuple[ComponentSettings, ...]
     log_level: str = "INFO"
     source: Path = Path()
+    metrics: MetricsSettings | None = None  # no [metrics] section: no HTTP listener
 
 
 def env_secret_name(backend_name: str) -> str:
@@ -142,6 +152,8 @@ class _Reader:
         xmpp = self._xmpp(subtable(data, "xmpp", self.problems))
         database = self._database(subtable(data, "database", self.problems))
         log_level = self._logging(subtable(data, "logging", self.problems))
+        metrics = (self._metrics(subtable(data, "metrics", self.problems))
+                   if "metrics" in data else None)
         components: list[ComponentSettings] = []
         for name, value in data.items():
             if name in CORE_SECTIONS:
@@ -152,7 +164,7 @@ class _Reader:
         self._check_components(components)
         if self.problems.lines:
             raise ConfigError([self._scrub(line) for line in self.problems.lines])
-        return Settings(xmpp, database, tuple(components), log_level, self.source)
+        return Settings(xmpp, database, tuple(components), log_level, self.source, metrics)
 
     def _xmpp(self, data: Mapping[str, Any] | None) -> XmppSettings:
         if data is None:
@@ -184,6 +196,18 @@ class _Reader:
         level = t.choice("level", "INFO", LOG_LEVELS)
         t.finish()
         return level
+
+    def _metrics(self, data: Mapping[str, Any] | None) -> MetricsSettings | None:
+        if data is None:
+            return None
+        t = Table(data, "metrics", self.problems)
+        d = MetricsSettings()
+        settings = MetricsSettings(
+            listen_host=t.text("listen_host", d.listen_host),
+            listen_port=t.integer("listen_port", d.listen_port, 0, 65535),
+        )
+        t.finish()
+        return settings
 
     def _component(self, name: str, value: Any) -> ComponentSettings | None:
         """Read one backend section; None when it is disabled or has problems."""

@@ -14,6 +14,7 @@ import pytest
 from transport.config import (
     ComponentSettings,
     ConfigError,
+    MetricsSettings,
     Settings,
     XmppSettings,
     load_settings,
@@ -360,6 +361,7 @@ def test_backend_that_failed_to_load(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_example_config_passes() -> None:
     s = load_settings(EXAMPLE, env={}, backends=BACKENDS)
+    assert s.metrics == MetricsSettings("127.0.0.1", 9464)
     assert [(c.name, c.jid) for c in s.components] == [("echo", "echo.example.org")]
     assert s.database.path == REPO / "transport.sqlite3"
 
@@ -370,6 +372,7 @@ def test_example_documents_every_key() -> None:
     assert set(data["xmpp"]) == fields
     assert set(data["database"]) == {"path", "synchronous"}
     assert set(data["logging"]) == {"level"}
+    assert set(data["metrics"]) == {f.name for f in dataclasses.fields(MetricsSettings)}
     assert set(data["echo"]) == {"enabled", "jid", "secret", "require_registration"}
     lines = EXAMPLE.read_text().splitlines()
     for i, line in enumerate(lines):
@@ -380,3 +383,15 @@ def test_example_documents_every_key() -> None:
 def test_component_settings_repr_hides_secret() -> None:
     c = ComponentSettings("echo", "e.example.org", "zzz-secret", EchoLike, ApiSettings("u", "t"))
     assert "zzz-secret" not in repr(c)
+
+
+def test_metrics_section_is_optional_and_checked(tmp_path) -> None:
+    base = '[database]\npath = "x.sqlite3"\n[echo]\njid = "echo.example.org"\nsecret = "s"\n'
+    path = tmp_path / "c.toml"
+    path.write_text(base)
+    assert load_settings(path, env={}, backends=BACKENDS).metrics is None
+    path.write_text(base + '[metrics]\nlisten_port = 70000\nlisten_hots = "x"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={}, backends=BACKENDS)
+    assert any(p.startswith("metrics.listen_port:") for p in caught.value.problems)
+    assert any(p.startswith("metrics.listen_hots:") for p in caught.value.problems)

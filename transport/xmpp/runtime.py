@@ -8,6 +8,7 @@ from typing import Any
 
 from transport.core.backend import Backend
 from transport.core.policy import AccessPolicy
+from transport.observe.metrics import GatewayMetrics
 from transport.xmpp.adhoc import CommandSet
 from transport.xmpp.admin_commands import AdminCommands
 from transport.xmpp.component import GatewayComponent
@@ -31,8 +32,13 @@ class ComponentRuntime:
         backend_settings: Any,
         store: Any,
         policy: AccessPolicy,
+        metrics: GatewayMetrics | None = None,
     ) -> None:
         self.xmpp = xmpp
+        self.backend_name = backend_cls.name
+        self._reconnects = None if metrics is None else \
+            metrics.stream_reconnects.labels(backend_cls.name)
+        self._sessions = 0
         self.gateway = gw = Gateway(xmpp, backend_cls, backend_settings, store, policy)
         self.presence = PresenceHandler(gw)
         self.registration = RegistrationHandler(gw, self.presence)
@@ -50,7 +56,28 @@ class ComponentRuntime:
         xmpp.add_event_handler("session_start", self._on_session_start)
 
     async def _on_session_start(self, _event: Any) -> None:
+        self._sessions += 1
+        if self._sessions > 1 and self._reconnects is not None:
+            self._reconnects.inc()
         await self.presence.announce_all(available=True)
+
+    # -- figures for the metrics (``transport.observe.components``) -----------------------
+
+    @property
+    def delivered(self) -> int:
+        return self.gateway.pump.delivered
+
+    @property
+    def sent(self) -> int:
+        return self.gateway.outbox.sent
+
+    @property
+    def failed(self) -> int:
+        return self.gateway.outbox.failed
+
+    @property
+    def stream_up(self) -> bool:
+        return self.xmpp.online.is_set()
 
     async def start(self) -> None:
         await self.gateway.backend.start()
