@@ -4,6 +4,8 @@ follows the XMPP server, and the ``/status`` page."""
 import asyncio
 import dataclasses
 import json
+import shutil
+import subprocess
 import time
 
 import aiohttp
@@ -107,3 +109,40 @@ async def test_status_page_shows_the_components(gateway_settings):
         assert content_type.startswith("text/html")
         assert GW in page
         assert "healthy" in page
+
+
+def chromium(*args: str) -> str:
+    """Headless Chromium's output for ``args`` (the page's DOM, or a screenshot's log)."""
+    binary = shutil.which("chromium")
+    assert binary, "chromium is installed by scripts/bootstrap"
+    result = subprocess.run(
+        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         "--no-first-run", "--user-data-dir=" + args[0], *args[1:]],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+async def test_status_page_in_a_browser_shows_what_was_relayed(gateway_settings, users,
+                                                                tmp_path):
+    async with running_gateway(with_metrics(gateway_settings())) as app:
+        alice = await users()
+        await register(alice, GW, username="alice")
+        for i in range(4):
+            send_chat(alice, BOB, f"browser {i}")
+        for i in range(4):
+            await alice.expect_message(sender=BOB, body=f"browser {i}")
+
+        async def confirmed():
+            now = await scrape(app)
+            return value(now, "messages_total", backend="echo", direction="to_xmpp") >= 4
+
+        await wait_until(confirmed)
+        dom = await asyncio.to_thread(chromium, str(tmp_path / "profile"), "--dump-dom",
+                                      app.ops.url + "/status")
+        assert "Gateway <span class=\"ok\">healthy</span>" in dom
+        row = dom[dom.index("<td>echo.localhost</td>"):]
+        row = row[:row.index("</tr>")]
+        cells = [c.split("</td>")[0] for c in row.split("<td>")[1:]]
+        # component, stream, to XMPP, to legacy, ...
+        assert cells[:4] == ["echo.localhost", '<span class="ok">up</span>', "4", "4"]
