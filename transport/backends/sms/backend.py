@@ -312,6 +312,7 @@ class SmsBackend(Backend):
             "sms messages sent to Twilio": self.sender.sent,
             "sms texts received": self.inbound.received,
             "sms texts held for unregistered numbers": await self.repo.count_unrouted(),
+            "sms registration requests pending": await self.pending.count(),
             "sms media files hosted": await self.repo.count_media(),
             "sms webhook requests refused": self.webhook.refused,
             "sms sends waiting for their pace": self.sender.pacer.waiting,

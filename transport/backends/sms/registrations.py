@@ -81,6 +81,10 @@ class PendingRepo:
     async def all(self) -> list[PendingRequest]:
         return [_request(row) for row in await self.db.fetchall(_LIST)]
 
+    async def count(self) -> int:
+        row = await self.db.fetchone("SELECT count(*) FROM sms_pending")
+        return int(row[0]) if row is not None else 0
+
     async def drop(self, user: str, number: str | None = None) -> bool:
         """Delete the user's request (only if it is for ``number``, when given)."""
         if number is None:

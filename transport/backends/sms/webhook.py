@@ -159,6 +159,8 @@ class WebhookServer:
             timed_out = web.HTTPRequestTimeout(text="the body took too long")
             timed_out.force_close()  # the connection ends with this answer
             raise timed_out from None
+        except ConnectionError:
+            raise web.HTTPBadRequest(text="the client went away mid-body") from None
         try:
             pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True, encoding="utf-8",
                               errors="strict", max_num_fields=MAX_FIELDS)
