@@ -194,7 +194,7 @@ async def start_rig(workdir: Path, args: argparse.Namespace) -> Rig:
     standin.route_url(PUBLIC, f"http://127.0.0.1:{port}")
     # Status callbacks (sent, delivered) would compete with the sends measured in (b).
     standin.set_outcome("*", "delivered", delay=0.0 if args.callbacks else 3600.0)
-    options = {"default_region": "US"}
+    options = {"default_region": "US", "registration": "open"}
     tables = (
         "[sms.twilio]\n"
         f'account_sid = "{ACCOUNT}"\nauth_token = "{TOKEN}"\nnumbers = ["{NUMBER}"]\n'
@@ -206,7 +206,7 @@ async def start_rig(workdir: Path, args: argparse.Namespace) -> Rig:
     )
     config = write_config(workdir / "gw.toml", "127.0.0.1", server.component_port,
                           workdir / "gw.sqlite3", [ComponentSpec("sms", GW, SECRET, options)],
-                          extra=tables)
+                          allowed_domains=[server.domain], extra=tables)
     gateway = GatewayProcess(config, workdir / "gw.log", log_level="INFO")
     gateway.start()
     assert gateway.proc is not None

@@ -30,7 +30,7 @@ from transport.config_types import (
     subtable,
 )
 from transport.core import registry
-from transport.core.backend import Backend, SettingsError
+from transport.core.backend import Backend, SettingsError, SharedSettings
 
 __all__ = [
     "LOG_LEVELS",
@@ -162,6 +162,7 @@ class _Reader:
             if component is not None:
                 components.append(component)
         self._check_components(components)
+        self._check_shared(components, SharedSettings(xmpp.allowed_domains, database.path))
         if self.problems.lines:
             raise ConfigError([self._scrub(line) for line in self.problems.lines])
         return Settings(xmpp, database, tuple(components), log_level, self.source, metrics)
@@ -294,6 +295,19 @@ class _Reader:
                     key_path(component.name, "jid"),
                     f"{show(component.jid)} is already the jid of {other}",
                 )
+
+    def _check_shared(
+        self, components: list[ComponentSettings], shared: SharedSettings
+    ) -> None:
+        """Each backend's own check of its settings against ``[xmpp]`` and ``[database]``."""
+        for component in components:
+            try:
+                found = component.backend.check_shared(component.backend_settings, shared)
+            except Exception as exc:  # a backend's bug must still end as a problem line
+                self._backend_problems(component.name, exc)
+                continue
+            for problem in found:
+                self._backend_problems(component.name, problem)
 
     def _scrub(self, line: str) -> str:
         """Belt and braces: hide any secret a backend's message might have quoted."""

@@ -61,6 +61,7 @@ async def _sms_part(parts: DemoParts, workdir: Path, state: DemoState) -> None:
     jid = f"sms.{DOMAIN}"
     parts.components.append(ComponentSpec("sms", jid, secrets.token_hex(12), {
         "default_region": "US",
+        "registration": "open",
         "twilio": {"account_sid": account, "auth_token": token, "numbers": list(DEMO_NUMBERS),
                    "api_base_url": standin.url, "messages_per_second": 0},
         "webhook": {"listen_host": "127.0.0.1", "listen_port": port, "public_url": public},

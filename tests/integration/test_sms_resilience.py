@@ -87,7 +87,7 @@ async def test_sigkill_while_webhooks_arrive_loses_nothing_answered_200(
     top, tables = sms_toml(options)
     config = write_config(tmp_path / "gw.toml", "127.0.0.1", prosody.component_port,
                           tmp_path / "gw.sqlite3", [ComponentSpec("sms", GW, SECRET, top)],
-                          extra=tables)
+                          allowed_domains=[prosody.domain], extra=tables)
     standin.route_url(PUBLIC, f"http://127.0.0.1:{port}")
     first = GatewayProcess(config, tmp_path / "gw1.log", log_level="INFO")
     second = GatewayProcess(config, tmp_path / "gw2.log", log_level="INFO")

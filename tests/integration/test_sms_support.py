@@ -47,6 +47,7 @@ def sms_options(standin: TwilioStandIn, **overrides: Any) -> dict[str, Any]:
     """Nested [sms] options; ``twilio``/``webhook``/``media`` overrides are merged."""
     options: dict[str, Any] = {
         "default_region": "US",
+        "registration": "open",
         "twilio": {
             "account_sid": ACCOUNT, "auth_token": TOKEN, "numbers": list(POOL),
             "api_base_url": standin.url, "messages_per_second": 0,

@@ -14,6 +14,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from transport.core.errors import AddressError
@@ -158,6 +159,26 @@ class Command:
     targets: Callable[[str], bool] = gateway_only
 
 
+@dataclass(frozen=True, slots=True)
+class PendingRegistration:
+    """A registration the backend holds back (for an admin's approval, say).
+
+    The user's XEP-0077 request is answered with success and ``notice`` reaches them as a
+    chat message from the component; the store does not hold the registration until the
+    backend binds it with ``BackendContext.bind_registration``.
+    """
+
+    notice: str
+
+
+@dataclass(frozen=True, slots=True)
+class SharedSettings:
+    """The core's settings a backend may check its own against (``Backend.check_shared``)."""
+
+    allowed_domains: tuple[str, ...]
+    database_path: Path
+
+
 class SettingsError(ValueError):
     """A problem in a backend's config section; ``key`` is relative to the section."""
 
@@ -204,6 +225,14 @@ class BackendContext(Protocol):
     async def user_by_legacy_key(self, legacy_key: str) -> str | None:
         """The bare JID registered with ``legacy_key`` on this component, if any."""
 
+    async def bind_registration(self, user: str, registration: Registration) -> bool:
+        """Register ``user`` as an XEP-0077 request would, for a registration the backend
+        held back or an admin made; True when the user was not registered before.
+
+        A new user gets the XEP-0100 subscription request and available presence. Raises
+        ``RegistrationRefused`` (``conflict``) when another user holds the legacy key.
+        """
+
     async def may_use(self, user: str) -> bool:
         """Whether a bare JID may use the gateway (allowed domain; registered if needed).
 
@@ -247,6 +276,12 @@ class Backend(ABC):
                 "settings", [SettingsError(k, "unknown key") for k in unknown]
             )
         return None
+
+    @classmethod
+    def check_shared(cls, settings: Any, shared: SharedSettings) -> Sequence[SettingsError]:
+        """Problems of the backend's settings that show only next to the core's
+        (``check-config`` and ``run`` report them); keys relative to the section."""
+        return ()
 
     @classmethod
     def example_settings(cls) -> str:
@@ -322,8 +357,22 @@ class Backend(ABC):
         """Check registration form values; raise ``RegistrationRefused`` to refuse them."""
         return Registration(legacy_key=None, data=dict(values))
 
-    async def on_unregistered(self, user: str) -> None:
-        """The user removed their registration; drop their legacy-side state."""
+    async def hold_registration(
+        self, user: str, registration: Registration
+    ) -> PendingRegistration | None:
+        """Asked after ``validate_registration``: None binds it now (the default); a
+        ``PendingRegistration`` keeps it out of the store until the backend binds it; a
+        ``GatewayError`` refuses it (``not-allowed``, ``conflict``...)."""
+        return None
+
+    async def withdraw_registration(self, user: str) -> bool:
+        """A user who is not registered asked to unregister: drop a registration the
+        backend holds back for them; True when there was one."""
+        return False
+
+    async def on_unregistered(self, user: str, registration: Registration) -> None:
+        """The user's registration (as it was) is gone; drop their legacy-side state, so
+        that nothing of theirs passes to whoever registers the same legacy key next."""
 
     @abstractmethod
     async def send(self, message: OutgoingMessage) -> SendOutcome:

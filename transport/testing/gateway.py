@@ -85,6 +85,7 @@ def write_config(
     components: Sequence[ComponentSpec],
     *,
     admins: Sequence[str] = (),
+    allowed_domains: Sequence[str] = (),
     extra: str = "",
 ) -> Path:
     """A TOML config file for running the gateway as a child process."""
@@ -93,6 +94,7 @@ def write_config(
         f'host = "{host}"',
         f"port = {port}",
         f"admins = {list(admins)!r}".replace("'", '"'),
+        f"allowed_domains = {list(allowed_domains)!r}".replace("'", '"'),
         "reconnect_max_delay = 1.0",
         "",
         "[database]",

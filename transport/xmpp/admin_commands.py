@@ -10,6 +10,7 @@ from transport.core.backend import Command, CommandRequest, CommandResult, FormF
 from transport.core.events import XmppMessage
 from transport.xmpp.gateway import Gateway
 from transport.xmpp.presence import PresenceHandler
+from transport.xmpp.registration import unregister
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +61,9 @@ class AdminCommands:
         if values is None:
             return CommandResult(form=(field,))
         user = str(values.get("jid") or "").strip().partition("/")[0]
-        if not user or await self.gw.registered_user(user) is None:
+        if not user or not await unregister(self.gw, self.presence, user):
             return CommandResult(note=f"{user or '(empty)'} is not registered.",
                                  note_type="error")
-        await self.presence.farewell(user)
-        await self.gw.store.users.remove(self.gw.component_jid, user)
-        await self.gw.backend.on_unregistered(user)
         log.info("%s unregistered %s from %s", request.requester, user, self.gw.component_jid)
         return CommandResult(note=f"{user} was unregistered.")
 

@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from transport.core.backend import Backend
+from transport.core.errors import RegistrationRefused
 from transport.core.events import OutgoingMessage, Registration, StanzaErrorInfo, XmppMessage
 from transport.core.outbox import OutboxDispatcher
 from transport.core.policy import AccessPolicy
 from transport.core.reports import DeliveryReports
+from transport.store import LegacyKeyTaken
 from transport.xmpp.component import GatewayComponent
 from transport.xmpp.delivery import DeliveryPump
 
@@ -96,6 +98,30 @@ class Gateway:
 
     def is_admin(self, user: str) -> bool:
         return self.policy.is_admin(user)
+
+    async def bind_registration(
+        self, user: str, registration: Registration, *, greet: bool = True
+    ) -> bool:
+        """Store the registration; True when ``user`` is new. ``greet=False`` leaves the
+        XEP-0100 presences to a caller that must answer its IQ first."""
+        was = await self.registered_user(user)
+        try:
+            await self._store.users.upsert(
+                self.component_jid, user, registration.legacy_key, registration.data
+            )
+        except LegacyKeyTaken as exc:
+            raise RegistrationRefused("This account is registered by another user",
+                                      "conflict", "cancel") from exc
+        log.info("%s %s with %s", user, "re-registered" if was else "registered",
+                 self.component_jid)
+        if was is None and greet:
+            self.greet(user)
+        return was is None
+
+    def greet(self, user: str) -> None:
+        """XEP-0100 after a registration: ask to subscribe, and show the gateway online."""
+        self.xmpp.make_presence(pto=user, pfrom=self.component_jid, ptype="subscribe").send()
+        self.xmpp.make_presence(pto=user, pfrom=self.component_jid).send()
 
     # -- helpers for the handlers ---------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 The backend describes the fields and validates the values; the store keeps the result
 (unique legacy key per component, hence ``conflict``); these handlers speak the protocol.
+A backend may hold a valid request back (for an admin's approval): the IQ is answered with
+success and a chat message from the component tells the user it waits.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from slixmpp.xmlstream import ElementBase, register_stanza_plugin
 from slixmpp.xmlstream.handler import CoroutineCallback
 
 from transport.core.errors import GatewayError
-from transport.store import LegacyKeyTaken
+from transport.core.events import XmppMessage
 from transport.xmpp.forms import form_values, make_form, missing_required
 from transport.xmpp.gateway import Gateway
 from transport.xmpp.matchers import IqChild
@@ -116,32 +118,32 @@ class RegistrationHandler:
         missing = missing_required(spec.fields, values)
         if missing:
             raise XMPPError("not-acceptable", "Missing: " + ", ".join(missing), etype="modify")
+        new = False
         try:
             registration = await self.gw.backend.validate_registration(user, values)
+            held = await self.gw.backend.hold_registration(user, registration)
+            if held is None:
+                new = await self.gw.bind_registration(user, registration, greet=False)
         except GatewayError as exc:
             raise xmpp_error(exc) from exc
-        was = await self.gw.registered_user(user)
-        try:
-            await self.gw.store.users.upsert(
-                self.gw.component_jid, user, registration.legacy_key, registration.data
-            )
-        except LegacyKeyTaken as exc:
-            raise XMPPError("conflict", "This account is registered by another user",
-                            etype="cancel") from exc
-        log.info("%s %s with %s", user, "re-registered" if was else "registered",
-                 self.gw.component_jid)
         iq.reply().send()
-        if was is None:
-            self.presence.send(user, "", "subscribe")
-            self.presence.send(user, "")
+        if held is not None:
+            log.info("%s asked to register with %s; the request is held",
+                     user, self.gw.component_jid)
+            await self.gw.deliver(XmppMessage(to=user, sender=self.gw.component_jid,
+                                              body=held.notice))
+        elif new:
+            self.gw.greet(user)
 
     async def _remove(self, iq: Any, user: str) -> None:
-        if await self.gw.registered_user(user) is None:
-            raise XMPPError("registration-required", "You are not registered", etype="auth")
-        await self.presence.farewell(user)
-        await self.gw.store.users.remove(self.gw.component_jid, user)
-        await self.gw.backend.on_unregistered(user)
-        log.info("%s unregistered from %s", user, self.gw.component_jid)
+        if not await unregister(self.gw, self.presence, user):
+            if not await self.gw.backend.withdraw_registration(user):
+                raise XMPPError("registration-required", "You are not registered",
+                                etype="auth")
+            log.info("%s withdrew a held registration request on %s",
+                     user, self.gw.component_jid)
+        else:
+            log.info("%s unregistered from %s", user, self.gw.component_jid)
         iq.reply().send()
 
     async def _on_gateway(self, iq: Any) -> None:
@@ -163,6 +165,19 @@ class RegistrationHandler:
         reply = iq.reply()
         reply["gateway"]["jid"] = self.gw.contact_jid(local)
         reply.send()
+
+
+async def unregister(gw: Gateway, presence: PresenceHandler, user: str) -> bool:
+    """Say goodbye and delete everything of ``user``, in the store and in the backend, so
+    that a legacy key (an SMS number) they release passes on with nothing of theirs;
+    False when they were not registered."""
+    registration = await gw.registered_user(user)
+    if registration is None:
+        return False
+    await presence.farewell(user)
+    await gw.store.users.remove(gw.component_jid, user)
+    await gw.backend.on_unregistered(user, registration)
+    return True
 
 
 def _text(value: Any) -> str:

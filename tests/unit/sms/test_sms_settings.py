@@ -104,7 +104,8 @@ def _sms_block_from_example() -> str:
 def test_example_block_is_valid_and_documents_every_key(tmp_path):
     block = _sms_block_from_example()
     config = tmp_path / "config.toml"
-    config.write_text('[database]\npath = "t.sqlite3"\n' + block)
+    config.write_text('[xmpp]\nallowed_domains = ["example.org"]\n'
+                      '[database]\npath = "t.sqlite3"\n' + block)
     settings = load_settings(config, env={}, backends={"sms": SmsBackend})
     [component] = settings.components
     parsed = component.backend_settings
@@ -114,14 +115,16 @@ def test_example_block_is_valid_and_documents_every_key(tmp_path):
     documented = set(re.findall(r"^(\w+) = ", block, re.M))
     fields = {"enabled", "jid", "secret", "default_region", "account_sid", "auth_token",
               "numbers", "api_base_url", "messages_per_second", "listen_host", "listen_port",
-              "public_url", "max_body_bytes", "dir", "max_bytes", "expire_after"}
+              "public_url", "max_body_bytes", "read_timeout", "dir", "max_bytes",
+              "expire_after", "registration"}
     assert documented == fields
 
 
 def test_auth_token_may_come_from_the_environment(tmp_path):
     block = _sms_block_from_example().replace('auth_token = "change-me"\n', "")
     config = tmp_path / "config.toml"
-    config.write_text('[database]\npath = "t.sqlite3"\n' + block)
+    config.write_text('[xmpp]\nallowed_domains = ["example.org"]\n'
+                      '[database]\npath = "t.sqlite3"\n' + block)
     with pytest.raises(ConfigError) as info:
         load_settings(config, env={}, backends={"sms": SmsBackend})
     assert info.value.problems == ["sms.twilio.auth_token: missing"]

@@ -16,13 +16,21 @@ from typing import Any, ClassVar, Final
 
 from aiohttp import web
 
+from transport.backends.sms.admin import RegistrationCommands
 from transport.backends.sms.commands import UnroutedCommands
 from transport.backends.sms.inbound import BadWebhook, InboundHandler, parse_inbound
 from transport.backends.sms.media import MediaStore
 from transport.backends.sms.numbers import Numbers, kind_of
 from transport.backends.sms.outbound import Sender
 from transport.backends.sms.pacing import Pacer
-from transport.backends.sms.settings import SmsSettings, parse_settings
+from transport.backends.sms.registrations import PendingRepo, Registrar
+from transport.backends.sms.settings import (
+    SmsSettings,
+    check_shared,
+    media_dir,
+    media_dir_problem,
+    parse_settings,
+)
 from transport.backends.sms.status import StatusHandler
 from transport.backends.sms.store import MIGRATIONS, SmsRepo
 from transport.backends.sms.twilio_api import NotSent, TwilioApi, TwilioError, Uncertain
@@ -33,17 +41,36 @@ from transport.core.backend import (
     ContactInfo,
     FormField,
     Identity,
+    PendingRegistration,
     RegistrationSpec,
+    SettingsError,
+    SharedSettings,
 )
-from transport.core.errors import AddressError, DeliveryRefused, RegistrationRefused
+from transport.core.errors import (
+    AddressError,
+    DeliveryRefused,
+    RegistrationRefused,
+    StartupError,
+)
 from transport.core.events import OutgoingMessage, Registration, SendOutcome
 
 log = logging.getLogger(__name__)
 
 RECEIPTS: Final = "urn:xmpp:receipts"
+INSTRUCTIONS: Final = ("Enter the Twilio phone number that is yours on this gateway, "
+                       "for example +12125550142.")
+MODE_INSTRUCTIONS: Final = {
+    "open": INSTRUCTIONS,
+    "approval": INSTRUCTIONS + " An admin approves each request; you get a message here "
+                               "once it is decided.",
+    "admin": "Numbers on this gateway are assigned by its admins: ask one to assign you a "
+             "number.",
+}
+PHONE_FIELD: Final = FormField("phone", "Phone number", desc="Your Twilio number (E.164)")
 SENT_KEPT: Final = 14 * 86400.0  # status callbacks come within hours; keep SIDs two weeks
 EXAMPLE: Final = """\
 default_region = "US"
+registration = "approval"
 [sms.twilio]
 account_sid = "AC00000000000000000000000000000000"
 auth_token = "change-me"
@@ -55,6 +82,7 @@ listen_host = "127.0.0.1"
 listen_port = 8080
 public_url = "https://gw.example.org"
 max_body_bytes = 65536
+read_timeout = 10.0
 [sms.media]
 dir = "sms-media"
 max_bytes = 5242880
@@ -68,17 +96,15 @@ class SmsBackend(Backend):
     name: ClassVar[str] = "sms"
     identities: ClassVar[tuple[Identity, ...]] = (Identity("gateway", "sms", "SMS (Twilio)"),)
     features: ClassVar[tuple[str, ...]] = ("http://jabber.org/protocol/address",)
-    registration: RegistrationSpec | None = RegistrationSpec(
-        instructions="Enter the Twilio phone number that is yours on this gateway, "
-                     "for example +12125550142.",
-        fields=(FormField("phone", "Phone number", desc="Your Twilio number (E.164)"),),
-    )
+    registration: RegistrationSpec | None = RegistrationSpec(INSTRUCTIONS, (PHONE_FIELD,))
     secret_env: ClassVar[Mapping[str, str]] = {"twilio.auth_token": "TWILIO_AUTH_TOKEN"}
     resend_unconfirmed: ClassVar[bool] = False
 
     def __init__(self, ctx: Any, settings: SmsSettings) -> None:
         super().__init__(ctx, settings)
         self.settings: SmsSettings = settings
+        self.registration = RegistrationSpec(MODE_INSTRUCTIONS[settings.registration],
+                                             (PHONE_FIELD,))
         public = settings.webhook.public_url
         self.numbers = Numbers(settings.default_region)
         self.repo = SmsRepo(ctx.store.db)
@@ -93,11 +119,20 @@ class SmsBackend(Backend):
             self._on_sms, self._on_status, self.media.serve,
         )
         self._unrouted = UnroutedCommands(self.repo)
+        self.pending = PendingRepo(ctx.store.db)
+        self.registrar = Registrar(ctx, settings.registration, self.pending, self.repo,
+                                   self.media)
+        self._registration_commands = RegistrationCommands(self.registrar,
+                                                           self._number_registration)
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
     def parse_settings(cls, section: Mapping[str, Any]) -> SmsSettings:
         return parse_settings(section)
+
+    @classmethod
+    def check_shared(cls, settings: Any, shared: SharedSettings) -> Sequence[SettingsError]:
+        return check_shared(settings, shared)
 
     @classmethod
     def example_settings(cls) -> str:
@@ -108,13 +143,14 @@ class SmsBackend(Backend):
         return MIGRATIONS
 
     def _media_dir(self) -> Path:
-        """``media.dir``, relative to the database file's directory unless absolute."""
-        path = Path(self.settings.media.dir).expanduser()
-        return path if path.is_absolute() else Path(self.ctx.store.db.path).parent / path
+        return media_dir(self.settings.media, Path(self.ctx.store.db.path))
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
+        problem = media_dir_problem(self.media.directory, Path(self.ctx.store.db.path))
+        if problem:
+            raise StartupError("sms.media.dir", problem)
         await self.api.open()
         try:
             await self.media.open()
@@ -185,7 +221,23 @@ class SmsBackend(Backend):
     # -- registration -----------------------------------------------------------------------
 
     async def validate_registration(self, user: str, values: Mapping[str, str]) -> Registration:
-        raw = values.get("phone", "").strip()
+        self.registrar.check_may_request(user)
+        return await self._number_registration(values.get("phone", ""))
+
+    async def hold_registration(
+        self, user: str, registration: Registration
+    ) -> PendingRegistration | None:
+        return await self.registrar.hold(user, registration)
+
+    async def withdraw_registration(self, user: str) -> bool:
+        return await self.registrar.withdraw(user)
+
+    async def on_unregistered(self, user: str, registration: Registration) -> None:
+        await self.registrar.release(user, registration)
+
+    async def _number_registration(self, typed: str) -> Registration:
+        """A typed number as a registration, if it is one this gateway's users may have."""
+        raw = typed.strip()
         try:
             number = self.numbers.normalize(raw)
         except AddressError:
@@ -253,13 +305,14 @@ class SmsBackend(Backend):
     # -- admin ----------------------------------------------------------------------------
 
     def commands(self) -> Sequence[Command]:
-        return self._unrouted.commands()
+        return (*self._unrouted.commands(), *self._registration_commands.commands())
 
     async def stats(self) -> Mapping[str, str | int]:
         return {
             "sms messages sent to Twilio": self.sender.sent,
             "sms texts received": self.inbound.received,
             "sms texts held for unregistered numbers": await self.repo.count_unrouted(),
+            "sms registration requests pending": await self.pending.count(),
             "sms media files hosted": await self.repo.count_media(),
             "sms webhook requests refused": self.webhook.refused,
             "sms sends waiting for their pace": self.sender.pacer.waiting,

@@ -96,7 +96,8 @@ class InboundHandler:
         if text.body or not text.media:
             messages.append(XmppMessage(to=owner, sender=sender, body=xml_safe(text.body),
                                         delay=now))
-        for item in await self.media.fetch_all(text.message_sid, list(text.media)):
+        for item in await self.media.fetch_all(text.message_sid, list(text.media),
+                                                 our_number):
             if item.url is not None:
                 messages.append(XmppMessage(to=owner, sender=sender, body=item.url,
                                             oob_url=item.url, delay=now))

@@ -7,6 +7,11 @@ agrees with what the signed webhook declared), written durably under a name deri
 a secret key, the MessageSid and the item's index (unguessable, yet stable, so a retried
 webhook rewrites the same file instead of leaving orphans), and served at
 ``{public_url}/media/<name>`` until it expires.
+
+Only files the gateway wrote are ever deleted: each file's row in ``sms_media`` is committed
+before the file is written, and clean-up deletes by those rows alone (the file and its
+temporary ``.<name>.tmp``), never by scanning the directory, so whatever else shares it
+is safe.
 """
 
 from __future__ import annotations
@@ -40,7 +45,6 @@ _TYPE: Final = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]
 _REDIRECTS: Final = (301, 302, 303, 307, 308)
 MAX_REDIRECTS: Final = 5
 DOWNLOAD_BUDGET: Final = 10.0  # seconds for all items: Twilio gives up on a webhook at 15 s
-ORPHAN_AGE: Final = 3600.0
 SKIPPED_TYPES: Final = frozenset({"application/smil"})
 # Served inline; anything else is served as an opaque download, so that a sender cannot
 # make our origin render HTML or script.
@@ -103,16 +107,15 @@ class MediaStore:
     # -- inbound --------------------------------------------------------------------
 
     async def fetch_all(
-        self, message_sid: str, items: list[tuple[str, str]]
+        self, message_sid: str, items: list[tuple[str, str]], to_number: str
     ) -> list[MediaResult]:
-        """Re-host every ``(twilio_url, declared_type)``; items kept by an earlier attempt
-        of the same webhook are reused."""
+        """Re-host every ``(twilio_url, declared_type)`` of a message to our ``to_number``;
+        items kept by an earlier attempt of the same webhook are reused."""
         if not items:  # a plain text: no lookup (a database read per inbound SMS otherwise)
             return []
         kept = {row.idx: row for row in await self.repo.media_of(message_sid)}
         deadline = time.monotonic() + DOWNLOAD_BUDGET
         results: list[MediaResult] = []
-        rows: list[MediaRow] = []
         for index, (url, declared) in enumerate(items):
             if declared in SKIPPED_TYPES:
                 continue
@@ -122,15 +125,12 @@ class MediaStore:
                 continue
             try:
                 data, content_type = await self._download(url, declared, deadline)
-                row = await self._save(message_sid, index, data, content_type)
+                row = await self._save(message_sid, index, data, content_type, to_number)
             except MediaProblem as exc:
                 log.info("Media %d of %s not re-hosted: %s", index, message_sid, exc)
                 results.append(MediaResult(index, declared, problem=str(exc)))
                 continue
-            rows.append(row)
             results.append(MediaResult(index, declared, self.url_for(row.name)))
-        if rows:
-            await self.repo.add_media(rows)
         return results
 
     async def _download(self, url: str, declared: str, deadline: float) -> tuple[bytes, str]:
@@ -174,12 +174,17 @@ class MediaStore:
                 raise MediaProblem(f"it is larger than {limit} bytes")
         return bytes(data)
 
-    async def _save(self, message_sid: str, index: int, data: bytes, ctype: str) -> MediaRow:
+    async def _save(
+        self, message_sid: str, index: int, data: bytes, ctype: str, to_number: str
+    ) -> MediaRow:
+        """Commit the row, then write the file: no file of ours is ever without its row."""
         name = self.name_for(message_sid, index, ctype)
-        await asyncio.to_thread(_write_durably, self.directory, name, data)
         now = time.time()
-        return MediaRow(name, message_sid, index, ctype, len(data), now,
-                        now + self.settings.expire_after)
+        row = MediaRow(name, message_sid, index, ctype, len(data), now,
+                       now + self.settings.expire_after, to_number)
+        await self.repo.add_media([row])
+        await asyncio.to_thread(_write_durably, self.directory, name, data)
+        return row
 
     # -- serving --------------------------------------------------------------------
 
@@ -206,21 +211,24 @@ class MediaStore:
     # -- expiry -----------------------------------------------------------------------
 
     async def cleanup(self) -> int:
-        """Delete expired files and rows, and files no row knows that are old; a count."""
-        now = time.time()
-        expired = await self.repo.expired_media(now)
-        for name in expired:
-            await asyncio.to_thread(_unlink, self.directory / name)
+        """Delete the files and rows of expired media; the count of media deleted."""
+        expired = await self.repo.expired_media(time.time())
+        await self._delete(expired)
         if expired:
-            await self.repo.delete_media(expired)
-        known = await self.repo.media_names()
-        orphans = await asyncio.to_thread(_orphans, self.directory, known, now - ORPHAN_AGE)
-        for path in orphans:
-            await asyncio.to_thread(_unlink, path)
-        if expired or orphans:
-            log.info("Media cleanup: %d expired, %d orphaned file(s) deleted",
-                     len(expired), len(orphans))
-        return len(expired) + len(orphans)
+            log.info("Media cleanup: %d expired file(s) deleted", len(expired))
+        return len(expired)
+
+    async def purge_number(self, number: str) -> int:
+        """Delete every media file that came to ``number`` (it is being released)."""
+        names = await self.repo.media_to(number)
+        await self._delete(names)
+        return len(names)
+
+    async def _delete(self, names: list[str]) -> None:
+        for name in names:
+            await asyncio.to_thread(_unlink_own, self.directory, name)
+        if names:
+            await self.repo.delete_media(names)
 
 
 def _checked_type(served: str, declared: str) -> str:
@@ -262,17 +270,11 @@ def _write_durably(directory: Path, name: str, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def _unlink(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-
-
-def _orphans(directory: Path, known: set[str], older_than: float) -> list[Path]:
-    found: list[Path] = []
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            if entry.name in known or not entry.is_file(follow_symlinks=False):
-                continue
-            if entry.stat(follow_symlinks=False).st_mtime < older_than:
-                found.append(Path(entry.path))
-    return found
+def _unlink_own(directory: Path, name: str) -> None:
+    """Delete a media file of ours and its temporary file, if either exists; a name that
+    is not of our making (no path, no other file) is never touched."""
+    if not NAME.fullmatch(name):
+        return
+    for path in (directory / name, directory / f".{name}.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()

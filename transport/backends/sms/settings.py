@@ -7,18 +7,23 @@ them all at once. The auth token's value never appears in a message or a repr.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from pathlib import Path
+from typing import Any, Final, Literal, cast
 from urllib.parse import urlsplit
 
 import phonenumbers
 
 from transport.backends.sms.numbers import parse_e164
-from transport.core.backend import SettingsError
+from transport.core.backend import SettingsError, SharedSettings
 
 DEFAULT_API = "https://api.twilio.com"
+RegistrationMode = Literal["open", "approval", "admin"]
+REGISTRATION_MODES: Final[tuple[RegistrationMode, ...]] = ("open", "approval", "admin")
+DEFAULT_READ_TIMEOUT: Final = 10.0
 _ACCOUNT_SID: Final = re.compile(r"AC[0-9a-fA-F]{32}")
 _MiB: Final = 1024 * 1024
 
@@ -42,6 +47,7 @@ class WebhookSettings:
     listen_host: str = "127.0.0.1"
     listen_port: int = 8080
     max_body_bytes: int = 64 * 1024
+    read_timeout: float = DEFAULT_READ_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,7 @@ class SmsSettings:
     webhook: WebhookSettings
     media: MediaSettings = field(default_factory=MediaSettings)
     default_region: str = "US"
+    registration: RegistrationMode = "approval"
 
 
 class _Table:
@@ -143,10 +150,54 @@ def parse_settings(section: Mapping[str, Any]) -> SmsSettings:
     twilio = _twilio(root.table("twilio"))
     webhook = _webhook(root.table("webhook"))
     media = _media(root.table("media"))
+    registration = _registration(root)
     root.finish()
     if problems:
         raise ExceptionGroup("sms settings", problems)
-    return SmsSettings(twilio=twilio, webhook=webhook, media=media, default_region=region)
+    return SmsSettings(twilio=twilio, webhook=webhook, media=media, default_region=region,
+                       registration=registration)
+
+
+def _registration(root: _Table) -> RegistrationMode:
+    """Who may bind a number: ``open``, ``approval`` (the default) or ``admin``."""
+    value = root.get("registration")
+    if value is None:
+        return "approval"
+    if value not in REGISTRATION_MODES:
+        root.bad("registration", f'expected "open", "approval" or "admin", got {value!r}')
+        return "approval"
+    return cast(RegistrationMode, value)
+
+
+def check_shared(settings: SmsSettings, shared: SharedSettings) -> list[SettingsError]:
+    """Problems that show only next to ``[xmpp]`` and ``[database]``."""
+    problems: list[SettingsError] = []
+    if not shared.allowed_domains and settings.registration != "admin":
+        problems.append(SettingsError(
+            "registration", 'must be "admin" while xmpp.allowed_domains is [] (otherwise '
+                            "anyone the XMPP server routes to the gateway could claim a number)"))
+    problem = media_dir_problem(media_dir(settings.media, shared.database_path),
+                                shared.database_path)
+    if problem:
+        problems.append(SettingsError("media.dir", problem))
+    return problems
+
+
+def media_dir(media: MediaSettings, database_path: Path) -> Path:
+    """``media.dir``, relative to the database file's directory unless absolute."""
+    path = Path(media.dir).expanduser()
+    return path if path.is_absolute() else Path(database_path).parent / path
+
+
+def media_dir_problem(directory: Path, database_path: Path) -> str | None:
+    """Why ``directory`` cannot hold media, or None: it must not be the database's directory
+    or contain it (expired media are deleted there; the database must never be in reach)."""
+    media = Path(os.path.realpath(directory))
+    database_dir = Path(os.path.realpath(Path(database_path).parent))
+    if database_dir == media or database_dir.is_relative_to(media):
+        return (f"{str(directory)!r} is or contains the database's directory "
+                f"{str(database_dir)!r}; use a directory of its own")
+    return None
 
 
 def _twilio(t: _Table) -> TwilioSettings:
@@ -180,9 +231,15 @@ def _webhook(t: _Table) -> WebhookSettings:
         listen_host=t.text("listen_host", "127.0.0.1"),
         listen_port=t.integer("listen_port", 8080, 0, 65535),
         max_body_bytes=t.integer("max_body_bytes", 64 * 1024, 1024, 16 * _MiB),
+        read_timeout=_read_timeout(t),
     )
     t.finish()
     return settings
+
+
+def _read_timeout(t: _Table) -> float:
+    """Seconds a client has for a request's headers, and again for its body."""
+    return t.number("read_timeout", DEFAULT_READ_TIMEOUT, allow_zero=False)
 
 
 def _media(t: _Table) -> MediaSettings:

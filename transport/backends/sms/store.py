@@ -5,7 +5,9 @@
 - ``sms_media``: inbound MMS media the gateway serves, with type, size and expiry;
 - ``sms_sent``: the SIDs of messages we created, so a status callback for a SID that is not
   ours can be refused;
-- ``sms_meta``: small values such as the key that names media files.
+- ``sms_meta``: small values such as the key that names media files;
+- ``sms_pending``: registration requests waiting for an admin (``registrations.py``); each
+  reserves its number.
 """
 
 from __future__ import annotations
@@ -52,7 +54,22 @@ CREATE TABLE sms_meta (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_V1,)
+_PENDING: Final = """
+CREATE TABLE sms_pending (
+    user TEXT PRIMARY KEY,
+    number TEXT NOT NULL UNIQUE,
+    data TEXT NOT NULL DEFAULT '{}',
+    requested_at REAL NOT NULL
+) WITHOUT ROWID;
+"""
+
+# Which of our numbers a media file came to, so that releasing the number deletes it.
+_MEDIA_NUMBER: Final = """
+ALTER TABLE sms_media ADD COLUMN to_number TEXT NOT NULL DEFAULT '';
+CREATE INDEX sms_media_number ON sms_media (to_number);
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _PENDING, _MEDIA_NUMBER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +95,7 @@ class MediaRow:
     size: int
     created_at: float
     expires_at: float
+    to_number: str = ""
 
 
 class SmsRepo:
@@ -110,15 +128,21 @@ class SmsRepo:
     async def purge_unrouted(self) -> int:
         return int(await self.db.execute("DELETE FROM sms_unrouted"))
 
+    async def purge_unrouted_to(self, number: str) -> int:
+        """Forget the kept texts to ``number`` (it is being released)."""
+        return int(await self.db.execute("DELETE FROM sms_unrouted WHERE to_number = ?",
+                                          (number,)))
+
     # -- media ------------------------------------------------------------------------
 
     async def add_media(self, rows: Sequence[MediaRow]) -> None:
         await self.db.executemany(
-            "INSERT INTO sms_media VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE"
-            " SET content_type = excluded.content_type, size = excluded.size,"
+            "INSERT INTO sms_media (name, message_sid, idx, content_type, size, created_at,"
+            " expires_at, to_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name)"
+            " DO UPDATE SET content_type = excluded.content_type, size = excluded.size,"
             " expires_at = excluded.expires_at",
             [(r.name, r.message_sid, r.idx, r.content_type, r.size, r.created_at,
-              r.expires_at) for r in rows],
+              r.expires_at, r.to_number) for r in rows],
         )
 
     async def media(self, name: str) -> MediaRow | None:
@@ -135,8 +159,11 @@ class SmsRepo:
         rows = await self.db.fetchall("SELECT name FROM sms_media WHERE expires_at <= ?", (now,))
         return [str(r[0]) for r in rows]
 
-    async def media_names(self) -> set[str]:
-        return {str(r[0]) for r in await self.db.fetchall("SELECT name FROM sms_media")}
+    async def media_to(self, number: str) -> list[str]:
+        """The names of the media files that came to ``number``."""
+        rows = await self.db.fetchall("SELECT name FROM sms_media WHERE to_number = ?",
+                                      (number,))
+        return [str(r[0]) for r in rows]
 
     async def delete_media(self, names: Iterable[str]) -> None:
         await self.db.executemany("DELETE FROM sms_media WHERE name = ?", [(n,) for n in names])
@@ -178,4 +205,4 @@ class SmsRepo:
 
 def _media_row(row: Any) -> MediaRow:
     return MediaRow(row["name"], row["message_sid"], row["idx"], row["content_type"],
-                    row["size"], row["created_at"], row["expires_at"])
+                    row["size"], row["created_at"], row["expires_at"], row["to_number"])

@@ -6,10 +6,17 @@
 query. The URL the request arrived on is never used for the check: behind a TLS proxy it
 is not the URL Twilio signed. Anything else is answered with a 4xx before any work is done.
 The inbound handler returns only once the message is committed, so a 200 means durable.
+
+A slow client cannot hold a connection: one that has not sent a request's headers
+``read_timeout`` seconds after connecting (or after its previous answer) is closed, and a
+body not read within ``read_timeout`` of the headers is answered 408 and the connection
+closed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import functools
 import hmac
 import logging
@@ -22,6 +29,7 @@ from multidict import MultiDict
 from twilio.request_validator import RequestValidator, add_port, remove_port
 
 from transport.backends.sms.settings import WebhookSettings
+from transport.core.errors import StartupError
 from transport.store import DatabaseClosed
 
 log = logging.getLogger(__name__)
@@ -33,6 +41,7 @@ FORM_TYPE: Final = "application/x-www-form-urlencoded"
 EMPTY_TWIML: Final = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 SIGNATURE_HEADER: Final = "X-Twilio-Signature"
 MAX_FIELDS: Final = 200
+LINGER: Final = 1.0  # seconds to read what a client still sends after an early answer
 
 Form = MultiDict[str]
 FormHandler = Callable[[Form], Awaitable[web.StreamResponse]]
@@ -73,18 +82,34 @@ class WebhookServer:
         app.router.add_post(SMS_PATH, self._signed(self._on_sms))
         app.router.add_post(STATUS_PATH, self._signed(self._on_status))
         app.router.add_get(MEDIA_PATH, self._serve_media)
+        timeout = self.settings.read_timeout
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                                    shutdown_timeout=5.0)
+                                    shutdown_timeout=5.0, keepalive_timeout=timeout,
+                                    lingering_time=min(LINGER, timeout))
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.listen_host, self.settings.listen_port)
         try:
             await site.start()
-        except OSError:
+        except OSError as exc:
             await self._runner.cleanup()
             self._runner = None
-            raise
+            raise self._startup_error(exc) from exc
         self.port = int(self._runner.addresses[0][1])
         log.info("Twilio webhooks on %s (public URL %s)", self.local_url, self.settings.public_url)
+
+    def _startup_error(self, exc: OSError) -> StartupError:
+        """What the admin must fix when the listening socket cannot be had."""
+        host, port = self.settings.listen_host, self.settings.listen_port
+        where = f"{f'[{host}]' if ':' in host else host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            return StartupError("sms.webhook.listen_port", f"{where} is already in use")
+        if exc.errno == errno.EACCES:
+            return StartupError("sms.webhook.listen_port", f"{where}: permission denied")
+        if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+            return StartupError("sms.webhook.listen_host",
+                                f"{host} is not an address of this machine")
+        return StartupError("sms.webhook.listen_host", f"cannot listen on {where}: "
+                                                       f"{exc.strerror or exc}")
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -127,7 +152,15 @@ class WebhookServer:
         limit = self.settings.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
             raise web.HTTPRequestEntityTooLarge(limit, request.content_length)
-        raw = await request.read()  # bounded by client_max_size: 413 beyond it
+        try:
+            async with asyncio.timeout(self.settings.read_timeout):
+                raw = await request.read()  # bounded by client_max_size: 413 beyond it
+        except TimeoutError:
+            timed_out = web.HTTPRequestTimeout(text="the body took too long")
+            timed_out.force_close()  # the connection ends with this answer
+            raise timed_out from None
+        except ConnectionError:
+            raise web.HTTPBadRequest(text="the client went away mid-body") from None
         try:
             pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True, encoding="utf-8",
                               errors="strict", max_num_fields=MAX_FIELDS)
