@@ -137,7 +137,8 @@ async def test_admin_mode_only_admins_bind_numbers(sms_gateway, users):
 
         answer, note = await run_command(admin, "assign-number",
                                          {"jid": bare(carol), "phone": POOL[0]})
-        assert note == f"{POOL[0]} was not assigned: This account is registered by another user"
+        assert note == (f"{POOL[0]} was not assigned: "
+                        "This number is already registered by another user")
         assert answer["command"]["notes"][0][0] == "error"
         _, note = await run_command(admin, "assign-number",
                                     {"jid": bare(carol), "phone": "+12125550177"})

@@ -250,6 +250,9 @@ class Backend(ABC):
     identities: ClassVar[tuple[Identity, ...]]
     features: ClassVar[tuple[str, ...]] = ()
     registration: RegistrationSpec | None = None
+    # What a registration binds, as users call it: "number" for SMS ("This number is
+    # already registered by another user").
+    legacy_key_name: ClassVar[str] = "account"
     secret_env: ClassVar[Mapping[str, str]] = {}
     resend_unconfirmed: ClassVar[bool] = True
     # True: the outbox may call ``send`` for a lane's next messages before the earlier
@@ -344,6 +347,10 @@ class Backend(ABC):
     def contact_available(self, user: str, localpart: str) -> bool:
         """Whether a contact shows as available to ``user``."""
         return True
+
+    def addressing_help(self, component_jid: str) -> str:
+        """How users reach people on this network, for the answer to ``help``."""
+        return f"Add contacts as ADDRESS@{component_jid}."
 
     def gateway_prompt(self) -> tuple[str, str]:
         """XEP-0100 ``jabber:iq:gateway``: (description, prompt label)."""

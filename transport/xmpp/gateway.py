@@ -110,8 +110,9 @@ class Gateway:
                 self.component_jid, user, registration.legacy_key, registration.data
             )
         except LegacyKeyTaken as exc:
-            raise RegistrationRefused("This account is registered by another user",
-                                      "conflict", "cancel") from exc
+            raise RegistrationRefused(
+                f"This {self.backend.legacy_key_name} is already registered by another user",
+                "conflict", "cancel") from exc
         log.info("%s %s with %s", user, "re-registered" if was else "registered",
                  self.component_jid)
         if was is None and greet:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slixmpp import JID
@@ -25,10 +26,6 @@ _OUTGOING_TYPES: dict[str, MessageType] = {
     "chat": "chat", "groupchat": "groupchat", "normal": "normal"}
 RECEIPTS_NS = "urn:xmpp:receipts"
 
-HELP = (
-    "This is the {name} gateway. Add contacts as address@{jid}; "
-    "settings and admin tools are in this gateway's ad-hoc commands."
-)
 
 
 class MessageHandler:
@@ -40,6 +37,8 @@ class MessageHandler:
         # may or may not wait (a cached registration does not): per-user turns keep the
         # writes, hence the sends, in the order the stanzas arrived.
         self._turns = LaneTurns()
+        #: Builds the answer to a text sent to the domain (``transport.xmpp.help``).
+        self.help: Callable[[str], Awaitable[str]] | None = None
         gw.xmpp.register_handler(
             CoroutineCallback("transport messages", StanzaName("message"), self._on_message)
         )
@@ -68,7 +67,7 @@ class MessageHandler:
             addresses = msg.xml.find(f"{{{ADDRESS_NS}}}addresses")
             multicast = addresses is not None and ADDRESS_NS in self.gw.backend.features
             if not to.user and not multicast:
-                self._answer_gateway_chat(msg)
+                await self._answer_gateway_chat(msg, user)
                 return
             if self.gw.backend.registration is not None and \
                     await self.gw.registered_user(user) is None:
@@ -130,10 +129,16 @@ class MessageHandler:
             raise GatewayError("No recipient address", "bad-request", "modify")
         return out
 
-    def _answer_gateway_chat(self, msg: Any) -> None:
+    async def _answer_gateway_chat(self, msg: Any, user: str) -> None:
+        """A text to the domain itself ("help", or anything else) is answered with what
+        its sender can do here; chat states and other bodiless messages are not."""
+        if not (msg.xml.findtext(f"{{{msg.namespace}}}body") or "").strip():
+            return
+        if self.help is None:
+            return
         reply = self.gw.xmpp.make_message(
             mto=msg["from"], mfrom=self.gw.component_jid, mtype="chat",
-            mbody=HELP.format(name=self.gw.backend.name, jid=self.gw.component_jid),
+            mbody=await self.help(user),
         )
         reply.send()
 

@@ -9,6 +9,8 @@ success and a chat message from the component tells the user it waits.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from slixmpp import Iq
@@ -18,7 +20,8 @@ from slixmpp.plugins.xep_0077.stanza import Register
 from slixmpp.xmlstream import ElementBase, register_stanza_plugin
 from slixmpp.xmlstream.handler import CoroutineCallback
 
-from transport.core.errors import GatewayError
+from transport.core.backend import PendingRegistration
+from transport.core.errors import GatewayError, RegistrationRefused
 from transport.core.events import XmppMessage
 from transport.xmpp.forms import form_values, make_form, missing_required
 from transport.xmpp.gateway import Gateway
@@ -108,32 +111,17 @@ class RegistrationHandler:
         reply.send()
 
     async def _register(self, iq: Any, user: str) -> None:
-        spec = self.gw.backend.registration
-        assert spec is not None
         query = iq["register"]
         if query.xml.find("{jabber:x:data}x") is not None:
-            values = {k: _text(v) for k, v in form_values(query["form"]).items()}
+            values = {k: field_text(v) for k, v in form_values(query["form"]).items()}
         else:
             values = {f: query[f] for f in query["fields"]}
-        missing = missing_required(spec.fields, values)
-        if missing:
-            raise XMPPError("not-acceptable", "Missing: " + ", ".join(missing), etype="modify")
-        new = False
         try:
-            registration = await self.gw.backend.validate_registration(user, values)
-            held = await self.gw.backend.hold_registration(user, registration)
-            if held is None:
-                new = await self.gw.bind_registration(user, registration, greet=False)
+            outcome = await submit(self.gw, user, values)
         except GatewayError as exc:
             raise xmpp_error(exc) from exc
         iq.reply().send()
-        if held is not None:
-            log.info("%s asked to register with %s; the request is held",
-                     user, self.gw.component_jid)
-            await self.gw.deliver(XmppMessage(to=user, sender=self.gw.component_jid,
-                                              body=held.notice))
-        elif new:
-            self.gw.greet(user)
+        await announce(self.gw, user, outcome)
 
     async def _remove(self, iq: Any, user: str) -> None:
         if not await unregister(self.gw, self.presence, user):
@@ -167,6 +155,41 @@ class RegistrationHandler:
         reply.send()
 
 
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """What became of a registration request: held for an admin, or bound (``new`` unless
+    it only changed an existing registration)."""
+
+    held: PendingRegistration | None
+    new: bool
+
+
+async def submit(gw: Gateway, user: str, values: Mapping[str, Any]) -> Submitted:
+    """Validate and bind (or hold) ``user``'s registration: the one path behind the XEP-0077
+    IQ and the ``register`` command, so both give the same answers and errors."""
+    spec = gw.backend.registration
+    if spec is None:
+        raise GatewayError("This gateway needs no registration", "service-unavailable")
+    missing = missing_required(spec.fields, values)
+    if missing:
+        raise RegistrationRefused("Missing: " + ", ".join(missing))
+    registration = await gw.backend.validate_registration(user, values)
+    held = await gw.backend.hold_registration(user, registration)
+    if held is not None:
+        return Submitted(held, new=False)
+    return Submitted(None, await gw.bind_registration(user, registration, greet=False))
+
+
+async def announce(gw: Gateway, user: str, outcome: Submitted) -> None:
+    """After the request was answered: tell a held request's user it waits, greet a new one."""
+    if outcome.held is not None:
+        log.info("%s asked to register with %s; the request is held", user, gw.component_jid)
+        await gw.deliver(XmppMessage(to=user, sender=gw.component_jid,
+                                     body=outcome.held.notice))
+    elif outcome.new:
+        gw.greet(user)
+
+
 async def unregister(gw: Gateway, presence: PresenceHandler, user: str) -> bool:
     """Say goodbye and delete everything of ``user``, in the store and in the backend, so
     that a legacy key (an SMS number) they release passes on with nothing of theirs;
@@ -180,7 +203,8 @@ async def unregister(gw: Gateway, presence: PresenceHandler, user: str) -> bool:
     return True
 
 
-def _text(value: Any) -> str:
+def field_text(value: Any) -> str:
+    """A submitted form value as the text the backend validates."""
     if isinstance(value, list):
         return "\n".join(str(v) for v in value)
     if isinstance(value, bool):

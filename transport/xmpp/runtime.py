@@ -14,10 +14,12 @@ from transport.xmpp.admin_commands import AdminCommands
 from transport.xmpp.component import GatewayComponent
 from transport.xmpp.disco import DiscoHandler
 from transport.xmpp.gateway import Gateway
+from transport.xmpp.help import GatewayHelp
 from transport.xmpp.messages import MessageHandler
 from transport.xmpp.presence import PresenceHandler
 from transport.xmpp.queries import ContactQueries
 from transport.xmpp.registration import RegistrationHandler
+from transport.xmpp.registration_commands import RegistrationCommands
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +48,13 @@ class ComponentRuntime:
         admin = AdminCommands(gw, self.presence)
         self.commands = CommandSet(
             xmpp,
-            [*admin.commands(), *gw.backend.commands()],
+            [*RegistrationCommands(gw, self.presence).commands(), *admin.commands(),
+             *gw.backend.commands()],
             policy.is_admin,
             gw.registered_user,
             policy.domain_allowed,
         )
+        self.messages.help = GatewayHelp(gw, self.commands).text
         self.disco = DiscoHandler(gw, self.commands)
         self.queries = ContactQueries(gw)
         xmpp.add_event_handler("session_start", self._on_session_start)

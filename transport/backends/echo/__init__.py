@@ -81,6 +81,9 @@ class EchoBackend(Backend):
             name=f"Echo {localpart}",
         )
 
+    def addressing_help(self, component_jid: str) -> str:
+        return f"Chat with anything@{component_jid}: every message comes back."
+
     def gateway_prompt(self) -> tuple[str, str]:
         return ("Enter any name to get an echo contact", "Name")
 

@@ -106,6 +106,15 @@ class IrcBackend(Backend):
 
     # -- addressing ------------------------------------------------------------------------
 
+    def addressing_help(self, component_jid: str) -> str:
+        host = next(iter(self.settings.servers), "irc.example.net")
+        hosts = ", ".join(self.settings.servers) or "none listed"
+        any_host = " (any other server too)" if self.settings.allow_any_server else ""
+        return (f"Join a channel as the room #channel%{host}@{component_jid}; message a nick "
+                f"as nick%{host}@{component_jid}; {host}@{component_jid} is the server itself "
+                f"(raw IRC commands, settings in its ad-hoc commands). IRC servers: "
+                f"{hosts}{any_host}.")
+
     def normalize_contact(self, localpart: str) -> str:
         address = parse(localpart, self.info)
         if self.settings.server(address.server) is None:

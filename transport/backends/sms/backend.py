@@ -94,6 +94,7 @@ class SmsBackend(Backend):
     """Each registered user owns one Twilio number; contacts are ``+E164@domain``."""
 
     name: ClassVar[str] = "sms"
+    legacy_key_name: ClassVar[str] = "number"
     identities: ClassVar[tuple[Identity, ...]] = (Identity("gateway", "sms", "SMS (Twilio)"),)
     features: ClassVar[tuple[str, ...]] = ("http://jabber.org/protocol/address",)
     registration: RegistrationSpec | None = RegistrationSpec(INSTRUCTIONS, (PHONE_FIELD,))
@@ -211,6 +212,10 @@ class SmsBackend(Backend):
         return ContactInfo(identities=(Identity("client", "sms"),),
                            features=(RECEIPTS,) if textable else (),
                            name=Numbers.display_name(localpart))
+
+    def addressing_help(self, component_jid: str) -> str:
+        return (f"Text a phone number by adding it as a contact: +12125550142@{component_jid} "
+                "(international format with +; pictures you send by HTTP upload go as MMS).")
 
     def gateway_prompt(self) -> tuple[str, str]:
         return ("Enter your contact's phone number", "Phone number")

@@ -133,7 +133,7 @@ class Registrar:
             await self.pending.drop(user)
             return None  # already theirs: nothing to approve
         if owner is not None:
-            raise RegistrationRefused("This number is registered by another user",
+            raise RegistrationRefused("This number is already registered by another user",
                                       "conflict", "cancel")
         request = PendingRequest(user, number, dict(registration.data), time.time())
         if await self.pending.hold(request) is not None:
