@@ -1,4 +1,5 @@
-"""``[sms]``, ``[sms.twilio]``, ``[sms.webhook]`` and ``[sms.media]`` -> typed settings.
+"""``[sms]``, ``[sms.twilio]``, ``[sms.webhook]``, ``[sms.media]`` and ``[sms.limits]`` ->
+typed settings.
 
 Every problem is collected (not just the first) and reported as ``SettingsError`` with a
 dotted key relative to ``[sms]`` (``twilio.auth_token: missing``), so ``check-config`` lists
@@ -21,6 +22,9 @@ from transport.core.backend import SettingsError
 DEFAULT_API = "https://api.twilio.com"
 _ACCOUNT_SID: Final = re.compile(r"AC[0-9a-fA-F]{32}")
 _MiB: Final = 1024 * 1024
+_MAX_DAILY: Final = 100_000_000
+_MAX_RECIPIENTS: Final = 1000
+_MAX_SEGMENTS: Final = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,17 @@ class MediaSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitsSettings:
+    """What one user may spend: per UTC day, per stanza and where to (``[sms.limits]``)."""
+
+    messages_per_day: int = 200
+    segments_per_day: int = 1000
+    recipients_per_message: int = 10
+    max_segments: int = 10
+    countries: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class SmsSettings:
     """Everything the sms backend reads from its config section."""
 
@@ -61,6 +76,7 @@ class SmsSettings:
     webhook: WebhookSettings
     media: MediaSettings = field(default_factory=MediaSettings)
     default_region: str = "US"
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
 
 
 class _Table:
@@ -143,10 +159,12 @@ def parse_settings(section: Mapping[str, Any]) -> SmsSettings:
     twilio = _twilio(root.table("twilio"))
     webhook = _webhook(root.table("webhook"))
     media = _media(root.table("media"))
+    limits = _limits(root.table("limits"))
     root.finish()
     if problems:
         raise ExceptionGroup("sms settings", problems)
-    return SmsSettings(twilio=twilio, webhook=webhook, media=media, default_region=region)
+    return SmsSettings(twilio=twilio, webhook=webhook, media=media, default_region=region,
+                       limits=limits)
 
 
 def _twilio(t: _Table) -> TwilioSettings:
@@ -193,6 +211,40 @@ def _media(t: _Table) -> MediaSettings:
     )
     t.finish()
     return settings
+
+
+def _limits(t: _Table) -> LimitsSettings:
+    defaults = LimitsSettings()
+    settings = LimitsSettings(
+        messages_per_day=t.integer("messages_per_day", defaults.messages_per_day, 1, _MAX_DAILY),
+        segments_per_day=t.integer("segments_per_day", defaults.segments_per_day, 1, _MAX_DAILY),
+        recipients_per_message=t.integer(
+            "recipients_per_message", defaults.recipients_per_message, 1, _MAX_RECIPIENTS),
+        max_segments=t.integer("max_segments", defaults.max_segments, 1, _MAX_SEGMENTS),
+        countries=_countries(t),
+    )
+    t.finish()
+    return settings
+
+
+def _countries(t: _Table) -> frozenset[str]:
+    """ISO 3166 alpha-2 codes, upper case, as phonenumbers knows them; [] = any country."""
+    raw = t.get("countries")
+    if raw is None:
+        return frozenset()
+    if not isinstance(raw, list):
+        t.bad("countries", f"expected a list of country codes like [\"US\", \"CA\"], "
+                           f"got {raw!r}")
+        return frozenset()
+    codes: set[str] = set()
+    for index, item in enumerate(raw):
+        code = item.strip().upper() if isinstance(item, str) else ""
+        if code not in phonenumbers.SUPPORTED_REGIONS:
+            t.bad(f"countries[{index}]", f"expected an ISO 3166 alpha-2 country code like "
+                                         f"\"US\", got {item!r}")
+        else:
+            codes.add(code)
+    return frozenset(codes)
 
 
 def _url(t: _Table, name: str, default: str | None) -> str:

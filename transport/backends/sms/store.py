@@ -5,7 +5,8 @@
 - ``sms_media``: inbound MMS media the gateway serves, with type, size and expiry;
 - ``sms_sent``: the SIDs of messages we created, so a status callback for a SID that is not
   ours can be refused;
-- ``sms_meta``: small values such as the key that names media files.
+- ``sms_meta``: small values such as the key that names media files;
+- ``sms_usage``: messages and segments each user had Twilio create per UTC day.
 """
 
 from __future__ import annotations
@@ -52,7 +53,18 @@ CREATE TABLE sms_meta (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_V1,)
+# What each user had Twilio create per UTC day (``day`` is YYYY-MM-DD), for [sms.limits].
+_USAGE: Final = """
+CREATE TABLE sms_usage (
+    day TEXT NOT NULL,
+    user_jid TEXT NOT NULL,
+    messages INTEGER NOT NULL DEFAULT 0,
+    segments INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, user_jid)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _USAGE)
 
 
 @dataclass(frozen=True, slots=True)
