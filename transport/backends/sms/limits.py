@@ -11,6 +11,7 @@ before the first Twilio request, so a refused stanza sends nothing at all.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ from transport.backends.sms.ledger import DailyLimits, Reservation, UsageLedger
 from transport.backends.sms.numbers import Numbers, kind_of
 from transport.backends.sms.settings import LimitsSettings
 from transport.core.errors import DeliveryRefused
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +52,12 @@ class Spending:
 
         ``part_segments``: the segments of each Twilio message one recipient gets.
         """
-        cost = self.cost(contacts, part_segments)
-        return await self.ledger.reserve(user, cost.messages, cost.segments)
+        try:
+            cost = self.cost(contacts, part_segments)
+            return await self.ledger.reserve(user, cost.messages, cost.segments)
+        except DeliveryRefused as exc:
+            log.info("SMS from %s refused by [sms.limits]: %s", user, exc.text)
+            raise
 
     def cost(self, contacts: Sequence[str], part_segments: Sequence[int]) -> StanzaCost:
         """The stanza's cost once its per-message caps are met (``DeliveryRefused`` if not)."""
