@@ -12,7 +12,7 @@ from transport.backends.sms.outbound import Sender
 from transport.backends.sms.pacing import Pacer
 from transport.backends.sms.settings import LimitsSettings, parse_settings
 from transport.backends.sms.store import MIGRATIONS
-from transport.backends.sms.twilio_api import TwilioError
+from transport.backends.sms.twilio_api import TwilioError, Uncertain
 from transport.core.backend import SettingsError
 from transport.core.errors import DeliveryRefused, TemporaryFailure
 from transport.core.events import OutgoingMessage
@@ -268,3 +268,15 @@ async def test_a_retried_stanza_is_reserved_once(store):
     assert (tally.messages, tally.reserved_messages) == (3, 0)
     with pytest.raises(DeliveryRefused):
         await s.send(message("one more", stanza_id="m2"), ME)
+
+
+async def test_a_message_twilio_may_have_created_counts(store):
+    """A timeout after the request went out, or a 5xx: Twilio may have created (and will
+    bill) it, so it is counted; a plain refusal is not."""
+    spend = spending(store, messages_per_day=10)
+    for step in (Uncertain("read timeout"), TwilioError(500, 20500, "Internal Server Error"),
+                 TwilioError(400, 21610, "unsubscribed")):
+        with pytest.raises(DeliveryRefused):
+            await sender(ScriptedTwilio(step), spend).send(message("hi", stanza_id=str(step)), ME)
+    tally = await spend.ledger.of(ALICE)
+    assert (tally.messages, tally.segments, tally.reserved_messages) == (2, 2, 0)

@@ -43,6 +43,11 @@ UNCERTAIN_TEXT: Final = (
 )
 
 
+class _MaybeSent(DeliveryRefused):
+    """Twilio did not confirm the message (a timeout, a 5xx): it may have been created, so
+    it counts against the user's daily limits."""
+
+
 @dataclass
 class _Progress:
     """What was already done for one stanza: (recipient, part) -> SID, refusals, and the
@@ -138,6 +143,8 @@ class Sender:
             try:
                 sid = await self._create(from_, to, body, media)
             except DeliveryRefused as exc:
+                if isinstance(exc, _MaybeSent):
+                    reservation.created(part_segments[p_index])
                 text = exc.text
                 if p_index:
                     text += f" (parts 1 to {p_index} of {len(plan)} were sent)"
@@ -168,7 +175,7 @@ class Sender:
         except NotSent as exc:
             raise TemporaryFailure(str(exc)) from exc
         except Uncertain as exc:
-            raise DeliveryRefused(UNCERTAIN_TEXT.format(why=exc), "remote-server-timeout",
+            raise _MaybeSent(UNCERTAIN_TEXT.format(why=exc), "remote-server-timeout",
                                   "cancel") from exc
         except TwilioError as exc:
             raise _refusal(exc) from exc
@@ -229,7 +236,7 @@ def _refusal(exc: TwilioError) -> Exception:
     if exc.status == 429 or exc.code == 20429:
         return TemporaryFailure(f"Twilio asked to slow down ({exc.code or 429})")
     if exc.status >= 500:
-        return DeliveryRefused(
+        return _MaybeSent(
             UNCERTAIN_TEXT.format(why=f"HTTP {exc.status}"), "internal-server-error", "cancel",
             legacy_code=str(exc.code) if exc.code else None)
     info = stanza_error(exc.code, exc.message, f"Twilio refused the message (HTTP {exc.status})")
