@@ -143,7 +143,8 @@ async def test_undelivered_and_failed_reports_become_errors(sms_gateway, users, 
 
 
 async def test_long_body_is_split_in_order_with_one_receipt(sms_gateway, users, standin):
-    async with sms_gateway():
+    # 30 segments: over the default [sms.limits] max_segments of 10
+    async with sms_gateway(limits={"max_segments": 30}):
         alice = await registered(users)
         body = " ".join(f"sentence {i} of a long story." for i in range(150))
         assert len(body) > 3200

@@ -116,7 +116,9 @@ def test_example_block_is_valid_and_documents_every_key(tmp_path):
     fields = {"enabled", "jid", "secret", "default_region", "account_sid", "auth_token",
               "numbers", "api_base_url", "messages_per_second", "listen_host", "listen_port",
               "public_url", "max_body_bytes", "read_timeout", "dir", "max_bytes",
-              "expire_after", "registration"}
+              "expire_after", "registration",
+              "messages_per_day", "segments_per_day", "recipients_per_message", "max_segments",
+              "countries"}
     assert documented == fields
 
 

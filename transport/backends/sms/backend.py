@@ -19,6 +19,7 @@ from aiohttp import web
 from transport.backends.sms.admin import RegistrationCommands
 from transport.backends.sms.commands import UnroutedCommands
 from transport.backends.sms.inbound import BadWebhook, InboundHandler, parse_inbound
+from transport.backends.sms.limits import Spending
 from transport.backends.sms.media import MediaStore
 from transport.backends.sms.numbers import Numbers, kind_of
 from transport.backends.sms.outbound import Sender
@@ -34,6 +35,7 @@ from transport.backends.sms.settings import (
 from transport.backends.sms.status import StatusHandler
 from transport.backends.sms.store import MIGRATIONS, SmsRepo
 from transport.backends.sms.twilio_api import NotSent, TwilioApi, TwilioError, Uncertain
+from transport.backends.sms.usage import UsageCommand
 from transport.backends.sms.webhook import STATUS_PATH, WebhookServer, twiml_ok
 from transport.core.backend import (
     Backend,
@@ -68,6 +70,7 @@ MODE_INSTRUCTIONS: Final = {
 }
 PHONE_FIELD: Final = FormField("phone", "Phone number", desc="Your Twilio number (E.164)")
 SENT_KEPT: Final = 14 * 86400.0  # status callbacks come within hours; keep SIDs two weeks
+USAGE_KEPT_DAYS: Final = 31  # daily SMS counts stay a month for the admin to look at
 EXAMPLE: Final = """\
 default_region = "US"
 registration = "approval"
@@ -87,6 +90,12 @@ read_timeout = 10.0
 dir = "sms-media"
 max_bytes = 5242880
 expire_after = 2592000
+[sms.limits]
+messages_per_day = 200
+segments_per_day = 1000
+recipients_per_message = 10
+max_segments = 10
+countries = []
 """
 
 
@@ -110,8 +119,9 @@ class SmsBackend(Backend):
         self.numbers = Numbers(settings.default_region)
         self.repo = SmsRepo(ctx.store.db)
         self.api = TwilioApi(settings.twilio)
+        self.spending = Spending.for_store(settings.limits, ctx.store.db)
         self.sender = Sender(self.api, Pacer(settings.twilio.messages_per_second), self.repo,
-                             public + STATUS_PATH)
+                             public + STATUS_PATH, self.spending)
         self.media = MediaStore(self.repo, self._media_dir(), settings.media, public, self.api)
         self.inbound = InboundHandler(ctx, self.numbers, self.repo, self.media)
         self.status = StatusHandler(ctx, self.repo, self.sender)
@@ -125,6 +135,7 @@ class SmsBackend(Backend):
                                    self.media)
         self._registration_commands = RegistrationCommands(self.registrar,
                                                            self._number_registration)
+        self._usage = UsageCommand(self.spending.ledger, settings.limits)
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
@@ -181,6 +192,7 @@ class SmsBackend(Backend):
             try:
                 await self.media.cleanup()
                 await self.repo.prune_sent(time.time() - SENT_KEPT)
+                await self.spending.ledger.prune(USAGE_KEPT_DAYS)
             except Exception:
                 log.exception("SMS media cleanup failed; trying again later")
             await asyncio.sleep(interval)
@@ -310,7 +322,8 @@ class SmsBackend(Backend):
     # -- admin ----------------------------------------------------------------------------
 
     def commands(self) -> Sequence[Command]:
-        return (*self._unrouted.commands(), *self._registration_commands.commands())
+        return (*self._unrouted.commands(), *self._registration_commands.commands(),
+                *self._usage.commands())
 
     async def stats(self) -> Mapping[str, str | int]:
         return {

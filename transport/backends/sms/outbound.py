@@ -3,7 +3,9 @@
 A body over 1600 characters becomes ordered parts; an XEP-0066 attachment goes as
 ``MediaUrl`` with the caption as the first part's Body; an XEP-0033 group text goes as one
 message per recipient (Twilio has no group MMS for ordinary numbers). Each Twilio call
-waits for its sending number's pace.
+waits for its sending number's pace. Before the first call the whole stanza is checked
+against ``[sms.limits]`` and its cost reserved (``limits.py``): a stanza over a limit sends
+nothing.
 
 Retrying is decided here because Twilio sends are not idempotent: only a 429 (Twilio's
 "never processed") or a connection that never opened is a ``TemporaryFailure``; a timeout
@@ -22,8 +24,11 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from transport.backends.sms.codes import stanza_error
+from transport.backends.sms.ledger import Reservation
+from transport.backends.sms.limits import Spending
 from transport.backends.sms.numbers import Numbers
 from transport.backends.sms.pacing import Pacer
+from transport.backends.sms.segments import message_segments
 from transport.backends.sms.splitting import split_body
 from transport.backends.sms.store import SmsRepo
 from transport.backends.sms.twilio_api import NotSent, TwilioApi, TwilioError, Uncertain
@@ -38,12 +43,24 @@ UNCERTAIN_TEXT: Final = (
 )
 
 
+class _MaybeSent(DeliveryRefused):
+    """Twilio did not confirm the message (a timeout, a 5xx): it may have been created, so
+    it counts against the user's daily limits."""
+
+
 @dataclass
 class _Progress:
-    """What was already done for one stanza: (recipient, part) -> SID, and refusals."""
+    """What was already done for one stanza: (recipient, part) -> SID, refusals, and the
+    share of the user's daily limits still reserved for it."""
 
     done: dict[tuple[int, int], str] = field(default_factory=dict)
     refused: dict[int, StanzaErrorInfo] = field(default_factory=dict)
+    reservation: Reservation | None = None
+
+    def finish(self) -> None:
+        """Release what Twilio never created for this stanza."""
+        if self.reservation is not None:
+            self.reservation.release()
 
 
 def plan_parts(body: str, media_urls: list[str]) -> list[tuple[str, list[str]]]:
@@ -62,11 +79,13 @@ def plan_parts(body: str, media_urls: list[str]) -> list[tuple[str, list[str]]]:
 class Sender:
     """Sends through one Twilio account with per-number pacing."""
 
-    def __init__(self, api: TwilioApi, pacer: Pacer, repo: SmsRepo, status_url: str) -> None:
+    def __init__(self, api: TwilioApi, pacer: Pacer, repo: SmsRepo, status_url: str,
+                 spending: Spending) -> None:
         self.api = api
         self.pacer = pacer
         self.repo = repo
         self.status_url = status_url
+        self.spending = spending
         self._progress: dict[tuple[str, str], _Progress] = {}
         self._in_flight: Counter[tuple[str, str]] = Counter()
         self._records: set[asyncio.Task[None]] = set()
@@ -77,6 +96,8 @@ class Sender:
 
     def forget(self) -> None:
         """Drop progress of stanzas that will never be retried in this process."""
+        for progress in self._progress.values():
+            progress.finish()
         self._progress.clear()
 
     async def send(self, message: OutgoingMessage, from_number: str) -> SendOutcome:
@@ -90,24 +111,31 @@ class Sender:
         plan = plan_parts(message.body, [a.url for a in message.attachments])
         if not plan:
             return SendOutcome()
+        part_segments = [message_segments(body, bool(media)) for body, media in plan]
         key = (message.user, message.stanza_id)
         progress = self._progress.setdefault(key, _Progress())
         try:
+            reservation = progress.reservation
+            if reservation is None:  # the whole stanza, before its first Twilio request
+                reservation = progress.reservation = await self.spending.reserve(
+                    message.user, recipients, part_segments)
             for r_index, to in enumerate(targets):
                 if to is not None and r_index not in progress.refused:
-                    await self._send_to(progress, r_index, from_number, to, plan,
-                                        len(targets) > 1)
+                    await self._send_to(progress, reservation, r_index, from_number, to, plan,
+                                        part_segments, len(targets) > 1)
         except TemporaryFailure:
             raise  # progress is kept: the retry resumes where this attempt stopped
         except BaseException:
             del self._progress[key]
+            progress.finish()
             raise
         del self._progress[key]
+        progress.finish()
         return self._outcome(recipients, plan, progress)
 
     async def _send_to(
-        self, progress: _Progress, r_index: int, from_: str, to: str,
-        plan: list[tuple[str, list[str]]], group: bool,
+        self, progress: _Progress, reservation: Reservation, r_index: int, from_: str,
+        to: str, plan: list[tuple[str, list[str]]], part_segments: list[int], group: bool,
     ) -> None:
         for p_index, (body, media) in enumerate(plan):
             if (r_index, p_index) in progress.done:
@@ -115,6 +143,8 @@ class Sender:
             try:
                 sid = await self._create(from_, to, body, media)
             except DeliveryRefused as exc:
+                if isinstance(exc, _MaybeSent):
+                    reservation.created(part_segments[p_index])
                 text = exc.text
                 if p_index:
                     text += f" (parts 1 to {p_index} of {len(plan)} were sent)"
@@ -125,6 +155,7 @@ class Sender:
                     exc.condition, text, exc.etype, exc.legacy_code)
                 return
             progress.done[(r_index, p_index)] = sid
+            reservation.created(part_segments[p_index])
             log.info("SMS %s sent from %s to %s (part %d of %d)", sid, from_, to,
                      p_index + 1, len(plan))
 
@@ -144,7 +175,7 @@ class Sender:
         except NotSent as exc:
             raise TemporaryFailure(str(exc)) from exc
         except Uncertain as exc:
-            raise DeliveryRefused(UNCERTAIN_TEXT.format(why=exc), "remote-server-timeout",
+            raise _MaybeSent(UNCERTAIN_TEXT.format(why=exc), "remote-server-timeout",
                                   "cancel") from exc
         except TwilioError as exc:
             raise _refusal(exc) from exc
@@ -172,9 +203,11 @@ class Sender:
             del self._in_flight[pair]
 
     async def flush(self) -> None:
-        """Wait until every SID recorded in the background is committed (or failed)."""
+        """Wait until every SID and usage count recorded in the background is committed
+        (or failed)."""
         while self._records:
             await asyncio.gather(*list(self._records), return_exceptions=True)
+        await self.spending.ledger.flush()
 
     @staticmethod
     def _outcome(
@@ -203,7 +236,7 @@ def _refusal(exc: TwilioError) -> Exception:
     if exc.status == 429 or exc.code == 20429:
         return TemporaryFailure(f"Twilio asked to slow down ({exc.code or 429})")
     if exc.status >= 500:
-        return DeliveryRefused(
+        return _MaybeSent(
             UNCERTAIN_TEXT.format(why=f"HTTP {exc.status}"), "internal-server-error", "cancel",
             legacy_code=str(exc.code) if exc.code else None)
     info = stanza_error(exc.code, exc.message, f"Twilio refused the message (HTTP {exc.status})")

@@ -1,4 +1,5 @@
-"""``[sms]``, ``[sms.twilio]``, ``[sms.webhook]`` and ``[sms.media]`` -> typed settings.
+"""``[sms]``, ``[sms.twilio]``, ``[sms.webhook]``, ``[sms.media]`` and ``[sms.limits]`` ->
+typed settings.
 
 Every problem is collected (not just the first) and reported as ``SettingsError`` with a
 dotted key relative to ``[sms]`` (``twilio.auth_token: missing``), so ``check-config`` lists
@@ -26,6 +27,9 @@ REGISTRATION_MODES: Final[tuple[RegistrationMode, ...]] = ("open", "approval", "
 DEFAULT_READ_TIMEOUT: Final = 10.0
 _ACCOUNT_SID: Final = re.compile(r"AC[0-9a-fA-F]{32}")
 _MiB: Final = 1024 * 1024
+_MAX_DAILY: Final = 100_000_000
+_MAX_RECIPIENTS: Final = 1000
+_MAX_SEGMENTS: Final = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,17 @@ class MediaSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitsSettings:
+    """What one user may spend: per UTC day, per stanza and where to (``[sms.limits]``)."""
+
+    messages_per_day: int = 200
+    segments_per_day: int = 1000
+    recipients_per_message: int = 10
+    max_segments: int = 10
+    countries: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class SmsSettings:
     """Everything the sms backend reads from its config section."""
 
@@ -68,6 +83,7 @@ class SmsSettings:
     media: MediaSettings = field(default_factory=MediaSettings)
     default_region: str = "US"
     registration: RegistrationMode = "approval"
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
 
 
 class _Table:
@@ -151,11 +167,12 @@ def parse_settings(section: Mapping[str, Any]) -> SmsSettings:
     webhook = _webhook(root.table("webhook"))
     media = _media(root.table("media"))
     registration = _registration(root)
+    limits = _limits(root.table("limits"))
     root.finish()
     if problems:
         raise ExceptionGroup("sms settings", problems)
     return SmsSettings(twilio=twilio, webhook=webhook, media=media, default_region=region,
-                       registration=registration)
+                       registration=registration, limits=limits)
 
 
 def _registration(root: _Table) -> RegistrationMode:
@@ -250,6 +267,40 @@ def _media(t: _Table) -> MediaSettings:
     )
     t.finish()
     return settings
+
+
+def _limits(t: _Table) -> LimitsSettings:
+    defaults = LimitsSettings()
+    settings = LimitsSettings(
+        messages_per_day=t.integer("messages_per_day", defaults.messages_per_day, 1, _MAX_DAILY),
+        segments_per_day=t.integer("segments_per_day", defaults.segments_per_day, 1, _MAX_DAILY),
+        recipients_per_message=t.integer(
+            "recipients_per_message", defaults.recipients_per_message, 1, _MAX_RECIPIENTS),
+        max_segments=t.integer("max_segments", defaults.max_segments, 1, _MAX_SEGMENTS),
+        countries=_countries(t),
+    )
+    t.finish()
+    return settings
+
+
+def _countries(t: _Table) -> frozenset[str]:
+    """ISO 3166 alpha-2 codes, upper case, as phonenumbers knows them; [] = any country."""
+    raw = t.get("countries")
+    if raw is None:
+        return frozenset()
+    if not isinstance(raw, list):
+        t.bad("countries", f"expected a list of country codes like [\"US\", \"CA\"], "
+                           f"got {raw!r}")
+        return frozenset()
+    codes: set[str] = set()
+    for index, item in enumerate(raw):
+        code = item.strip().upper() if isinstance(item, str) else ""
+        if code not in phonenumbers.SUPPORTED_REGIONS:
+            t.bad(f"countries[{index}]", f"expected an ISO 3166 alpha-2 country code like "
+                                         f"\"US\", got {item!r}")
+        else:
+            codes.add(code)
+    return frozenset(codes)
 
 
 def _url(t: _Table, name: str, default: str | None) -> str:

@@ -8,6 +8,7 @@
 - ``sms_meta``: small values such as the key that names media files;
 - ``sms_pending``: registration requests waiting for an admin (``registrations.py``); each
   reserves its number.
+- ``sms_usage``: messages and segments each user had Twilio create per UTC day.
 """
 
 from __future__ import annotations
@@ -69,7 +70,18 @@ ALTER TABLE sms_media ADD COLUMN to_number TEXT NOT NULL DEFAULT '';
 CREATE INDEX sms_media_number ON sms_media (to_number);
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _PENDING, _MEDIA_NUMBER)
+# What each user had Twilio create per UTC day (``day`` is YYYY-MM-DD), for [sms.limits].
+_USAGE: Final = """
+CREATE TABLE sms_usage (
+    day TEXT NOT NULL,
+    user_jid TEXT NOT NULL,
+    messages INTEGER NOT NULL DEFAULT 0,
+    segments INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, user_jid)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _PENDING, _MEDIA_NUMBER, _USAGE)
 
 
 @dataclass(frozen=True, slots=True)
