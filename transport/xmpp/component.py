@@ -15,10 +15,14 @@ from typing import Any
 
 from slixmpp import JID, ComponentXMPP
 from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.xmlstream.xmlstream import NotConnectedError
 
 from transport import SOFTWARE_NAME, __version__
+from transport.xmpp.xmlchars import legal_xml_bytes
 
 log = logging.getLogger(__name__)
+# slixmpp's stream logger: the raw stream log keeps its usual name (and any filter on it).
+stream_log = logging.getLogger("slixmpp.xmlstream.xmlstream")
 
 PLUGINS = [
     "xep_0004",
@@ -114,6 +118,22 @@ class GatewayComponent(ComponentXMPP):
         so each relayed message would pay for them for nothing."""
         for name in UNUSED_HANDLERS:
             self.remove_handler(name)
+
+    def send_raw(self, data: str | bytes) -> None:
+        """Write to the stream, every character made legal XML 1.0 on the way out.
+
+        Everything leaves through here: stanza objects (serialized by the send queue), the
+        delivery pump's rendered batches and the stream header alike, so one guard covers
+        every field, present and future. slixmpp's own ``send_raw`` would encode the text
+        again; this one encodes once (see ``xmlchars``).
+        """
+        if isinstance(data, str):
+            data = legal_xml_bytes(data)
+        if stream_log.isEnabledFor(logging.DEBUG):
+            stream_log.debug("SEND: %s", data.decode("utf-8", "replace"))
+        if not self.transport:
+            raise NotConnectedError()
+        self.transport.write(data)
 
     def start(self) -> None:
         """Begin connecting; returns at once, the stream comes up in the background."""

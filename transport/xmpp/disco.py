@@ -8,10 +8,12 @@ is filtered per requester.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any
 
 from slixmpp import JID
 from slixmpp.exceptions import XMPPError
+from slixmpp.jid import InvalidJID
 from slixmpp.plugins.xep_0030 import DiscoInfo, DiscoItems
 
 from transport.core.backend import ContactInfo, ItemsPage, PageRequest
@@ -20,6 +22,8 @@ from transport.xmpp.adhoc import CommandSet
 from transport.xmpp.forms import make_form
 from transport.xmpp.gateway import Gateway
 from transport.xmpp.stanzas import bare, xmpp_error
+
+log = logging.getLogger(__name__)
 
 COMMANDS_NS = "http://jabber.org/protocol/commands"
 RSM_NS = "http://jabber.org/protocol/rsm"
@@ -108,7 +112,14 @@ class DiscoHandler:
 
     def _render_page(self, items: DiscoItems, page: ItemsPage) -> None:
         for item in page.items:
-            items.add_item(JID(item.jid), item.node, item.name)
+            try:
+                jid = JID(item.jid)
+            except InvalidJID:
+                # A legacy name no JID can carry (an IRC channel with control characters,
+                # say): leave it out rather than fail the whole page.
+                log.debug("Disco item %r left out: not a valid JID", item.jid)
+                continue
+            items.add_item(jid, item.node, item.name)
         if page.first is not None or page.count is not None:
             rsm = items["rsm"]
             if page.first is not None:
