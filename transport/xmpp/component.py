@@ -13,11 +13,12 @@ import contextlib
 import logging
 from typing import Any
 
-from slixmpp import JID, ComponentXMPP
+from slixmpp import JID, ComponentXMPP, Iq
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream.xmlstream import NotConnectedError
 
 from transport import SOFTWARE_NAME, __version__
+from transport.xmpp.iq_guard import GuardedIq
 from transport.xmpp.xmlchars import legal_xml_bytes
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class GatewayComponent(ComponentXMPP):
         reconnect_max_delay: float = 10.0,
         keepalive_interval: float = 60.0,
         ping_timeout: float = 10.0,
+        answer_deadline: float = 60.0,
     ) -> None:
         super().__init__(
             jid,
@@ -75,6 +77,9 @@ class GatewayComponent(ComponentXMPP):
             fix_error_ns=True,
         )
         self.register_plugins()
+        # Incoming IQs answer for themselves, exactly once (see iq_guard).
+        self.remove_stanza(Iq)
+        self.register_stanza(GuardedIq)
         self._drop_memory_roster()
         self._drop_unused_message_handlers()
         self.server_domain = jid.partition(".")[2] or jid
@@ -83,6 +88,8 @@ class GatewayComponent(ComponentXMPP):
         self.reconnect_max_delay = reconnect_max_delay
         self.keepalive_interval = keepalive_interval
         self.ping_timeout = ping_timeout
+        # Longer than any handler legitimately waits (an IRC LIST gives up after 30 s).
+        self.answer_deadline = answer_deadline
         self._stopping = False
         self._failures = 0
         self._keepalive_task: asyncio.Task[None] | None = None
@@ -118,6 +125,14 @@ class GatewayComponent(ComponentXMPP):
         so each relayed message would pay for them for nothing."""
         for name in UNUSED_HANDLERS:
             self.remove_handler(name)
+
+    def recv_stanza(self, stanza: Any) -> None:
+        """Dispatch, after the checks every IQ handler takes for granted (see iq_guard)."""
+        if isinstance(stanza, GuardedIq):
+            if not stanza.admissible():
+                return
+            stanza.arm(self.loop, self.answer_deadline)
+        super().recv_stanza(stanza)
 
     def send_raw(self, data: str | bytes) -> None:
         """Write to the stream, every character made legal XML 1.0 on the way out.

@@ -1,18 +1,16 @@
 """Every byte the component writes is legal XML 1.0, whatever text the legacy side gave it.
 
-The component talks to a loopback peer that speaks just enough XEP-0114 to start the
-session and then parses what arrives with a strict XML parser, as the server would.
+The component talks to a loopback peer that parses what arrives with a strict XML parser,
+as the server would.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import timeit
 from collections.abc import AsyncIterator
-from xml.etree import ElementTree as ET
 
 import pytest
+from loopback_component import NS, LoopbackServer, connected_component
 
 from transport.core.events import XmppMessage
 from transport.xmpp.component import GatewayComponent
@@ -22,7 +20,6 @@ from transport.xmpp.xmlchars import legal_xml, legal_xml_bytes
 HOSTILE = "\x02bold\x02 \x0304,12colour\x03 \x00\x1f\x0b\x0c lone \udc80\ud83d end \ufffe\uffff"
 CLEAN = "\ufffdbold\ufffd \ufffd04,12colour\ufffd \ufffd\ufffd\ufffd\ufffd lone \ufffd\ufffd " \
         "end \ufffd\ufffd"
-ns = "jabber:component:accept"
 
 
 def test_illegal_characters_become_replacement_characters() -> None:
@@ -52,61 +49,10 @@ def test_the_check_costs_little_on_a_relayed_batch() -> None:
     assert guard - encode < render / 2
 
 
-class LoopbackServer:
-    """Accepts one component, completes the handshake and collects what it writes."""
-
-    def __init__(self) -> None:
-        self.received = bytearray()
-        self.changed = asyncio.Event()
-        self.server: asyncio.Server | None = None
-        self.port = 0
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        buffer = b""
-        while b"<stream:stream" not in buffer or not buffer.rstrip().endswith(b">"):
-            buffer += await reader.read(4096)
-        writer.write(b"<stream:stream xmlns='jabber:component:accept' xmlns:stream="
-                     b"'http://etherx.jabber.org/streams' from='irc.localhost' id='s1'>")
-        buffer = b""
-        while b"</handshake>" not in buffer:
-            buffer += await reader.read(4096)
-        writer.write(b"<handshake/>")
-        with contextlib.suppress(ConnectionError):
-            while data := await reader.read(65536):
-                self.received += data
-                self.changed.set()
-        writer.close()
-
-    async def stanzas(self, count: int, timeout: float = 5.0) -> list[ET.Element]:
-        """The first ``count`` stanzas written after the handshake, parsed strictly."""
-        async with asyncio.timeout(timeout):
-            while self.received.count(b"</message>") < count:
-                self.changed.clear()
-                await self.changed.wait()
-        document = b"<s xmlns='%s'>%s</s>" % (ns.encode(), bytes(self.received))
-        return list(ET.fromstring(document))  # raises on anything not well-formed
-
-    async def close(self) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
-
-
 @pytest.fixture
 async def connected() -> AsyncIterator[tuple[GatewayComponent, LoopbackServer]]:
-    server = LoopbackServer()
-    await server.start()
-    xmpp = GatewayComponent("irc.localhost", "secret", "127.0.0.1", server.port,
-                            keepalive_interval=3600)
-    xmpp.start()
-    await asyncio.wait_for(xmpp.online.wait(), 5)
-    yield xmpp, server
-    await xmpp.stop(timeout=0.5)
-    await server.close()
+    async with connected_component() as pair:
+        yield pair
 
 
 async def test_stanza_objects_leave_legal(
@@ -119,9 +65,9 @@ async def test_stanza_objects_leave_legal(
     msg.send()
     xmpp.make_message(mto="a@localhost/r", mfrom="#c%h@irc.localhost/n", mbody="after").send()
     first, after = await server.stanzas(2)
-    assert first.findtext(f"{{{ns}}}body") == CLEAN
-    assert first.findtext(f"{{{ns}}}subject") == CLEAN
-    assert after.findtext(f"{{{ns}}}body") == "after"
+    assert first.findtext(f"{{{NS}}}body") == CLEAN
+    assert first.findtext(f"{{{NS}}}subject") == CLEAN
+    assert after.findtext(f"{{{NS}}}body") == "after"
 
 
 async def test_rendered_batches_leave_legal(
@@ -133,7 +79,7 @@ async def test_rendered_batches_leave_legal(
               for n in range(100)]
     xmpp.send("".join(render_message(e) for e in events), use_filters=False)
     received = await server.stanzas(100)
-    assert [m.findtext(f"{{{ns}}}body") for m in received] == [f"{n} {CLEAN}" for n in range(100)]
+    assert [m.findtext(f"{{{NS}}}body") for m in received] == [f"{n} {CLEAN}" for n in range(100)]
     assert {m.get("from") for m in received} == {"#c%h@irc.localhost/n\ufffd"}
     nick = received[0].find("{http://jabber.org/protocol/nick}nick")
     assert nick is not None and nick.text == CLEAN
