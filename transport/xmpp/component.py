@@ -134,6 +134,12 @@ class GatewayComponent(ComponentXMPP):
             stanza.arm(self.loop, self.answer_deadline)
         super().recv_stanza(stanza)
 
+    def send(self, data: Any, use_filters: bool = True) -> None:
+        """Queue a stanza; a second answer to one IQ stops here (see iq_guard)."""
+        if isinstance(data, GuardedIq) and not data.may_leave():
+            return
+        super().send(data, use_filters)
+
     def send_raw(self, data: str | bytes) -> None:
         """Write to the stream, every character made legal XML 1.0 on the way out.
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 from xml.etree import ElementTree as ET
 
 from slixmpp import JID, Iq
@@ -124,23 +123,29 @@ class GuardedIq(Iq):
         new._request = self
         return new
 
-    def send(self, *args: Any, **kwargs: Any) -> Any:
-        """Send; an answer goes out only if its request has none yet, an error without payload."""
+    def may_leave(self) -> bool:
+        """Called by the component for every stanza it sends: is this answer the first?
+
+        An answer goes out only if its request has none yet, and an error carries nothing
+        but the ``<error/>``. Checked where stanzas leave, so an answer handed to
+        ``xmpp.send`` directly counts as much as one sent with ``reply.send()``.
+        """
         request = self._request
-        if request is not None and self._get_attr("type") in ("result", "error"):
-            if request._answered:
-                log.warning("IQ %r from %s was answered already; a second answer is dropped",
-                            request._get_attr("id"), request._get_attr("from"))
-                return None
-            request._answered = True
-            if request._deadline is not None:
-                request._deadline.cancel()
-                request._deadline = None
-            if self._get_attr("type") == "error":
-                for child in list(self.xml):
-                    if child.tag.rpartition("}")[2] != "error":
-                        self.xml.remove(child)
-        return super().send(*args, **kwargs)
+        if request is None or self._get_attr("type") not in ("result", "error"):
+            return True
+        if request._answered:
+            log.warning("IQ %r from %s was answered already; a second answer is dropped",
+                        request._get_attr("id"), request._get_attr("from"))
+            return False
+        request._answered = True
+        if request._deadline is not None:
+            request._deadline.cancel()
+            request._deadline = None
+        if self._get_attr("type") == "error":
+            for child in list(self.xml):
+                if child.tag.rpartition("}")[2] != "error":
+                    self.xml.remove(child)
+        return True
 
     def _answer_error(self, error: StanzaErrorInfo, extension: ET.Element | None = None) -> None:
         if self._answered:

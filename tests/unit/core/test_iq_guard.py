@@ -112,6 +112,19 @@ async def test_only_the_first_answer_leaves(connected: Pair) -> None:
     assert answer.get("type") == "result"
 
 
+async def test_an_answer_sent_through_the_stream_counts(connected: Pair) -> None:
+    xmpp, server = connected
+
+    async def direct(iq: Any) -> None:
+        xmpp.send(iq.reply())  # not reply.send(): the deadline must still see the answer
+
+    on(xmpp, "direct", direct)
+    server.send(request("direct", "r1"))
+    await server.stanzas(1)
+    await asyncio.sleep(0.5)  # past the deadline
+    assert [(s.get("id"), s.get("type")) for s in server.received] == [("r1", "result")]
+
+
 async def test_an_iq_no_handler_answers_gets_an_answer_in_time(connected: Pair) -> None:
     xmpp, server = connected
 

@@ -1,14 +1,16 @@
-"""IRC text the server would reject as XML never reaches the component stream.
+"""Hostile input on the IRC component, through a real Prosody and a real ngIRCd.
 
 A channel LIST answered as disco#items once carried mIRC formatting (``\\x02``, ``\\x03``)
 and Latin-1 topics (lone surrogates) into the reply: Prosody closed the component stream
 for every user, or slixmpp failed in its send queue and the query was never answered.
+RSM and MAM payloads that break their schema get ``bad-request``, once.
 """
 
 from __future__ import annotations
 
 import pytest
-from test_irc_support import GW, HOST, nick_jid, unique
+from iq_answers import AnswerLog
+from test_irc_support import GW, HOST, join, nick_jid, room, unique
 
 from transport.testing.xmpp_steps import send_chat
 
@@ -41,3 +43,24 @@ async def test_channel_list_with_formatted_and_latin1_topics(irc_gateway, users,
     send_chat(alice, nick_jid(canary.nick), "canary")
     assert await canary.privmsgs(canary.nick, 1) == ["canary"]
     assert drops == [] and component.online.is_set()
+
+
+async def test_rsm_and_mam_payloads_that_break_their_schema(irc_gateway, users, peers, ngircd):
+    owner = await peers(ngircd)
+    channel = unique("#rsm")
+    await owner.join(channel)
+    alice = await users()
+    await join(alice, room(channel), "alicersm")
+    log = AnswerLog(alice)
+    rsm = "<set xmlns='http://jabber.org/protocol/rsm'><max>x</max></set>"
+    alice.send_raw(f"<iq type='get' id='items' to='{SERVER}'>"
+                   f"<query xmlns='http://jabber.org/protocol/disco#items'>{rsm}</query></iq>")
+    alice.send_raw(f"<iq type='set' id='mam-max' to='{room(channel)}'>"
+                   f"<query xmlns='urn:xmpp:mam:2'>{rsm}</query></iq>")
+    alice.send_raw(f"<iq type='set' id='mam-date' to='{room(channel)}'>"
+                   "<query xmlns='urn:xmpp:mam:2'><x xmlns='jabber:x:data' type='submit'>"
+                   "<field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value></field>"
+                   "<field var='start'><value>yesterday-ish</value></field></x></query></iq>")
+    await log.settle(GW)
+    for iq_id in ("items", "mam-max", "mam-date"):
+        assert log.condition(iq_id) == "bad-request", iq_id
