@@ -164,9 +164,11 @@ async def test_addresses_failing_preparation_get_jid_malformed(connected: Pair) 
     bad_resource = "nick%h@irc.localhost/\u0221"  # unassigned in Unicode 3.2
     server.send(request("ping", "j1", to=bad_resource))
     server.send(request("ping", "j2", to="ni\u0221ck@irc.localhost"))
-    resource, node = await answers(server, 2)
+    server.send(request("ping", "j3", to="a&amp;b&quot;&lt;c@irc.localhost"))
+    resource, node, markup = await answers(server, 3)
     assert (resource.get("from"), condition(resource)) == (bad_resource, "jid-malformed")
     assert (node.get("from"), condition(node)) == ("ni\u0221ck@irc.localhost", "jid-malformed")
+    assert (markup.get("from"), condition(markup)) == ('a&b"<c@irc.localhost', "jid-malformed")
 
 
 async def test_unsolicited_answers_are_ignored(
