@@ -14,7 +14,8 @@ from typing import Any
 
 from slixmpp.exceptions import XMPPError
 
-from transport.core.backend import Command, CommandRequest, CommandResult
+from transport.core.backend import Command, CommandRequest, CommandResult, FormField
+from transport.xmpp.form_checks import check_submission
 from transport.xmpp.forms import form_values, make_form
 from transport.xmpp.stanzas import bare
 
@@ -85,10 +86,14 @@ class CommandSet:
 
         return start
 
-    def _continuer(self, command: Command, request: CommandRequest) -> Step:
+    def _continuer(
+        self, command: Command, request: CommandRequest, declared: Sequence[FormField]
+    ) -> Step:
         async def step(payload: Any, session: dict[str, Any]) -> dict[str, Any]:
             if isinstance(payload, list):
                 payload = payload[0] if payload else None
+            if payload is not None:
+                check_submission(payload, declared)
             values = form_values(payload) if payload is not None else {}
             result = await command.handler(request, values)
             return self._apply(command, request, result, session)
@@ -108,7 +113,7 @@ class CommandSet:
                 self.xmpp, result.form, title=result.form_title or command.name,
                 instructions=result.form_instructions,
             )
-            session["next"] = self._continuer(command, request)
+            session["next"] = self._continuer(command, request, result.form)
             session["has_next"] = False
             session["allow_complete"] = True
             session["notes"] = notes

@@ -13,12 +13,17 @@ import contextlib
 import logging
 from typing import Any
 
-from slixmpp import JID, ComponentXMPP
+from slixmpp import JID, ComponentXMPP, Iq
 from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.xmlstream.xmlstream import NotConnectedError
 
 from transport import SOFTWARE_NAME, __version__
+from transport.xmpp.iq_guard import GuardedIq
+from transport.xmpp.xmlchars import legal_xml_bytes
 
 log = logging.getLogger(__name__)
+# slixmpp's stream logger: the raw stream log keeps its usual name (and any filter on it).
+stream_log = logging.getLogger("slixmpp.xmlstream.xmlstream")
 
 PLUGINS = [
     "xep_0004",
@@ -56,6 +61,7 @@ class GatewayComponent(ComponentXMPP):
         reconnect_max_delay: float = 10.0,
         keepalive_interval: float = 60.0,
         ping_timeout: float = 10.0,
+        answer_deadline: float = 60.0,
     ) -> None:
         super().__init__(
             jid,
@@ -71,6 +77,9 @@ class GatewayComponent(ComponentXMPP):
             fix_error_ns=True,
         )
         self.register_plugins()
+        # Incoming IQs answer for themselves, exactly once (see iq_guard).
+        self.remove_stanza(Iq)
+        self.register_stanza(GuardedIq)
         self._drop_memory_roster()
         self._drop_unused_message_handlers()
         self.server_domain = jid.partition(".")[2] or jid
@@ -79,6 +88,8 @@ class GatewayComponent(ComponentXMPP):
         self.reconnect_max_delay = reconnect_max_delay
         self.keepalive_interval = keepalive_interval
         self.ping_timeout = ping_timeout
+        # Longer than any handler legitimately waits (an IRC LIST gives up after 30 s).
+        self.answer_deadline = answer_deadline
         self._stopping = False
         self._failures = 0
         self._keepalive_task: asyncio.Task[None] | None = None
@@ -114,6 +125,36 @@ class GatewayComponent(ComponentXMPP):
         so each relayed message would pay for them for nothing."""
         for name in UNUSED_HANDLERS:
             self.remove_handler(name)
+
+    def recv_stanza(self, stanza: Any) -> None:
+        """Dispatch, after the checks every IQ handler takes for granted (see iq_guard)."""
+        if isinstance(stanza, GuardedIq):
+            if not stanza.admissible():
+                return
+            stanza.arm(self.loop, self.answer_deadline)
+        super().recv_stanza(stanza)
+
+    def send(self, data: Any, use_filters: bool = True) -> None:
+        """Queue a stanza; a second answer to one IQ stops here (see iq_guard)."""
+        if isinstance(data, GuardedIq) and not data.may_leave():
+            return
+        super().send(data, use_filters)
+
+    def send_raw(self, data: str | bytes) -> None:
+        """Write to the stream, every character made legal XML 1.0 on the way out.
+
+        Everything leaves through here: stanza objects (serialized by the send queue), the
+        delivery pump's rendered batches and the stream header alike, so one guard covers
+        every field, present and future. slixmpp's own ``send_raw`` would encode the text
+        again; this one encodes once (see ``xmlchars``).
+        """
+        if isinstance(data, str):
+            data = legal_xml_bytes(data)
+        if stream_log.isEnabledFor(logging.DEBUG):
+            stream_log.debug("SEND: %s", data.decode("utf-8", "replace"))
+        if not self.transport:
+            raise NotConnectedError()
+        self.transport.write(data)
 
     def start(self) -> None:
         """Begin connecting; returns at once, the stream comes up in the background."""

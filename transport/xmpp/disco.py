@@ -8,20 +8,28 @@ is filtered per requester.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any
 
 from slixmpp import JID
 from slixmpp.exceptions import XMPPError
+from slixmpp.jid import InvalidJID
 from slixmpp.plugins.xep_0030 import DiscoInfo, DiscoItems
+from slixmpp.xmlstream.handler import CoroutineCallback
 
 from transport.core.backend import ContactInfo, ItemsPage, PageRequest
 from transport.core.errors import GatewayError
 from transport.xmpp.adhoc import CommandSet
 from transport.xmpp.forms import make_form
 from transport.xmpp.gateway import Gateway
+from transport.xmpp.matchers import IqChild
 from transport.xmpp.stanzas import bare, xmpp_error
 
+log = logging.getLogger(__name__)
+
 COMMANDS_NS = "http://jabber.org/protocol/commands"
+DISCO_INFO_NS = "http://jabber.org/protocol/disco#info"
+DISCO_ITEMS_NS = "http://jabber.org/protocol/disco#items"
 RSM_NS = "http://jabber.org/protocol/rsm"
 BASE_FEATURES = (
     "http://jabber.org/protocol/disco#info",
@@ -44,6 +52,13 @@ class DiscoHandler:
         disco = gw.xmpp.plugin["xep_0030"]
         disco.set_node_handler("get_info", None, None, self._get_info)
         disco.set_node_handler("get_items", None, None, self._get_items)
+        # slixmpp's disco handlers take a ``set`` too and leave it unanswered.
+        for namespace in (DISCO_INFO_NS, DISCO_ITEMS_NS):
+            gw.xmpp.register_handler(CoroutineCallback(
+                f"disco set {namespace}", IqChild(namespace, "query", "set"), self._on_set))
+
+    async def _on_set(self, _iq: Any) -> None:
+        raise XMPPError("feature-not-implemented", "Service discovery is read-only")
 
     def component_features(self) -> list[str]:
         features = list(BASE_FEATURES)
@@ -108,7 +123,14 @@ class DiscoHandler:
 
     def _render_page(self, items: DiscoItems, page: ItemsPage) -> None:
         for item in page.items:
-            items.add_item(JID(item.jid), item.node, item.name)
+            try:
+                jid = JID(item.jid)
+            except InvalidJID:
+                # A legacy name no JID can carry (an IRC channel with control characters,
+                # say): leave it out rather than fail the whole page.
+                log.debug("Disco item %r left out: not a valid JID", item.jid)
+                continue
+            items.add_item(jid, item.node, item.name)
         if page.first is not None or page.count is not None:
             rsm = items["rsm"]
             if page.first is not None:
@@ -150,8 +172,19 @@ def _page_request(iq: Any) -> PageRequest:
     rsm = iq["disco_items"]["rsm"]
     before = rsm.xml.find(f"{{{RSM_NS}}}before")
     return PageRequest(
-        max=int(rsm["max"]) if rsm["max"] else None,
+        max=_count(rsm["max"], "max"),
         after=rsm["after"] or None,
         before=None if before is None else (before.text or ""),
-        index=int(rsm["index"]) if rsm["index"] else None,
+        index=_count(rsm["index"], "index"),
     )
+
+
+def _count(text: str, name: str) -> int | None:
+    """An RSM ``max``/``index``: absent, or a non-negative integer (else ``bad-request``)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit():
+        raise XMPPError("bad-request", f"RSM {name} must be a non-negative integer",
+                        etype="modify")
+    return int(text)

@@ -2,7 +2,8 @@
 
 Probes are answered from the store: the server only probes what its roster says the user
 subscribes to, so an unknown pair is recorded rather than answered with ``unsubscribed``
-(which after a restart would wipe the user's contact).
+(which after a restart would wipe the user's contact). A probe from someone who may not use
+the gateway is answered ``unavailable`` and leaves no trace in the store.
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ class PresenceHandler:
         except GatewayError:
             self.gw.xmpp.make_presence(pto=user, pfrom=pres["to"], ptype="unavailable").send()
             return
-        if not self.gw.policy.domain_allowed(user):
+        if not await self.gw.may_use(user):
+            # Not a user of ours (domain not allowed, or not registered where the backend
+            # needs it): answered, but nothing about them is written to the store.
             self.send(user, contact, "unavailable")
             return
         sub = await self.gw.store.subscriptions.get(self.gw.component_jid, user, contact)
@@ -107,10 +110,7 @@ class PresenceHandler:
             await self.gw.store.subscriptions.set(
                 self.gw.component_jid, user, contact, user_subscribed=True
             )
-        if contact and not await self.gw.may_use(user):
-            self.send(user, contact, "unavailable")
-        else:
-            self.send_current(user, contact)
+        self.send_current(user, contact)
 
     def send(self, user: str, contact: str, ptype: str | None = None) -> None:
         """A presence from a contact (or the gateway) to a user's bare JID."""

@@ -2,7 +2,8 @@
 
 biboumi's semantics: a server JID's items are its channels (LIST), at most 100 per page
 without RSM, paged by channel name with ``after``/``before``; ``count`` is given once the
-whole list is known.
+whole list is known. Item names are display text: like biboumi, mIRC formatting is
+stripped from them and non-UTF-8 topics are decoded with the user's ``encoding_in``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 
 from transport.backends.irc.addressing import Address, parse
 from transport.backends.irc.manager import SessionManager
+from transport.backends.irc.text import clean
 from transport.core.backend import (
     ContactInfo,
     DataForm,
@@ -92,9 +94,10 @@ class Discovery:
             start = 0
         chunk = channels[start:start + size]
         component = self.manager.bridge.jids.component
+        encoding = await self.manager.bridge.encoding_in(user, address.server, None)
         items = tuple(
             DiscoItem(f"{escape_node(name.lower() + '%' + address.server)}@{component}",
-                      None, f"{name} ({users}): {topic}" if topic else f"{name} ({users})")
+                      None, _display(name, users, topic, encoding))
             for name, users, topic in chunk)
         return ItemsPage(items=items, first=chunk[0][0] if chunk else None,
                          first_index=start if chunk else None,
@@ -112,3 +115,10 @@ class Discovery:
             raise GatewayError("The IRC server did not list its channels",
                                "remote-server-timeout", "wait") from exc
         return sorted(result, key=lambda c: c[0].lower())
+
+
+def _display(name: str, users: int, topic: str, encoding: str) -> str:
+    """An item's name as biboumi shows it: ``#chan (users): topic``, formatting stripped."""
+    label = f"{clean(name, encoding)} ({users})"
+    topic = clean(topic, encoding).strip()
+    return f"{label}: {topic}" if topic else label
