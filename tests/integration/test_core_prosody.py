@@ -233,3 +233,20 @@ async def test_garbage_stanzas_do_not_stop_the_gateway(gateway, users):
     await alice.expect_message(sender=BOB, body="x")
     send_chat(alice, BOB, "still alive")
     await alice.expect_message(sender=BOB, body="still alive")
+
+
+async def test_a_required_field_left_empty_is_asked_for_again(gateway, users):
+    admin = await users(name="admin")
+    alice = await users()
+    await register(alice, GW, username="alice")
+    first = await admin.plugin["xep_0050"].send_command(GW, "announce")
+    form = admin.plugin["xep_0004"].make_form(ftype="submit")
+    form.add_field(var="body", value="")
+    iq = admin.make_iq_set(ito=GW)
+    iq["command"]["node"] = "announce"
+    iq["command"]["sessionid"] = first["command"]["sessionid"]
+    iq["command"]["action"] = "complete"
+    iq["command"].append(form)
+    answer = await admin.query(iq)
+    assert answer["command"]["notes"] == [("error", "Please fill in: Announcement")]
+    assert not [s for s in alice.drain() if s.name == "message" and s["type"] == "headline"]

@@ -32,6 +32,7 @@ _FOR_USER: Final = (
 _USERS: Final = "SELECT DISTINCT user FROM subscriptions WHERE component = ? ORDER BY user"
 _REMOVE_USER: Final = "DELETE FROM subscriptions WHERE component = ? AND user = ?"
 _COUNT: Final = "SELECT count(*) FROM subscriptions WHERE component = ?"
+_REGISTERED: Final = "SELECT 1 FROM users WHERE component = ? AND jid = ?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +66,21 @@ class SubscriptionsRepo:
         *,
         user_subscribed: bool | None = None,
         contact_subscribed: bool | None = None,
+        registered_only: bool = False,
     ) -> Subscription:
-        """Change the given directions, leave the others; return the resulting state."""
+        """Change the given directions, leave the others; return the resulting state.
+
+        ``registered_only``: change nothing unless ``user`` is registered, checked in the
+        same transaction, so that a presence handled while the user unregisters can never
+        leave a row behind the removal."""
         now = self._clock()
 
         def op(conn: sqlite3.Connection) -> Subscription:
             row = conn.execute(_GET, (component, user, contact)).fetchone()
             old = _to_sub(row) if row is not None else Subscription(component, user, contact)
+            if registered_only and conn.execute(_REGISTERED, (component, user)).fetchone() \
+                    is None:
+                return old
             new = Subscription(
                 component,
                 user,

@@ -8,15 +8,16 @@ execution re-checks the same rules, so a hidden node cannot be run.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from slixmpp.exceptions import XMPPError
 
-from transport.core.backend import Command, CommandRequest, CommandResult, FormField
+from transport.core.backend import Command, CommandRequest, CommandResult
 from transport.xmpp.form_checks import check_submission
-from transport.xmpp.forms import form_values, make_form
+from transport.xmpp.forms import form_values, make_form, missing_required
 from transport.xmpp.stanzas import bare
 
 log = logging.getLogger(__name__)
@@ -86,15 +87,20 @@ class CommandSet:
 
         return start
 
-    def _continuer(
-        self, command: Command, request: CommandRequest, declared: Sequence[FormField]
-    ) -> Step:
+    def _continuer(self, command: Command, request: CommandRequest, shown: CommandResult) -> Step:
         async def step(payload: Any, session: dict[str, Any]) -> dict[str, Any]:
             if isinstance(payload, list):
                 payload = payload[0] if payload else None
             if payload is not None:
-                check_submission(payload, declared)
+                check_submission(payload, shown.form)
             values = form_values(payload) if payload is not None else {}
+            missing = missing_required(shown.form, values)
+            if missing:
+                # The same form again, saying what is missing: a handler never sees a
+                # required field empty (and never answers "nothing to do" for it).
+                again = dataclasses.replace(
+                    shown, note="Please fill in: " + ", ".join(missing), note_type="error")
+                return self._apply(command, request, again, session)
             result = await command.handler(request, values)
             return self._apply(command, request, result, session)
 
@@ -113,7 +119,7 @@ class CommandSet:
                 self.xmpp, result.form, title=result.form_title or command.name,
                 instructions=result.form_instructions,
             )
-            session["next"] = self._continuer(command, request, result.form)
+            session["next"] = self._continuer(command, request, result)
             session["has_next"] = False
             session["allow_complete"] = True
             session["notes"] = notes

@@ -55,5 +55,6 @@ def missing_required(fields: Iterable[FormField], values: Mapping[str, Any]) -> 
     return [
         f.label
         for f in fields
-        if f.required and f.type not in ("fixed", "boolean") and not values.get(f.var)
+        if f.required and f.type not in ("fixed", "boolean", "hidden")
+        and not values.get(f.var)
     ]

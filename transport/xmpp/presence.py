@@ -31,6 +31,12 @@ class PresenceHandler:
         xmpp.add_event_handler("presence_unsubscribed", self._on_unsubscribed)
         xmpp.add_event_handler("presence_probe", self._on_probe)
 
+    @property
+    def _registration_required(self) -> bool:
+        """Only registered users' subscriptions are kept (a presence from someone who is
+        not, or no longer, registered leaves nothing in the store)."""
+        return self.gw.backend.registration is not None
+
     def _contact(self, pres: Any) -> str:
         """The contact localpart a presence is about ('' = the gateway itself)."""
         local = pres["to"].user
@@ -60,7 +66,8 @@ class PresenceHandler:
         user = bare(pres["from"])
         sub = await self.gw.store.subscriptions.get(self.gw.component_jid, user, contact)
         await self.gw.store.subscriptions.set(
-            self.gw.component_jid, user, contact, user_subscribed=True
+            self.gw.component_jid, user, contact, user_subscribed=True,
+            registered_only=self._registration_required,
         )
         log.info("%s subscribed to %s", user, self.gw.contact_jid(contact))
         self.send(user, contact, "subscribed")
@@ -70,10 +77,13 @@ class PresenceHandler:
 
     async def _on_subscribed(self, pres: Any) -> None:
         contact = await self._check(pres)
-        if contact is not None:
-            await self.gw.store.subscriptions.set(
-                self.gw.component_jid, bare(pres["from"]), contact, contact_subscribed=True
-            )
+        user = bare(pres["from"])
+        if contact is None:
+            return
+        await self.gw.store.subscriptions.set(
+            self.gw.component_jid, user, contact, contact_subscribed=True,
+            registered_only=self._registration_required,
+        )
 
     async def _on_unsubscribe(self, pres: Any) -> None:
         contact = await self._check(pres)

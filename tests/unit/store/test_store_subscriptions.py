@@ -52,3 +52,16 @@ async def test_for_user_users_remove_user_and_count(store: Store) -> None:
     assert await store.subscriptions.for_user(C, ALICE) == []
     assert await store.subscriptions.users(C) == ["bob@example.org"]
     assert await store.subscriptions.count("irc.example.org") == 1
+
+
+async def test_registered_only_writes_nothing_for_an_unregistered_user(store: Store) -> None:
+    sub = await store.subscriptions.set(C, ALICE, "", contact_subscribed=True,
+                                        registered_only=True)
+    assert not sub.contact_subscribed
+    assert await store.subscriptions.for_user(C, ALICE) == []
+    await store.users.upsert(C, ALICE, "+12125550100", {})
+    await store.subscriptions.set(C, ALICE, "", contact_subscribed=True, registered_only=True)
+    await store.users.remove(C, ALICE)
+    assert await store.subscriptions.for_user(C, ALICE) == []
+    await store.subscriptions.set(C, ALICE, "", contact_subscribed=True, registered_only=True)
+    assert await store.subscriptions.for_user(C, ALICE) == [], "a late presence adds nothing"
