@@ -122,6 +122,7 @@ def _client_lines(server: ProsodyServer, password: str) -> list[str]:
         f"      set port = {port}",
         "      set tls = 1",
         "      set ssl_ignore_checks = 1",
+        f"      set ssl_fingerprint = SHA256:{cert.fingerprint.replace(':', '').lower()}",
         f"  go-sendxmpp: SSL_CERT_FILE={cert.cert} go-sendxmpp -u demo@{DOMAIN} \\",
         f"      -p '{password}' -j 127.0.0.1:{port} RECIPIENT <<< 'hello'",
     ]

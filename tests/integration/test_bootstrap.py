@@ -9,7 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 NODE_TOOLS = {"node", "nodejs", "npm", "npx"}
 NOT_FOR_THE_DEMO = {"ejabberd", "inspircd", "biboumi", "nodejs", "npm", "prosody-modules",
-                    "go-sendxmpp", "profanity", "chromium"}
+                    "go-sendxmpp", "profanity", "mcabber", "chromium"}
 
 
 def path_without_node(tmp_path: Path, fakes: dict[str, str] | None = None) -> str:

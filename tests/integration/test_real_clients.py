@@ -212,3 +212,25 @@ async def test_profanity_joins_an_irc_room_and_sees_a_line(demo, tmp_path):
         assert "ircbob" in screen
     finally:
         tmux.close()
+
+
+async def test_mcabber_logs_in_with_the_printed_settings(demo, tmp_path):
+    """The mcabberrc lines the demo prints, as a person would paste them, and the password."""
+    home = tmp_path / "home"
+    config = home / ".mcabber"
+    config.mkdir(parents=True, mode=0o700)
+    start = demo.text.index("mcabber (~/.mcabber/mcabberrc):")
+    lines = [line.strip() for line in demo.text[start:].splitlines()[1:]
+             if line.strip().startswith("set ")]
+    rc = config / "mcabberrc"
+    rc.write_text("\n".join([*lines, f"set password = {demo.password}"]) + "\n")
+    rc.chmod(0o600)
+    tmux = Tmux(tmp_path)
+    try:
+        tmux.start("mcabber", {"HOME": str(home), "TERM": "xterm-256color"})
+        await tmux.wait_for_text("{o} demo@localhost")  # online, in the roster window
+        screen = await tmux.wait_for_text("Remote fingerprint")
+        pinned = "SHA256:" + demo.fingerprint.replace(":", "").lower()
+        assert pinned in "".join(screen.split()), "the pinned certificate was the one served"
+    finally:
+        tmux.close()
