@@ -30,14 +30,17 @@ import pytest
 from aiohttp import web
 from multidict import CIMultiDictProxy, MultiDictProxy
 
+from transport.backends.sms.limits import Spending
 from transport.backends.sms.outbound import Sender
 from transport.backends.sms.pacing import Pacer
-from transport.backends.sms.settings import TwilioSettings
+from transport.backends.sms.settings import LimitsSettings, TwilioSettings
 from transport.backends.sms.splitting import split_body, utf16_len
+from transport.backends.sms.store import MIGRATIONS
 from transport.backends.sms.twilio_api import TwilioApi
 from transport.backends.sms.webhook import STATUS_PATH
 from transport.core.errors import DeliveryRefused
 from transport.core.events import Attachment, OutgoingMessage
+from transport.store import Store
 from transport.testing.twilio.openapi import (
     CREATE_MESSAGE,
     LIST_INCOMING_NUMBERS,
@@ -168,17 +171,22 @@ class Gateway:
 
 
 @pytest.fixture
-async def gw(prism: PrismMock) -> AsyncIterator[Gateway]:
+async def gw(prism: PrismMock, tmp_path) -> AsyncIterator[Gateway]:
     wire = Recorder(prism.url)
     await wire.start()
     api = TwilioApi(TwilioSettings(SID, TOKEN, numbers=(ME,), api_base_url=wire.url,
                                    messages_per_second=0))
     await api.open()
+    # [sms.limits] on a real store, high enough for these texts never to reach them.
+    store = await Store.open(tmp_path / "gw.sqlite3", extra_migrations={"sms": MIGRATIONS})
+    spending = Spending.for_store(LimitsSettings(recipients_per_message=100,
+                                                 max_segments=1000), store.db)
     try:
-        yield Gateway(api, Sender(api, Pacer(0), SentLog(), STATUS_URL), wire)
+        yield Gateway(api, Sender(api, Pacer(0), SentLog(), STATUS_URL, spending), wire)
     finally:
         await api.close()
         await wire.stop()
+        await store.close()
     for exchange in wire.exchanges:  # every request the gateway made carried the credentials
         assert exchange.headers.get("Authorization") == "Basic " + base64.b64encode(
             f"{SID}:{TOKEN}".encode()).decode(), exchange.explain()
