@@ -31,6 +31,7 @@ CONFIG = """
 host = "127.0.0.1"
 port = {component_port}
 reconnect_max_delay = 1.0
+allowed_domains = ["localhost"]
 
 [database]
 path = "{db}"
@@ -50,6 +51,7 @@ tls = false
 [sms]
 jid = "{sms}"
 secret = "sms-secret"
+registration = "open"
 
 [sms.twilio]
 account_sid = "{account}"
