@@ -8,8 +8,10 @@ import logging
 import signal
 
 from transport.config import Settings
+from transport.core.errors import StartupError
 from transport.core.policy import AccessPolicy
-from transport.store import Store
+from transport.store import DatabaseUnusable, Store
+from transport.store.retention import Retention
 from transport.xmpp.component import GatewayComponent
 from transport.xmpp.runtime import ComponentRuntime
 
@@ -22,16 +24,21 @@ class Application:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store: Store | None = None
+        self.retention: Retention | None = None
         self.runtimes: list[ComponentRuntime] = []
 
     async def start(self) -> None:
         settings = self.settings
         migrations = {c.name: c.backend.migrations() for c in settings.components}
-        self.store = await Store.open(
-            settings.database.path,
-            synchronous=settings.database.synchronous,
-            extra_migrations={k: v for k, v in migrations.items() if v},
-        )
+        try:
+            self.store = await Store.open(
+                settings.database.path,
+                synchronous=settings.database.synchronous,
+                extra_migrations={k: v for k, v in migrations.items() if v},
+            )
+        except DatabaseUnusable as exc:
+            raise StartupError("database.path", str(exc)) from None
+        self.retention = Retention(self.store, settings.database.retention_days)
         policy = AccessPolicy.build(settings.xmpp.allowed_domains, settings.xmpp.admins)
         for component in settings.components:
             xmpp = GatewayComponent(
@@ -49,14 +56,18 @@ class Application:
             self.runtimes.append(runtime)
         for runtime in self.runtimes:
             await runtime.start()
+        self.retention.start()
         log.info("Started %d component(s): %s", len(self.runtimes),
                  ", ".join(c.jid for c in settings.components))
 
     async def stop(self) -> None:
+        if self.retention is not None:
+            await self.retention.stop()
         await asyncio.gather(*(r.stop() for r in self.runtimes), return_exceptions=True)
-        if self.store is not None:
-            await self.store.close()
-            self.store = None
+        if self.store is None:
+            return  # nothing was started: the cause is reported by whoever called start()
+        await self.store.close()
+        self.store = None
         log.info("Stopped")
 
 
