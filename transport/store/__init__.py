@@ -122,8 +122,10 @@ async def _check_integrity(db: Database) -> None:
         rows = await db.fetchall("PRAGMA quick_check")
     except sqlite3.DatabaseError as exc:
         raise unusable(db.path, exc) from exc
-    problems = [str(row[0]) for row in rows if str(row[0]) != "ok"]
+    # One result row may hold many lines, after a "*** in database main ***" heading.
+    problems = [line.strip() for row in rows for line in str(row[0]).splitlines()
+                if line.strip() not in ("", "ok") and not line.startswith("***")]
     if problems:
-        first = problems[0].replace("\n", " ").strip()
-        raise DatabaseUnusable(
-            f"{db.path} is corrupt (quick_check: {first}); restore it from a backup")
+        more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+        raise DatabaseUnusable(f"{db.path} is corrupt (quick_check: {problems[0][:200]}{more});"
+                               " restore it from a backup")
