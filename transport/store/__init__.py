@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
-from transport.store.database import Database, DatabaseClosed, unusable
+from transport.store.database import Database, DatabaseClosed, primary_code, unusable
 from transport.store.files import DatabaseUnusable
 from transport.store.idmaps import IdMapping, IdMapRepo
 from transport.store.migrations import SchemaTooNew, check_version, migrate
@@ -54,8 +54,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _NO_MIGRATIONS: Final[Mapping[str, Sequence[str]]] = MappingProxyType({})
-# What SQLite says about a file that is damaged rather than about a statement.
-_DAMAGED: Final = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+# What SQLite says about the file or the disk rather than about a statement: the admin's to
+# fix, so reported as such (a failing statement is a bug and keeps its traceback).
+_FILE_ERRORS: Final = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_FULL,
+                       sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN,
+                       sqlite3.SQLITE_PERM)
 
 
 class Store:
@@ -98,7 +101,7 @@ class Store:
                 await migrate(db, namespace, scripts)
         except sqlite3.DatabaseError as exc:
             await db.close()
-            if getattr(exc, "sqlite_errorcode", None) in _DAMAGED:
+            if primary_code(exc) in _FILE_ERRORS:
                 raise unusable(path, exc) from exc
             raise
         except BaseException:

@@ -275,7 +275,7 @@ class Database:
 
 def unusable(path: Path, exc: sqlite3.DatabaseError) -> DatabaseUnusable:
     """The admin's version of an SQLite error met while opening or checking the file."""
-    code = getattr(exc, "sqlite_errorcode", None)
+    code = primary_code(exc)
     if code == sqlite3.SQLITE_NOTADB:
         return DatabaseUnusable(f"{path} is not a SQLite database (or is corrupt)")
     if code == sqlite3.SQLITE_CORRUPT:
@@ -283,6 +283,12 @@ def unusable(path: Path, exc: sqlite3.DatabaseError) -> DatabaseUnusable:
     if code in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_READONLY):
         return DatabaseUnusable(f"{path}: cannot open for reading and writing ({exc})")
     return DatabaseUnusable(f"{path}: {exc}")
+
+
+def primary_code(exc: sqlite3.Error) -> int | None:
+    """SQLite's primary result code (``SQLITE_IOERR`` for ``SQLITE_IOERR_WRITE``...)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
 
 
 def _settle(outcomes: Iterable[Outcome]) -> None:

@@ -228,7 +228,7 @@ class XmppQueueRepo:
 
 
 class LegacyOutboxRepo:
-    """XMPP -> legacy outbox: one row per (user, stanza id), with its send state."""
+    """XMPP -> legacy outbox: one row per (user, stanza id, content), with its send state."""
 
     def __init__(self, db: Database, clock: Callable[[], float] = time.time,
                  dedupe_window: float = DEDUPE_WINDOW) -> None:
