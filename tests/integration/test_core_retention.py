@@ -10,6 +10,7 @@ from transport.core.events import OutgoingMessage
 from transport.store import LegacyOutboxRepo, Store
 from transport.store.dedupe import DEDUPE_WINDOW
 from transport.testing.gateway import running_gateway
+from transport.testing.xmpp_client import TestClient
 from transport.testing.xmpp_steps import register, send_chat
 
 GW = "echo.localhost"
@@ -17,7 +18,7 @@ BOB = f"bob@{GW}"
 DAY = 86400.0
 
 
-async def _echoed(client, bodies: list[str]) -> list[str]:
+async def _echoed(client: TestClient, bodies: list[str]) -> list[str]:
     """Wait for a marker, then every echoed body received, in order."""
     send_chat(client, BOB, "marker")
     await client.expect_message(sender=BOB, body="marker")
@@ -48,8 +49,14 @@ async def test_a_reused_stanza_id_after_the_window_is_delivered_again(gateway, u
     send_chat(alice, BOB, "same words", msg_id="old-id")  # inside the new window: once
     assert await _echoed(alice, ["same words"]) == []
 
+    await _age_outbox(gateway.store, DEDUPE_WINDOW + 60)
+    send_chat(alice, BOB, "new words", msg_id="old-id")
+    await alice.expect_message(sender=BOB, body="new words")
 
-async def test_the_gateway_prunes_old_finished_rows_at_start(gateway_settings, tmp_path: Path):
+
+async def test_the_gateway_prunes_old_finished_rows_at_start(
+    gateway_settings, tmp_path: Path
+) -> None:
     path = tmp_path / "gw.sqlite3"
     store = await Store.open(path)
     old = LegacyOutboxRepo(store.db, clock=lambda: time.time() - 31 * DAY)
