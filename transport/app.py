@@ -9,14 +9,16 @@ import logging
 import signal
 
 from transport.config import Settings
+from transport.core.errors import StartupError
 from transport.core.policy import AccessPolicy
 from transport.observe.components import ComponentCollector
 from transport.observe.health import HealthCheck
 from transport.observe.metrics import GatewayMetrics
 from transport.observe.server import OpsServer
 from transport.service_status import ServiceStatus
-from transport.store import Store
+from transport.store import DatabaseUnusable, Store
 from transport.store.depths import QueueDepths
+from transport.store.retention import Retention
 from transport.systemd_notify import SystemdNotifier
 from transport.watchdog import LoopMonitor
 from transport.xmpp.component import GatewayComponent
@@ -31,6 +33,7 @@ class Application:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store: Store | None = None
+        self.retention: Retention | None = None
         self.runtimes: list[ComponentRuntime] = []
         self.loop_monitor: LoopMonitor | None = None  # set by ``serve``
         self.metrics = GatewayMetrics()
@@ -39,11 +42,15 @@ class Application:
     async def start(self) -> None:
         settings = self.settings
         migrations = {c.name: c.backend.migrations() for c in settings.components}
-        self.store = await Store.open(
-            settings.database.path,
-            synchronous=settings.database.synchronous,
-            extra_migrations={k: v for k, v in migrations.items() if v},
-        )
+        try:
+            self.store = await Store.open(
+                settings.database.path,
+                synchronous=settings.database.synchronous,
+                extra_migrations={k: v for k, v in migrations.items() if v},
+            )
+        except DatabaseUnusable as exc:
+            raise StartupError("database.path", str(exc)) from None
+        self.retention = Retention(self.store, settings.database.retention_days)
         policy = AccessPolicy.build(settings.xmpp.allowed_domains, settings.xmpp.admins)
         for component in settings.components:
             xmpp = GatewayComponent(
@@ -63,6 +70,7 @@ class Application:
         self._watch(self.store)
         for runtime in self.runtimes:
             await runtime.start()
+        self.retention.start()
         if settings.metrics is not None:
             self.ops = OpsServer(
                 settings.metrics.listen_host, settings.metrics.listen_port, self.metrics,
@@ -99,10 +107,13 @@ class Application:
         if self.ops is not None:
             await self.ops.stop()
             self.ops = None
+        if self.retention is not None:
+            await self.retention.stop()
         await asyncio.gather(*(r.stop() for r in self.runtimes), return_exceptions=True)
-        if self.store is not None:
-            await self.store.close()
-            self.store = None
+        if self.store is None:
+            return  # nothing was started: the cause is reported by whoever called start()
+        await self.store.close()
+        self.store = None
         log.info("Stopped")
 
 

@@ -48,6 +48,8 @@ CORE_SECTIONS = ("xmpp", "database", "logging", "metrics")
 GENERIC_KEYS = ("enabled", "jid", "secret")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _DOMAIN = "a domain name like sms.example.org"
+DEFAULT_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 36500
 _MIN_SCRUBBED = 4  # shorter "secrets" would garble messages more than they'd protect
 
 
@@ -66,10 +68,12 @@ class XmppSettings:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseSettings:
-    """The SQLite file (absolute) and its ``PRAGMA synchronous`` mode."""
+    """The SQLite file (absolute), its ``PRAGMA synchronous`` mode, and how many days
+    delivered/sent queue rows and de-duplication keys are kept."""
 
     path: Path
     synchronous: Literal["full", "normal"] = "full"
+    retention_days: int = DEFAULT_RETENTION_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +193,10 @@ class _Reader:
         raw = t.text("path") if data is not None else ""
         path = Path(os.path.normpath(self.source.parent / Path(raw).expanduser()))
         sync = t.choice("synchronous", "full", ("full", "normal"))
+        retention = t.integer("retention_days", DEFAULT_RETENTION_DAYS, 1,
+                              MAX_RETENTION_DAYS)
         t.finish()
-        return DatabaseSettings(path, cast(Literal["full", "normal"], sync))
+        return DatabaseSettings(path, cast(Literal["full", "normal"], sync), retention)
 
     def _logging(self, data: Mapping[str, Any] | None) -> str:
         t = Table(data or {}, "logging", self.problems)

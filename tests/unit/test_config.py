@@ -370,7 +370,7 @@ def test_example_documents_every_key() -> None:
     data = tomllib.loads(EXAMPLE.read_text())
     fields = {f.name for f in dataclasses.fields(XmppSettings)}
     assert set(data["xmpp"]) == fields
-    assert set(data["database"]) == {"path", "synchronous"}
+    assert set(data["database"]) == {"path", "synchronous", "retention_days"}
     assert set(data["logging"]) == {"level"}
     assert set(data["metrics"]) == {f.name for f in dataclasses.fields(MetricsSettings)}
     assert set(data["echo"]) == {"enabled", "jid", "secret", "require_registration"}

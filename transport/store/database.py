@@ -45,6 +45,7 @@ from transport.store.batch import (
     connect_writer,
     run_batch,
 )
+from transport.store.files import DatabaseUnusable, prepare_database_file
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,11 @@ class Database:
         *,
         batch_limit: int = DEFAULT_BATCH_LIMIT,
     ) -> Database:
-        """Open (creating if needed) the file in WAL mode with a writer and a reader."""
+        """Open (creating if needed) the file in WAL mode with a writer and a reader.
+
+        The file is created mode 0600 before SQLite sees it (see ``files``). A file SQLite
+        cannot use raises ``DatabaseUnusable`` naming the path and the cause.
+        """
         mode = synchronous.lower()
         if mode not in SYNCHRONOUS_MODES:
             raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}, not {synchronous!r}")
@@ -105,17 +110,23 @@ class Database:
             max_workers=1, thread_name_prefix=f"sqlite-writer:{path.name}"
         )
         try:
+            await loop.run_in_executor(executor, prepare_database_file, path)
             # Created in the writer thread, which is then the only one allowed to use it.
             writer = await loop.run_in_executor(executor, connect_writer, path, mode)
+        except sqlite3.DatabaseError as exc:
+            executor.shutdown(wait=False)
+            raise unusable(path, exc) from exc
         except BaseException:
             executor.shutdown(wait=False)
             raise
         try:
             # The reader must never write: a write there would bypass the group commit.
             reader = await _connect_reader(path)
-        except BaseException:
+        except BaseException as exc:
             await loop.run_in_executor(executor, writer.close)
             executor.shutdown(wait=False)
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise unusable(path, exc) from exc
             raise
         log.debug("opened %s (synchronous=%s)", path, mode)
         return cls(path, executor, writer, reader, batch_limit)
@@ -260,6 +271,24 @@ class Database:
                 job.future.set_exception(failed)
         self._busy = False
         self._idle.set()
+
+
+def unusable(path: Path, exc: sqlite3.DatabaseError) -> DatabaseUnusable:
+    """The admin's version of an SQLite error met while opening or checking the file."""
+    code = primary_code(exc)
+    if code == sqlite3.SQLITE_NOTADB:
+        return DatabaseUnusable(f"{path} is not a SQLite database (or is corrupt)")
+    if code == sqlite3.SQLITE_CORRUPT:
+        return DatabaseUnusable(f"{path} is corrupt ({exc}); restore it from a backup")
+    if code in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_READONLY):
+        return DatabaseUnusable(f"{path}: cannot open for reading and writing ({exc})")
+    return DatabaseUnusable(f"{path}: {exc}")
+
+
+def primary_code(exc: sqlite3.Error) -> int | None:
+    """SQLite's primary result code (``SQLITE_IOERR`` for ``SQLITE_IOERR_WRITE``...)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
 
 
 def _settle(outcomes: Iterable[Outcome]) -> None:

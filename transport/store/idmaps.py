@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from transport.store.database import Database
+from transport.store.rows import PRUNE_CHUNK
 
 _COLUMNS: Final = (
     "component, legacy_id, user, full_jid, contact, xmpp_id, receipt_requested, resolved,"
@@ -30,7 +31,9 @@ _BY_XMPP: Final = (
 _RESOLVE: Final = (
     "UPDATE id_map SET resolved = 1 WHERE component = ? AND legacy_id = ? AND resolved = 0"
 )
-_PRUNE: Final = "DELETE FROM id_map WHERE created_at < ?"
+_PRUNE: Final = """
+DELETE FROM id_map WHERE (component, legacy_id) IN (
+    SELECT component, legacy_id FROM id_map WHERE created_at < ? LIMIT ?)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +91,10 @@ class IdMapRepo:
         """Mark the id as answered; True only for the first call on a known id."""
         return await self._db.execute(_RESOLVE, (component, legacy_id)) == 1
 
-    async def prune(self, older_than: float) -> int:
-        """Forget mappings created before ``older_than``; late reports then go unanswered."""
-        return await self._db.execute(_PRUNE, (older_than,))
+    async def prune(self, older_than: float, limit: int = PRUNE_CHUNK) -> int:
+        """Forget up to ``limit`` mappings created before ``older_than``; late reports for
+        them then go unanswered."""
+        return await self._db.execute(_PRUNE, (older_than, limit))
 
 
 def _to_mapping(row: sqlite3.Row) -> IdMapping:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Final
 
 from transport.store.database import Database
+from transport.store.files import DatabaseUnusable
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +33,14 @@ INSERT INTO schema_versions (namespace, version) VALUES (?, ?)
 ON CONFLICT (namespace) DO UPDATE SET version = excluded.version"""
 
 
-class SchemaTooNew(RuntimeError):
+class SchemaTooNew(DatabaseUnusable):
     """The file was migrated by a newer release than this one; we refuse to touch it."""
 
-    def __init__(self, namespace: str, found: int, known: int) -> None:
+    def __init__(self, namespace: str, found: int, known: int, path: Path | None = None) -> None:
+        where = f"{path}: " if path is not None else ""
         super().__init__(
-            f"database schema {namespace!r} is at version {found}, but this release only "
-            f"knows versions up to {known}; upgrade xmpp-transport or use another database"
+            f"{where}schema {namespace!r} is at version {found}, this release knows up to "
+            f"{known}: upgrade xmpp-transport or use another database"
         )
         self.namespace = namespace
         self.found = found
@@ -56,7 +59,7 @@ async def check_version(db: Database, namespace: str, scripts: Sequence[str]) ->
     """Raise ``SchemaTooNew`` if the file is ahead of ``scripts``; else the version."""
     found = await schema_version(db, namespace)
     if found > len(scripts):
-        raise SchemaTooNew(namespace, found, len(scripts))
+        raise SchemaTooNew(namespace, found, len(scripts), db.path)
     return found
 
 

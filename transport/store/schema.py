@@ -93,4 +93,53 @@ CREATE INDEX id_map_xmpp ON id_map (component, user, xmpp_id);
 CREATE INDEX id_map_created ON id_map (created_at);
 """
 
-CORE_MIGRATIONS: Final[tuple[str, ...]] = (_V1,)
+# Outbox rows and de-duplication keys carry a digest of their content (see ``dedupe``): an
+# id reused for other content is a new message, not a duplicate. Both uniqueness rules
+# change, which SQLite can only do by rebuilding the table. Rows from version 1 get an
+# empty digest, which no content has. The outbox keeps its AUTOINCREMENT counter, so a row
+# id is never handed out twice.
+_V2: Final = """
+CREATE TABLE legacy_outbox_v2 (
+    row_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    component TEXT NOT NULL,
+    user TEXT NOT NULL,
+    stanza_id TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    lane TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'sending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    legacy_ids TEXT NOT NULL DEFAULT '[]',
+    error TEXT NULL,
+    created_at REAL NOT NULL,
+    UNIQUE (component, user, stanza_id, digest)
+);
+INSERT INTO legacy_outbox_v2 (row_id, component, user, stanza_id, digest, lane, payload,
+    state, attempts, next_attempt_at, legacy_ids, error, created_at)
+SELECT row_id, component, user, stanza_id, '', lane, payload, state, attempts,
+    next_attempt_at, legacy_ids, error, created_at FROM legacy_outbox ORDER BY row_id;
+DELETE FROM sqlite_sequence WHERE name = 'legacy_outbox_v2';
+INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'legacy_outbox_v2', seq FROM sqlite_sequence WHERE name = 'legacy_outbox';
+DROP TABLE legacy_outbox;
+ALTER TABLE legacy_outbox_v2 RENAME TO legacy_outbox;
+CREATE INDEX legacy_outbox_state ON legacy_outbox (component, state, row_id);
+CREATE INDEX legacy_outbox_created ON legacy_outbox (created_at);
+
+CREATE TABLE dedupe_keys_v2 (
+    component TEXT NOT NULL,
+    key TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (component, key, digest)
+) WITHOUT ROWID;
+INSERT INTO dedupe_keys_v2 (component, key, digest, created_at)
+    SELECT component, key, '', created_at FROM dedupe_keys;
+DROP TABLE dedupe_keys;
+ALTER TABLE dedupe_keys_v2 RENAME TO dedupe_keys;
+CREATE INDEX dedupe_keys_created ON dedupe_keys (created_at);
+"""
+
+CORE_MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2)

@@ -28,6 +28,7 @@ CORE_TABLES = {
 SMS_V1 = "CREATE TABLE sms_numbers (number TEXT PRIMARY KEY);"
 SMS_V2 = "ALTER TABLE sms_numbers ADD COLUMN label TEXT; INSERT INTO sms_numbers VALUES ('a', 'b');"
 SMS_V3 = "CREATE INDEX sms_numbers_label ON sms_numbers (label)"
+CORE = len(CORE_MIGRATIONS)
 
 
 def _versions(path: Path) -> dict[str, int]:
@@ -68,20 +69,20 @@ async def test_reopen_is_idempotent_and_keeps_data(db_path: Path) -> None:
 async def test_namespace_scripts_apply_once_in_order(db_path: Path) -> None:
     store = await Store.open(db_path, extra_migrations={"sms": [SMS_V1, SMS_V2]})
     await store.close()
-    assert _versions(db_path) == {"core": 1, "sms": 2}
+    assert _versions(db_path) == {"core": CORE, "sms": 2}
 
     store = await Store.open(db_path, extra_migrations={"sms": [SMS_V1, SMS_V2, SMS_V3]})
     rows = await store.db.fetchall("SELECT number, label FROM sms_numbers")
     await store.close()
     assert [tuple(r) for r in rows] == [("a", "b")]
-    assert _versions(db_path) == {"core": 1, "sms": 3}
+    assert _versions(db_path) == {"core": CORE, "sms": 3}
 
 
 async def test_failing_script_rolls_back_and_keeps_previous_version(db_path: Path) -> None:
     bad = "CREATE TABLE half_done (x); INSERT INTO no_such_table VALUES (1);"
     with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
         await Store.open(db_path, extra_migrations={"irc": [SMS_V1, bad]})
-    assert _versions(db_path) == {"core": 1, "irc": 1}
+    assert _versions(db_path) == {"core": CORE, "irc": 1}
     assert "half_done" not in _tables(db_path)
 
 
@@ -95,7 +96,7 @@ async def test_newer_core_schema_is_refused_and_file_unchanged(db_path: Path) ->
 
     with pytest.raises(SchemaTooNew) as info:
         await Store.open(db_path)
-    assert (info.value.namespace, info.value.found, info.value.known) == ("core", 7, 1)
+    assert (info.value.namespace, info.value.found, info.value.known) == ("core", 7, CORE)
     assert "'core'" in str(info.value) and "version 7" in str(info.value)
     assert _digest(db_path) == before
 

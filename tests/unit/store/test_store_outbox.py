@@ -31,16 +31,20 @@ async def _raw(store: Store, row_id: int) -> sqlite3.Row:
     return row
 
 
-async def test_add_is_once_per_user_and_stanza_id(store: Store) -> None:
+async def test_add_is_once_per_user_stanza_id_and_content(store: Store) -> None:
     first = await store.outbox.add(C, _msg("s1"), lane="a")
     assert isinstance(first, int)
-    assert await store.outbox.add(C, _msg("s1", body="retried"), lane="a") is None
+    assert await store.outbox.add(C, _msg("s1"), lane="a") is None
     second = await store.outbox.add(C, _msg("s1", user="bob@example.org"), lane="b")
     third = await store.outbox.add("irc.example.org", _msg("s1"), lane="c")
     assert second is not None and third is not None and first < second < third
+    # The same id with another body is another message, not a retry.
+    reused = await store.outbox.add(C, _msg("s1", body="a new text"), lane="a")
+    assert reused is not None and reused > third
     rows = await store.outbox.unfinished(C)
-    assert [r.row_id for r in rows] == [first, second]
+    assert [r.row_id for r in rows] == [first, second, reused]
     assert rows[0].message == _msg("s1")
+    assert rows[2].message == _msg("s1", body="a new text")
 
 
 async def test_lifecycle_and_unfinished(store: Store) -> None:
@@ -114,7 +118,7 @@ async def test_adds_of_one_loop_turn_are_one_write_in_call_order(store: Store,
     ids = await asyncio.gather(
         store.outbox.add(C, _msg("g1"), lane="a"),
         store.outbox.add(C, _msg("g2"), lane="a"),
-        store.outbox.add(C, _msg("g1", body="the same stanza again"), lane="a"),
+        store.outbox.add(C, _msg("g1"), lane="a"),
         store.outbox.add("irc.example.org", _msg("g1"), lane="b"),
         store.outbox.add(C, _msg("g3", user="bob@example.org", body="héllo 😀"), lane="c"),
     )
