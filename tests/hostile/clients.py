@@ -1,0 +1,114 @@
+"""The attacking and the canary sides: an XMPP client that counts IQ answers, an IRC peer.
+
+The XMPP client writes raw XML (``send_raw``), so it can send what slixmpp would refuse to
+build, and records every IQ result or error it gets back by id: an IQ get/set must be
+answered exactly once, whoever answers it (the gateway, or the server on its behalf).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import StanzaPath
+
+from transport.testing.xmpp_client import TestClient
+
+
+class LedgerClient(TestClient):
+    """A test client that counts the IQ results/errors it receives, by id."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.answers: Counter[str] = Counter()
+        self.answer_types: dict[str, str] = {}
+        self.stream_ended = asyncio.Event()
+        self.answered = asyncio.Event()
+        self.waiting_for: set[str] = set()
+        for kind in ("result", "error"):
+            self.register_handler(Callback(
+                f"ledger {kind}", StanzaPath(f"iq@type={kind}"), self._answer))
+        self.add_event_handler("disconnected", lambda _e: self.stream_ended.set())
+
+    def _answer(self, iq: Any) -> None:
+        iq_id = iq["id"]
+        self.answers[iq_id] += 1
+        self.answer_types[iq_id] = iq["type"]
+        self.waiting_for.discard(iq_id)
+        if not self.waiting_for:
+            self.answered.set()
+
+    async def wait_answers(self, ids: set[str], timeout: float) -> set[str]:
+        """Wait until every id in ``ids`` was answered; returns those that were not."""
+        self.waiting_for = {i for i in ids if i not in self.answers}
+        if self.waiting_for:
+            self.answered.clear()
+            try:
+                await asyncio.wait_for(self.answered.wait(), timeout)
+            except TimeoutError:
+                pass
+        return {i for i in ids if i not in self.answers}
+
+
+class IrcPeer:
+    """A plain IRC client on raw sockets, for the canary on a real server."""
+
+    def __init__(self) -> None:
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.lines: list[str] = []
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def connect(self, host: str, port: int, nick: str) -> IrcPeer:
+        self.reader, self.writer = await asyncio.open_connection(host, port)
+        self._task = asyncio.ensure_future(self._read())
+        self.send(f"NICK {nick}")
+        self.send(f"USER {nick} 0 * :canary")
+        await self.wait(lambda words: words[1:2] == ["001"])
+        return self
+
+    def send(self, line: str) -> None:
+        assert self.writer is not None
+        self.writer.write(line.encode() + b"\r\n")
+
+    async def join(self, channel: str) -> None:
+        self.send(f"JOIN {channel}")
+        await self.wait(lambda words: words[1:2] == ["366"])
+
+    async def _read(self) -> None:
+        assert self.reader is not None
+        while raw := await self.reader.readline():
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if line.startswith("PING"):
+                self.send("PONG" + line[4:])
+            self.lines.append(line)
+            self._changed.set()
+
+    async def wait(self, pred: Callable[[list[str]], bool], timeout: float = 10.0) -> str:
+        seen = 0
+        async with asyncio.timeout(timeout):
+            while True:
+                for line in self.lines[seen:]:
+                    if pred(line.split(" ")):
+                        return line
+                seen = len(self.lines)
+                self._changed.clear()
+                await self._changed.wait()
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def timed(awaitable: Any) -> float:
+    """Seconds an awaitable took."""
+    started = time.monotonic()
+    await awaitable
+    return time.monotonic() - started
