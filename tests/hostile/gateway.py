@@ -45,7 +45,8 @@ def _table(name: str, values: Mapping[str, Any]) -> list[str]:
     lines += [f"{key} = {_toml_value(v)}" for key, v in values.items() if not isinstance(v, dict)]
     for key, sub in values.items():
         if isinstance(sub, dict):
-            lines += ["", *_table(f"{name}.{key}", sub)]
+            bare = re.fullmatch(r"[A-Za-z0-9_-]+", key)
+            lines += ["", *_table(f"{name}.{key}" if bare else f"{name}.{json.dumps(key)}", sub)]
     return [*lines, ""]
 
 
@@ -98,7 +99,7 @@ def write_gateway_config(
 
 
 _CONNECTED = re.compile(r"Component (\S+) connected to ")
-_CLOSED = re.compile(r"Component (\S+) (lost its stream|: the server closed the stream)")
+_CLOSED = re.compile(r"Component (\S+) lost its stream")
 
 
 @dataclass

@@ -26,10 +26,11 @@ NUMERICS_WITHOUT_PARAMETERS = [
     "401", "403", "404", "405", "421", "431", "432", "433", "437", "442", "443", "451",
     "461", "471", "473", "474", "475", "477", "482", "900", "903", "904", "321", "322", "323",
 ]
+# Not ERROR or KILL: those legitimately end the link, which the attack ends with anyway.
 COMMANDS_WITHOUT_PARAMETERS = [
     "PRIVMSG", "NOTICE", "JOIN", "PART", "KICK", "MODE", "NICK", "TOPIC", "QUIT", "INVITE",
-    "PING", "PONG", "ERROR", "CAP", "AUTHENTICATE", "AWAY", "ACCOUNT", "CHGHOST", "BATCH",
-    "TAGMSG", "WALLOPS", "KILL",
+    "PING", "PONG", "CAP", "AUTHENTICATE", "AWAY", "ACCOUNT", "CHGHOST", "BATCH", "TAGMSG",
+    "WALLOPS",
 ]
 
 
@@ -137,8 +138,8 @@ class HostileIrcServer:
         self._server.close()
         for client in self.clients:
             client.close()
-        for task in self._tasks:
-            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._server.wait_closed(), 2)
 
@@ -239,7 +240,8 @@ def nasty_lines(rng: random.Random, nick: str, channel: str,
         sender = f"c{index % 7}!u@h".encode()
         request = rng.choice([b"PING 1234", b"VERSION", b"TIME", b"CLIENTINFO", b"FINGER",
                               b"USERINFO", b"SOURCE", b"PING", b"", b"\x01", b"PING " + b"9" * 400])
-        lines.append(("ctcp", b":" + sender + b" PRIVMSG " + me + b" :\x01" + request + b"\x01\r\n"))
+        lines.append(("ctcp", b":" + sender + b" PRIVMSG " + me + b" :\x01" + request
+                      + b"\x01\r\n"))
     for index in range(flood // 3):
         lines.append(("notice", b":s" + str(index).encode() + b"!u@h NOTICE " + me + b" :"
                       + _field(rng, "spam") + b"\r\n"))

@@ -17,4 +17,5 @@ FIGURES: list[tuple[str, list[str]]] = []
 
 def record(part: str, **figures: object) -> None:
     """Keep one part's figures (also when its checks then fail)."""
-    FIGURES.append((part, [f"{name.replace('_', ' ')}: {value}" for name, value in figures.items()]))
+    lines = [f"{name.replace('_', ' ')}: {value}" for name, value in figures.items()]
+    FIGURES.append((part, lines))
