@@ -38,13 +38,27 @@ def is_message(stanza: Any, sent_by: str, body: str | None = None) -> bool:
             and (body is None or (found is not None and found.text == body)))
 
 
+def _condition(xml: Any) -> str:
+    """The defined condition of an error stanza (its element's local name)."""
+    error = xml.find("{jabber:client}error")
+    for child in error if error is not None else ():
+        if child.tag.startswith("{urn:ietf:params:xml:ns:xmpp-stanzas}") and \
+                not child.tag.endswith("}text"):
+            return str(child.tag.partition("}")[2])
+    return "(none)"
+
+
 class LedgerClient(TestClient):
-    """A test client that counts the IQ results/errors it receives, by id."""
+    """A test client that counts the IQ results/errors it receives, by id.
+
+    It also keeps each error's condition and which errors carried anything besides the
+    ``<error/>`` (a copy of the hostile payload)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.answers: Counter[str] = Counter()
-        self.answer_types: dict[str, str] = {}
+        self.conditions: dict[str, str] = {}
+        self.echoed: set[str] = set()
         self.stream_ended = asyncio.Event()
         self.answered = asyncio.Event()
         self.waiting_for: set[str] = set()
@@ -66,7 +80,10 @@ class LedgerClient(TestClient):
     def _answer(self, iq: Any) -> None:
         iq_id = iq["id"]
         self.answers[iq_id] += 1
-        self.answer_types[iq_id] = iq["type"]
+        if iq.xml.get("type") == "error":
+            self.conditions[iq_id] = _condition(iq.xml)
+            if any(child.tag != "{jabber:client}error" for child in iq.xml):
+                self.echoed.add(iq_id)
         self.waiting_for.discard(iq_id)
         if not self.waiting_for:
             self.answered.set()

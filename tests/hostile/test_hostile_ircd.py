@@ -92,15 +92,19 @@ async def test_hostile_irc_server(prosody, ngircd, standin, users, tmp_path):
         streams = gw.streams()
         alive = gw.alive
 
+    undefined = sorted(i for i, c in alice.conditions.items() if c == "undefined-condition")
     record("hostile IRC server", lines_sent=dict(sent),
            bytes_sent=sum(len(raw) for _, raw in lines), IQs_sent=len(ids),
-           IQs_answered=len(ids) - len(missing), streams_closed=streams.closed,
+           IQs_answered=len(ids) - len(missing),
+           error_conditions=dict(Counter(alice.conditions.values()).most_common()),
+           streams_closed=streams.closed,
            streams_established=streams.established, process_alive=alive,
            reconnected_and_rejoined=reconnected, attack_seconds=f"{attack_seconds:.1f}",
            canary_before=describe(before), canary_after=describe(after))
 
     assert max(before.values()) < LIMIT, f"the canary failed before the attack: {before}"
     assert not missing, f"{len(missing)} of {len(ids)} IQs unanswered: {sorted(missing)[:10]}"
+    assert not undefined, f"IQs answered undefined-condition (an exception): {undefined[:10]}"
     assert streams.closed == 0, f"component streams closed: {streams.lost}"
     assert streams.established == dict.fromkeys(COMPONENTS, 1), streams.established
     assert alive, "the gateway process died"

@@ -45,10 +45,12 @@ async def fire(client: LedgerClient, stanzas: list[Hostile]) -> None:
             await asyncio.sleep(0.005)
 
 
-def unanswered_report(stanzas: list[Hostile], missing: set[str], answers: Counter[str]) -> str:
+def unanswered_report(stanzas: list[Hostile], missing: set[str], answers: Counter[str],
+                      label: str = "unanswered") -> str:
+    """Up to 8 of the stanzas in ``missing`` (and 4 answered twice), as sent."""
     shown = [s for s in stanzas if s.iq_id in missing][:8]
     twice = [s for s in stanzas if s.iq_id and answers[s.iq_id] > 1][:4]
-    lines = [f"  unanswered {s.kind}: {s.xml[:300]}" for s in shown]
+    lines = [f"  {label} {s.kind}: {s.xml[:300]}" for s in shown]
     lines += [f"  answered {answers[s.iq_id or '']} times {s.kind}: {s.xml[:300]}" for s in twice]
     return "\n".join(lines)
 
@@ -93,9 +95,15 @@ async def test_stanza_barrage(prosody, ngircd, standin, users, tmp_path):
     missing = missing_alice | missing_bob
     duplicates = {i for i in iq_ids if answers[i] > 1}
     unanswered_kinds = Counter(s.kind for s in stanzas if s.iq_id in missing)
+    conditions = Counter({**alice.conditions, **bob.conditions}.values())
+    undefined = {i for i, c in {**alice.conditions, **bob.conditions}.items()
+                 if c == "undefined-condition"}
+    echoed = alice.echoed | bob.echoed
     record("xmpp barrage", stanzas_sent=len(stanzas),
            IQs_sent=len(iq_ids), IQs_answered=len(iq_ids) - len(missing),
            IQs_answered_twice=len(duplicates), unanswered_by_kind=dict(unanswered_kinds),
+           error_conditions=dict(conditions.most_common()),
+           errors_copying_the_payload=len(echoed),
            streams_closed=streams.closed,
            streams_established=streams.established,
            client_streams_closed=sum(c.stream_ended.is_set() for c in (alice, bob)),
@@ -110,6 +118,11 @@ async def test_stanza_barrage(prosody, ngircd, standin, users, tmp_path):
     assert not missing and not duplicates, (
         f"{len(missing)} of {len(iq_ids)} IQs unanswered, {len(duplicates)} answered twice "
         f"(HOSTILE_SEED={seed()}):\n{unanswered_report(stanzas, missing, answers)}")
+    assert not undefined, (
+        f"{len(undefined)} IQs answered undefined-condition (an exception), not bad-request:\n"
+        + unanswered_report(stanzas, undefined, answers, "undefined-condition"))
+    assert not echoed, (f"{len(echoed)} errors copy the hostile payload back:\n"
+                        + unanswered_report(stanzas, echoed, answers, "copied back"))
     assert streams.closed == 0, f"component streams closed: {streams.lost}"
     assert streams.established == dict.fromkeys(COMPONENTS, 1), streams.established
     assert alive, "the gateway process died"
