@@ -16,7 +16,7 @@ CANARY_CHANNEL = "#canary"
 CANARY_ROOM = f"{CANARY_CHANNEL}%{REAL_IRC_HOST}@{IRC}"
 
 
-async def _latency(awaitable: Any, timeout: float = 2 * LIMIT) -> float:
+async def _latency(awaitable: Any, timeout: float = LIMIT + 1) -> float:
     """Seconds until ``awaitable`` finished; infinity if it did not within ``timeout``."""
     started = time.monotonic()
     try:
@@ -38,21 +38,21 @@ async def echo_round_trip(client: LedgerClient) -> float:
     body = f"canary {uuid.uuid4().hex[:8]}"
     client.send_message(mto=f"canary@{ECHO}", mbody=body, mtype="chat")
     return await _latency(client.expect(lambda s: is_message(s, f"canary@{ECHO}", body),
-                                        timeout=3 * LIMIT))
+                                        timeout=LIMIT + 2))
 
 
 async def irc_to_xmpp(client: LedgerClient, peer: IrcPeer) -> float:
     body = f"from irc {uuid.uuid4().hex[:8]}"
     peer.send(f"PRIVMSG {CANARY_CHANNEL} :{body}")
     return await _latency(client.expect(lambda s: is_message(s, CANARY_ROOM, body),
-                                        timeout=3 * LIMIT))
+                                        timeout=LIMIT + 2))
 
 
 async def xmpp_to_irc(client: LedgerClient, peer: IrcPeer) -> float:
     body = f"from xmpp {uuid.uuid4().hex[:8]}"
     client.send_message(mto=CANARY_ROOM, mbody=body, mtype="groupchat")
     return await _latency(peer.wait(lambda w: w[1:3] == ["PRIVMSG", CANARY_CHANNEL]
-                                    and " ".join(w[3:]).lstrip(":") == body, timeout=3 * LIMIT))
+                                    and " ".join(w[3:]).lstrip(":") == body, timeout=LIMIT + 2))
 
 
 async def all_canaries(client: LedgerClient, peer: IrcPeer) -> dict[str, float]:

@@ -20,10 +20,12 @@ RSM = "http://jabber.org/protocol/rsm"
 DATA = "jabber:x:data"
 MUC = "http://jabber.org/protocol/muc"
 COMMANDS = "http://jabber.org/protocol/commands"
-NODES = ["register", "unregister", "configure", "get-irc-connection-info",
-         "disconnect-from-irc-server", "disconnect-user", "list-users", "stats",
-         "unregister-user", "announce", "usage", "pending-registrations", "assign-number",
-         "", "x" * 300, "../../etc", COMMANDS]
+NODES = ["register", "configure", "get-irc-connection-info", "list-users", "stats", "announce",
+         "usage", "pending-registrations", "assign-number", "", "x" * 300, "../../etc", COMMANDS]
+# What a user may legitimately do to end their own registration or IRC links: only the user
+# without canaries gets these (the canary user must keep its echo registration and its link).
+LEAVING_NODES = ["unregister", "unregister-user", "disconnect-from-irc-server",
+                 "disconnect-user"]
 
 ODD_TEXT = ["", " ", "x", "-1", "0", "1e99", "NaN", "9" * 40, "\u202eevil", "\u200b", "ﬀ",
             "Ⅸ", "İ", "\u0301", "null", "true", "<tag/>", "&amp;", "%", "%%", "#", "@", "/",
@@ -85,6 +87,7 @@ class StanzaGenerator:
         self.t = targets
         self.counter = 0
         self.rooms = [f"#h{i}" for i in range(12)]
+        self.canary_user = False
 
     # -- addresses -------------------------------------------------------------------
 
@@ -93,6 +96,12 @@ class StanzaGenerator:
 
     def host(self) -> str:
         return self.rng.choice([self.t.real_irc_host, self.t.hostile_irc_host])
+
+    def server_jid(self) -> str:
+        """An IRC server's JID; text sent there is raw IRC commands (a QUIT, a PART), so the
+        canary user only talks to the scripted server's."""
+        host = self.t.hostile_irc_host if self.canary_user else self.host()
+        return f"{host}@{self.t.irc}"
 
     def room(self) -> str:
         return f"{self.rng.choice(self.rooms)}%{self.host()}@{self.t.irc}"
@@ -110,7 +119,7 @@ class StanzaGenerator:
         if choice == 3:
             return self.room()
         if choice == 4:
-            return f"{self.host()}@{t.irc}"
+            return self.server_jid()
         if choice == 5:
             return f"nick{rng.randrange(5)}%{self.host()}@{t.irc}"
         local = rng.choice(ODD_LOCALPARTS)
@@ -167,7 +176,7 @@ class StanzaGenerator:
         which = rng.choice(["info", "items"])
         node = f" node={attr(rng.choice([*NODES, self.odd()]))}" if rng.random() < 0.3 else ""
         extra = self.rsm() if rng.random() < 0.5 else ""
-        to = self.target() if rng.random() < 0.7 else f"{self.host()}@{self.t.irc}"
+        to = self.target() if rng.random() < 0.7 else self.server_jid()
         return self.iq(f"disco#{which}", f"<query xmlns='http://jabber.org/protocol/disco#"
                        f"{which}'{node}>{extra}</query>", to, rng.choice(["get", "get", "set"]))
 
@@ -203,19 +212,19 @@ class StanzaGenerator:
 
     def adhoc(self) -> Hostile:
         rng = self.rng
-        node = rng.choice(NODES)
+        node = rng.choice(NODES if self.canary_user else NODES + LEAVING_NODES)
         actions = ["execute", "next", "prev", "complete", "cancel", self.odd()]
         action = f" action={attr(rng.choice(actions))}" if rng.random() < 0.7 else ""
         session = f" sessionid={attr(self.odd())}" if rng.random() < 0.4 else ""
         form = self.form() if rng.random() < 0.5 else ""
-        to = rng.choice([self.t.echo, self.t.sms, self.t.irc, f"{self.host()}@{self.t.irc}",
-                         self.room(), self.target()])
+        to = rng.choice([self.t.echo, self.t.sms, self.t.irc, self.server_jid(), self.room(),
+                         self.target()])
         return self.iq("ad-hoc", f"<command xmlns='{COMMANDS}' node={attr(node)}{action}"
                        f"{session}>{form}</command>", to, "set")
 
-    def register(self, may_remove: bool) -> Hostile:
+    def register(self) -> Hostile:
         rng = self.rng
-        choice = rng.randrange(4 if may_remove else 3)
+        choice = rng.randrange(3 if self.canary_user else 4)
         if choice == 0:
             body = "".join(f"<{f}>{text(self.odd())}</{f}>" for f in
                            rng.sample(["phone", "username", "password", "nick", "email"], 2))
@@ -336,12 +345,14 @@ class StanzaGenerator:
 
     # -- the barrage -------------------------------------------------------------------
 
-    def barrage(self, count: int, may_remove: bool) -> list[Hostile]:
-        """``count`` stanzas in a seeded mix; ``may_remove``: registration removal allowed."""
+    def barrage(self, count: int, canary_user: bool) -> list[Hostile]:
+        """``count`` stanzas in a seeded mix. From the ``canary_user`` nothing that ends its
+        own registration or IRC link (removal, leaving commands, raw IRC to the real server)."""
+        self.canary_user = canary_user
         kinds: list[tuple[float, Callable[[], Hostile]]] = [
             (0.12, self.disco), (0.07, self.mam), (0.06, self.muc_admin),
             (0.03, self.muc_owner), (0.08, self.adhoc),
-            (0.06, lambda: self.register(may_remove)), (0.04, self.gateway),
+            (0.06, self.register), (0.04, self.gateway),
             (0.08, self.misc), (0.03, self.deep), (0.05, self.unsolicited),
             (0.10, self.join), (0.08, self.private_message), (0.14, self.message),
             (0.06, self.presence),

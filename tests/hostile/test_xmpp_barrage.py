@@ -72,8 +72,8 @@ async def test_stanza_barrage(prosody, ngircd, standin, users, tmp_path):
 
             generator = StanzaGenerator(rng, Targets(ECHO, SMS, IRC, REAL_IRC_HOST,
                                                      HOSTILE_IRC_HOST))
-            from_alice = generator.barrage(REGISTERED_STANZAS, may_remove=False)
-            from_bob = generator.barrage(UNREGISTERED_STANZAS, may_remove=True)
+            from_alice = generator.barrage(REGISTERED_STANZAS, canary_user=True)
+            from_bob = generator.barrage(UNREGISTERED_STANZAS, canary_user=False)
             started = time.monotonic()
             await asyncio.gather(fire(alice, from_alice), fire(bob, from_bob))
             sent_seconds = time.monotonic() - started
