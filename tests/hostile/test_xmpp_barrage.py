@@ -110,7 +110,7 @@ async def test_stanza_barrage(prosody, ngircd, standin, users, tmp_path):
            process_alive=alive, send_seconds=f"{sent_seconds:.1f}",
            answered_within=f"{answer_seconds:.1f} s", canary_before=describe(before),
            canary_after=describe(after),
-           IRC_links_dropped_by_the_scripted_server=len(hostile.clients))
+           connections_to_the_scripted_IRC_server=len(hostile.clients))
 
     assert max(before.values()) < LIMIT, f"the canary failed before the barrage: {before}"
     assert not alice.stream_ended.is_set() and not bob.stream_ended.is_set(), \
