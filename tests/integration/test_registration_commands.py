@@ -54,7 +54,7 @@ async def test_the_command_gives_the_same_errors_as_the_iq(sms_gateway, users):
         assert note == "This number is already registered by another user"
         assert answer["command"]["notes"][0][0] == "error"
         answer, note = await run_command(bob, "register", {"phone": ""})
-        assert (answer["command"]["notes"][0][0], note) == ("error", "Missing: Phone number")
+        assert (answer["command"]["notes"][0][0], note) == ("error", "Please fill in: Phone number")
         answer, note = await run_command(bob, "register", {"phone": "+1999"})
         assert answer["command"]["notes"][0][0] == "error"
         assert await gw.store.users.get(GW, bare(bob)) is None
