@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 Action = Callable[[], Awaitable[Any]]
 _BATCH = 512
+_POLL_FIRST = 0.05
+_POLL_MAX = 1.0
 
 
 class IrcSession:
@@ -317,8 +319,12 @@ class IrcSession:
         with contextlib.suppress(IrcNotConnected, ValueError):
             self.write(line, throttle=throttle)
 
-    async def wait_until(self, ready: Callable[[], bool], event: asyncio.Event) -> None:
-        """Wait (bounded in count and time) for ``event``; DeliveryRefused when it won't come."""
+    async def wait_until(self, ready: Callable[[], bool], event: asyncio.Event,
+                         deadline: float | None = None) -> None:
+        """Wait (bounded in count and time) for ``event``; DeliveryRefused when it won't come.
+
+        ``deadline`` (a ``time.monotonic()`` instant) can only shorten ``queue_timeout``.
+        """
         if ready():
             return
         settings = self.bridge.settings
@@ -327,15 +333,23 @@ class IrcSession:
                                   "resource-constraint", "wait")
         self.waiters += 1
         try:
-            deadline = time.monotonic() + settings.queue_timeout
+            limit = time.monotonic() + settings.queue_timeout
+            if deadline is not None:
+                limit = min(limit, deadline)
+            pause = _POLL_FIRST
             while not ready():
                 if self.closed.is_set():
                     raise DeliveryRefused(
                         f"Not connected to {self.host}", "remote-server-not-found", "cancel")
-                remaining = deadline - time.monotonic()
+                remaining = limit - time.monotonic()
                 if remaining <= 0:
-                    raise DeliveryRefused(f"{self.host} did not come back in time",
-                                          "remote-server-timeout", "wait")
+                    raise self.timed_out()
+                if event.is_set():
+                    # Set, yet not ready: what is missing has no signal of its own. Poll
+                    # with a growing pause; waiting on a set event would return at once.
+                    await asyncio.sleep(min(pause, remaining))
+                    pause = min(pause * 2, _POLL_MAX)
+                    continue
                 waits = [asyncio.ensure_future(e.wait()) for e in (event, self.closed)]
                 try:
                     await asyncio.wait(waits, timeout=min(remaining, 1.0),
@@ -345,3 +359,24 @@ class IrcSession:
                         waiter.cancel()
         finally:
             self.waiters -= 1
+
+    def timed_out(self) -> DeliveryRefused:
+        return DeliveryRefused(f"{self.host} did not come back in time",
+                               "remote-server-timeout", "wait")
+
+    async def settle(self, conn: IrcConnection | None, pause: float) -> None:
+        """After a write failed on ``conn``: return once the session has taken its end in.
+
+        A closed connection's ``Disconnected`` may still wait in the inbox, and until the
+        worker handles it the session looks ready: a writer retrying at once would find it
+        ready again and fail again, forever, without ever letting the worker run. Passing
+        behind everything queued (the worker runs in turn) is the state change to wait for;
+        if the session still runs on the very same connection, ``pause`` is the backoff.
+        """
+        await self.run(_nothing)
+        if self.conn is conn and self.ready:
+            await asyncio.sleep(pause)
+
+
+async def _nothing() -> None:
+    """An action that only marks a place in the session's queue."""
