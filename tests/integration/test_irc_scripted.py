@@ -2,7 +2,8 @@
 
 It registers every client (001, 005, end of MOTD), answers PING and JOIN (with NAMES and
 no topic), records every line with the time it arrived, and hands each PRIVMSG to
-``on_privmsg``, which may answer, flood or close the link. Clients are kept in order of
+``on_privmsg``, which may answer, flood or close the link; ``drop_after_welcome`` closes
+every link right after registering it (a server that keeps failing). Clients are kept in order of
 connection, so a test sees its reconnects.
 """
 
@@ -45,8 +46,10 @@ PrivmsgHook = Callable[[ScriptedClient, str], Awaitable[None]]
 class ScriptedIrcServer:
     """``async with ScriptedIrcServer(on_privmsg) as server``: ``server.port`` to connect to."""
 
-    def __init__(self, on_privmsg: PrivmsgHook | None = None) -> None:
+    def __init__(self, on_privmsg: PrivmsgHook | None = None, *,
+                 drop_after_welcome: bool = False) -> None:
         self.on_privmsg = on_privmsg
+        self.drop_after_welcome = drop_after_welcome
         self.clients: list[ScriptedClient] = []
         self.port = 0
         self._server: asyncio.Server | None = None
@@ -96,6 +99,9 @@ class ScriptedIrcServer:
                         and not client.registered):
                     client.registered = True
                     self._welcome(client)
+                    if self.drop_after_welcome:
+                        await writer.drain()
+                        client.close()
                 elif command == "PING":
                     client.send(f":{SERVER} PONG {SERVER} :{line.partition(' ')[2].lstrip(':')}")
                 elif command == "JOIN":
