@@ -32,6 +32,7 @@ from transport.backends.irc.protocol import (
     Registered,
 )
 from transport.backends.irc.protocol.lite import Flag, Inbox
+from transport.backends.irc.protocol.ratelimit import PerKeyLimit
 from transport.backends.irc.settings import ServerConfig
 from transport.backends.irc.text import clean
 from transport.core.errors import DeliveryRefused
@@ -52,8 +53,9 @@ class IrcSession:
 
     # One per user and server, for hours: slots keep it small (with 30 attributes or
     # more an instance would get a full dict of its own, about 1.6 KiB).
-    __slots__ = ("_closing", "_life", "_outgoing", "_queue", "_stopped", "_worker", "bridge",
-                 "channels", "closed", "config", "conn", "connect_error", "host",
+    __slots__ = ("_closing", "_life", "_outgoing", "_queue", "_stopped", "_worker",
+                 "auto_replies", "bridge", "channels", "closed", "config", "conn",
+                 "connect_error", "host",
                  "keep_trying", "list_done", "listing", "manager", "motd", "nick",
                  "nick_requests", "pending", "pm_nicks", "port", "registered", "since", "state",
                  "tls", "user", "waiters", "was_registered")
@@ -91,6 +93,7 @@ class IrcSession:
         self._worker: asyncio.Task[None] | None = None  # only while there is work
         self._stopped = False
         self._life: asyncio.Task[None] | None = None
+        self.auto_replies: PerKeyLimit | None = None  # made by the first one (autoreply)
 
     # -- life cycle ------------------------------------------------------------------------
 
