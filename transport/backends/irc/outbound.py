@@ -102,7 +102,7 @@ async def _write_all(session: IrcSession, lines: list[bytes], ready: asyncio.Eve
         if remaining:
             if deadline is None:
                 deadline = time.monotonic() + session.bridge.settings.queue_timeout
-            await session.settle(conn, pause)
+            await session.settle(conn, pause, deadline)
             pause = min(pause * 2, _RETRY_PAUSE_MAX)
     return len(lines)
 

@@ -367,8 +367,9 @@ class IrcSession:
         return DeliveryRefused(f"{self.host} did not come back in time",
                                "remote-server-timeout", "wait")
 
-    async def settle(self, conn: IrcConnection | None, pause: float) -> None:
-        """After a write failed on ``conn``: return once the session has taken its end in.
+    async def settle(self, conn: IrcConnection | None, pause: float, deadline: float) -> None:
+        """After a write failed on ``conn``: return once the session has taken its end in
+        (or at ``deadline``, a ``time.monotonic()`` instant).
 
         A closed connection's ``Disconnected`` may still wait in the inbox, and until the
         worker handles it the session looks ready: a writer retrying at once would find it
@@ -376,7 +377,8 @@ class IrcSession:
         behind everything queued (the worker runs in turn) is the state change to wait for;
         if the session still runs on the very same connection, ``pause`` is the backoff.
         """
-        await self.run(_nothing)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.run(_nothing), max(0.0, deadline - time.monotonic()))
         if self.conn is conn and self.ready:
             await asyncio.sleep(pause)
 
