@@ -61,8 +61,9 @@ def bodies(server: ScriptedIrcServer, client: ScriptedClient | None = None) -> l
 @pytest.fixture
 async def flood_then_close() -> AsyncIterator[ScriptedIrcServer]:
     """On the third PRIVMSG of the first connection the server sends a flood of private
-    messages (the session has a backlog of IRC events to work through) and closes the link
-    while the gateway still has lines waiting to be written."""
+    messages and closes the link while the gateway still has lines waiting to be written.
+    With more events than the session handles in one batch, the end of the connection waits
+    in its inbox for a while: the session still looks connected to a retrying writer."""
 
     async def hook(client: ScriptedClient, _line: str) -> None:
         if client is server.clients[0] and len(client.received("PRIVMSG")) == 3:
@@ -90,7 +91,8 @@ async def test_link_closed_while_private_messages_are_written(
             info = await alice.query(alice.make_iq_get(queryxmlns=(
                 "http://jabber.org/protocol/disco#info"), ito=GW), timeout=5)
             assert info["type"] == "result"
-        assert lag.worst < 0.25, f"the event loop stalled for {lag.worst:.3f} s"
+        # Handling the flood costs the loop about 0.1 s here; a retry that spins never yields.
+        assert lag.worst < 0.5, f"the event loop stalled for {lag.worst:.3f} s"
         after = bodies(server, server.clients[1])
         assert after == sorted(after, key=wanted.index), "resent lines keep their order"
 
