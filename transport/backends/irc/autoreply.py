@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 BURST = 3
 EVERY = 10.0
 BACKLOG = 8
+NICKS = 64  # nicks remembered; beyond, the backlog still bounds what is sent
 
 
 def answer(session: IrcSession, nick: str, lines: Sequence[str | bytes]) -> None:
@@ -29,7 +30,7 @@ def answer(session: IrcSession, nick: str, lines: Sequence[str | bytes]) -> None
         return
     limit = session.auto_replies
     if limit is None:
-        limit = session.auto_replies = PerKeyLimit(1 / EVERY, BURST)
+        limit = session.auto_replies = PerKeyLimit(1 / EVERY, BURST, NICKS)
     if not limit.allow(session.isupport.fold(nick)):
         log.debug("No automatic answer to %s on %s for %s: too many", nick, session.host,
                   session.user)
