@@ -186,7 +186,7 @@ class OutboxDispatcher:
                         "remote-server-timeout", f"Could not send: {exc.reason}", "wait"))
                     return
                 delay = exc.retry_after
-                if delay is None:
+                if delay is None or delay <= 0:  # no hint, or one that would mean a spin
                     delay = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
                 due = time.time() + delay
                 log.info("Send to %s for %s deferred %.1f s: %s",

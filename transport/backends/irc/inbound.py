@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from transport.backends.irc import mucxml, rooms
+from transport.backends.irc import autoreply, mucxml, rooms
 from transport.backends.irc.addressing import valid_resource
 from transport.backends.irc.channel import Channel
 from transport.backends.irc.contracts import LineKind
@@ -219,8 +219,7 @@ async def _private_ctcp(session: IrcSession, nick: str, ctcp: tuple[str, str],
         answer = VERSION if command == "VERSION" else argument
         if command == "TIME":
             answer = time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime())
-        for line in make_ctcp(nick, command, answer, reply=True):
-            session.write_soon(line)
+        autoreply.answer(session, nick, make_ctcp(nick, command, answer, reply=True))
 
 
 def resolve_pending(session: IrcSession, kind: str, folded: str, nick: str) -> None:

@@ -10,6 +10,7 @@ the user when it was really written (or when the server echoes it, with echo-mes
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING
 
 from transport.backends.irc import inbound
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     from transport.backends.irc.manager import SessionManager
     from transport.backends.irc.session import IrcSession
     from transport.core.ordering import Turn
+
+_RETRY_PAUSE = 0.05
+_RETRY_PAUSE_MAX = 1.0
+
 
 def _not_joined() -> DeliveryRefused:
     return DeliveryRefused("You are not in this room", "not-acceptable", "modify")
@@ -58,21 +63,32 @@ async def _write_all(session: IrcSession, lines: list[bytes], ready: asyncio.Eve
                      is_ready: object, turn: Turn, on_written: object = None, *,
                      throttle: bool = True) -> int:
     """Write ``lines`` in order; lines the connection lost are sent again after reconnect
-    (once the lane's earlier sends are done, so that they keep their order)."""
+    (once the lane's earlier sends are done, so that they keep their order).
+
+    Every retry first waits for the session to take the loss in (see ``IrcSession.settle``),
+    and from the first loss on the message has ``queue_timeout`` to get through: a link
+    that keeps failing ends in an error to the user, never in a loop.
+    """
     remaining = list(enumerate(lines))
+    deadline: float | None = None
+    pause = _RETRY_PAUSE
     retry = False
     while remaining:
         if retry:
             await turn.wait_to_retry()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise session.timed_out()
         retry = True
-        await session.wait_until(is_ready, ready)  # type: ignore[arg-type]
+        await session.wait_until(is_ready, ready, deadline)  # type: ignore[arg-type]
+        conn = session.conn
         try:
             futures = [(i, session.write(line, throttle=throttle)) for i, line in remaining]
         except IrcNotConnected:
-            continue
+            futures = []
         except ValueError as exc:
             raise DeliveryRefused(str(exc), "bad-request", "modify") from exc
-        turn.mark_queued()
+        if futures:
+            turn.mark_queued()
         done = 0
         for index, future in futures:
             try:
@@ -84,7 +100,10 @@ async def _write_all(session: IrcSession, lines: list[bytes], ready: asyncio.Eve
             done += 1
         remaining = remaining[done:]
         if remaining:
-            await asyncio.sleep(0.05)
+            if deadline is None:
+                deadline = time.monotonic() + session.bridge.settings.queue_timeout
+            await session.settle(conn, pause, deadline)
+            pause = min(pause * 2, _RETRY_PAUSE_MAX)
     return len(lines)
 
 

@@ -159,7 +159,9 @@ async def join(session: IrcSession, full: str, name: str, room_local: str, nick:
         channel.waiting.pop(full, None)
         await join_sequence(session, channel, full, request)
         return
-    first = not channel.waiting
+    # One JOIN per channel: none while another resource waits for it, nor for a resource
+    # already in, whose channel waits for the rejoin a reconnect sent (``inbound.registered``).
+    first = not channel.waiting and full not in channel.resources
     channel.waiting[full] = request
     if first and session.ready:
         send_join(session, channel)

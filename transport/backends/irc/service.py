@@ -109,11 +109,15 @@ class MucService:
                          nick: str) -> None:
         found = self._session_channel(user, address)
         muc = mucxml.history_request(pres)
-        if found is not None and (full in found[1].resources or full in found[1].waiting):
+        if (muc is None and found is not None
+                and (full in found[1].resources or full in found[1].waiting)):
             session = found[0]
-            if muc is None and not session.isupport.equal(nick, session.nick):
+            if not session.isupport.equal(nick, session.nick):
                 rooms.change_nick(session, full, nick)
             return
+        # A join (with <x/>), even from a resource already in the room: its client may
+        # have lost the stream without resuming it, and waits for the join sequence. The
+        # session replays it to that resource from what it knows, without IRC traffic.
         session = self.manager.ensure(user, address.server, nick)
         local = pres["to"].user
         password = mucxml.join_password(pres)

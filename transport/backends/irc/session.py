@@ -32,6 +32,7 @@ from transport.backends.irc.protocol import (
     Registered,
 )
 from transport.backends.irc.protocol.lite import Flag, Inbox
+from transport.backends.irc.protocol.ratelimit import PerKeyLimit
 from transport.backends.irc.settings import ServerConfig
 from transport.backends.irc.text import clean
 from transport.core.errors import DeliveryRefused
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 Action = Callable[[], Awaitable[Any]]
 _BATCH = 512
+_POLL_FIRST = 0.05
+_POLL_MAX = 1.0
 
 
 class IrcSession:
@@ -50,8 +53,9 @@ class IrcSession:
 
     # One per user and server, for hours: slots keep it small (with 30 attributes or
     # more an instance would get a full dict of its own, about 1.6 KiB).
-    __slots__ = ("_closing", "_life", "_outgoing", "_queue", "_stopped", "_worker", "bridge",
-                 "channels", "closed", "config", "conn", "connect_error", "host",
+    __slots__ = ("_closing", "_life", "_outgoing", "_queue", "_stopped", "_worker",
+                 "auto_replies", "bridge", "channels", "closed", "config", "conn",
+                 "connect_error", "host",
                  "keep_trying", "list_done", "listing", "manager", "motd", "nick",
                  "nick_requests", "pending", "pm_nicks", "port", "registered", "since", "state",
                  "tls", "user", "waiters", "was_registered")
@@ -89,6 +93,7 @@ class IrcSession:
         self._worker: asyncio.Task[None] | None = None  # only while there is work
         self._stopped = False
         self._life: asyncio.Task[None] | None = None
+        self.auto_replies: PerKeyLimit | None = None  # made by the first one (autoreply)
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -317,8 +322,12 @@ class IrcSession:
         with contextlib.suppress(IrcNotConnected, ValueError):
             self.write(line, throttle=throttle)
 
-    async def wait_until(self, ready: Callable[[], bool], event: asyncio.Event) -> None:
-        """Wait (bounded in count and time) for ``event``; DeliveryRefused when it won't come."""
+    async def wait_until(self, ready: Callable[[], bool], event: asyncio.Event,
+                         deadline: float | None = None) -> None:
+        """Wait (bounded in count and time) for ``event``; DeliveryRefused when it won't come.
+
+        ``deadline`` (a ``time.monotonic()`` instant) can only shorten ``queue_timeout``.
+        """
         if ready():
             return
         settings = self.bridge.settings
@@ -327,16 +336,24 @@ class IrcSession:
                                   "resource-constraint", "wait")
         self.waiters += 1
         try:
-            deadline = time.monotonic() + settings.queue_timeout
+            limit = time.monotonic() + settings.queue_timeout
+            if deadline is not None:
+                limit = min(limit, deadline)
+            pause = _POLL_FIRST
             while not ready():
                 if self.closed.is_set():
                     why = f": {self.connect_error}" if self.connect_error else ""
                     raise DeliveryRefused(
                         f"Not connected to {self.host}{why}", "remote-server-not-found", "cancel")
-                remaining = deadline - time.monotonic()
+                remaining = limit - time.monotonic()
                 if remaining <= 0:
-                    raise DeliveryRefused(f"{self.host} did not come back in time",
-                                          "remote-server-timeout", "wait")
+                    raise self.timed_out()
+                if event.is_set():
+                    # Set, yet not ready: what is missing has no signal of its own. Poll
+                    # with a growing pause; waiting on a set event would return at once.
+                    await asyncio.sleep(min(pause, remaining))
+                    pause = min(pause * 2, _POLL_MAX)
+                    continue
                 waits = [asyncio.ensure_future(e.wait()) for e in (event, self.closed)]
                 try:
                     await asyncio.wait(waits, timeout=min(remaining, 1.0),
@@ -346,3 +363,26 @@ class IrcSession:
                         waiter.cancel()
         finally:
             self.waiters -= 1
+
+    def timed_out(self) -> DeliveryRefused:
+        return DeliveryRefused(f"{self.host} did not come back in time",
+                               "remote-server-timeout", "wait")
+
+    async def settle(self, conn: IrcConnection | None, pause: float, deadline: float) -> None:
+        """After a write failed on ``conn``: return once the session has taken its end in
+        (or at ``deadline``, a ``time.monotonic()`` instant).
+
+        A closed connection's ``Disconnected`` may still wait in the inbox, and until the
+        worker handles it the session looks ready: a writer retrying at once would find it
+        ready again and fail again, forever, without ever letting the worker run. Passing
+        behind everything queued (the worker runs in turn) is the state change to wait for;
+        if the session still runs on the very same connection, ``pause`` is the backoff.
+        """
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.run(_nothing), max(0.0, deadline - time.monotonic()))
+        if self.conn is conn and self.ready:
+            await asyncio.sleep(pause)
+
+
+async def _nothing() -> None:
+    """An action that only marks a place in the session's queue."""

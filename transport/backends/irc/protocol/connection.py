@@ -176,6 +176,13 @@ class IrcConnection:
             raise IrcNotConnected("not connected")
         return self._wire.enqueue(data, throttle)
 
+    def enqueue_background(self, line: str | bytes, limit: int) -> bool:
+        """Queue a line the client sends on its own (a CTCP reply) behind every other line;
+        False when it was dropped (not connected, or ``limit`` such lines already wait)."""
+        if self.state in ("new", "closed"):
+            return False
+        return self._wire.enqueue_background(check_line(line, self.isupport.linelen), limit)
+
     async def send_line(self, line: str | bytes, *, throttle: bool = True) -> None:
         """Send one raw line and wait until it is written."""
         await self.enqueue(line, throttle=throttle)

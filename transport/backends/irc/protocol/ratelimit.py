@@ -3,7 +3,7 @@
 Servers kill clients that flood ("Excess Flood"); biboumi paces each connection with a
 bucket of 10 tokens refilled at 1/s. jaraco's ``set_rate_limit`` does the same with
 ``time.sleep`` and would freeze every connection on the loop, so we wait with
-``asyncio.sleep`` instead.
+``asyncio.sleep`` instead. ``PerKeyLimit`` bounds what one remote nick can make us send.
 """
 
 from __future__ import annotations
@@ -61,6 +61,12 @@ class TokenBucket:
             return True
         return False
 
+    def give_back(self) -> None:
+        """Return a token taken for a line that was not sent after all."""
+        if not self.unlimited:
+            self._refill()
+            self._tokens = min(float(self.burst), self._tokens + 1)
+
     async def acquire(self) -> None:
         """Wait (cooperatively) until a token is available, then take it."""
         if self.unlimited:
@@ -72,3 +78,35 @@ class TokenBucket:
                     self._tokens -= 1
                     return
                 await asyncio.sleep((1 - self._tokens) / self.rate)
+
+
+class PerKeyLimit:
+    """At most ``burst`` events per key at once, refilled at ``rate`` per second.
+
+    For what a remote party can make us do (answer its CTCP requests): each key costs a
+    small tuple, and past ``keys`` keys the least recently seen is forgotten, so a flood
+    from many names costs bounded memory (what bounds it overall is the caller's backlog).
+    """
+
+    __slots__ = ("_burst", "_clock", "_keys", "_rate", "_seen")
+
+    def __init__(self, rate: float, burst: int, keys: int = 256,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate = rate
+        self._burst = float(burst)
+        self._keys = keys
+        self._clock = clock
+        self._seen: dict[str, tuple[float, float]] = {}
+
+    def allow(self, key: str) -> bool:
+        """Take one event for ``key``; False when its allowance is used up."""
+        now = self._clock()
+        tokens, stamp = self._seen.pop(key, (self._burst, now))
+        tokens = min(self._burst, tokens + max(0.0, now - stamp) * self._rate)
+        allowed = tokens >= 1
+        if allowed:
+            tokens -= 1
+        self._seen[key] = (tokens, now)  # re-inserted: the most recently seen is last
+        if len(self._seen) > self._keys:
+            del self._seen[next(iter(self._seen))]
+        return allowed

@@ -5,6 +5,9 @@ the kernel, or to the TLS layer), so the gateway can reflect a message to XMPP e
 it really went out, as biboumi does. Lines marked urgent (PONG, QUIT, CAP, registration)
 skip the queue and the bucket; so do unthrottled lines (a user's raw commands) once the
 server accepted our registration, as in biboumi, where they never wait behind a backlog.
+Background lines (what the gateway answers on its own, such as CTCP replies) have a lane of
+their own, short and paced, that is written only while no other line waits: a flood of
+requests can never hold up what the user typed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import logging
 import re
 import ssl
 import time
+from collections import deque
 from collections.abc import Callable
 
 from .errors import IrcNotConnected
@@ -59,8 +63,8 @@ _READ_BUFFER = memoryview(bytearray(_READ_SIZE))
 class LineWire(asyncio.BufferedProtocol):
     """Reads CR/LF-terminated lines and writes queued lines in order, with flow control."""
 
-    __slots__ = ("_batch", "_batch_futures", "_bucket", "_can_write", "_current", "_flushing",
-                 "_gate", "_on_line", "_on_lost", "_on_made", "_queue", "_reader",
+    __slots__ = ("_background", "_batch", "_batch_futures", "_bucket", "_can_write", "_current",
+                 "_flushing", "_gate", "_on_line", "_on_lost", "_on_made", "_queue", "_reader",
                  "_reading_paused", "_unflushed", "_writer", "closed", "last_rx", "transport")
 
     def __init__(
@@ -92,6 +96,7 @@ class LineWire(asyncio.BufferedProtocol):
         self._batch: list[bytes] = []
         self._batch_futures: list[asyncio.Future[None]] = []
         self._reading_paused = False
+        self._background: deque[bytes] | None = None  # made by the first background line
 
     # asyncio.Protocol -------------------------------------------------------------------
 
@@ -172,6 +177,20 @@ class LineWire(asyncio.BufferedProtocol):
             self._wake_writer()
         return fut
 
+    def enqueue_background(self, data: bytes, limit: int) -> bool:
+        """Queue a line in the background lane, behind every other line and paced like them;
+        False (the line is dropped) when ``limit`` lines already wait there."""
+        if self.closed:
+            return False
+        lane = self._background
+        if lane is None:
+            lane = self._background = deque()
+        if len(lane) >= limit:
+            return False
+        lane.append(data)
+        self._wake_writer()
+        return True
+
     def _idle(self) -> bool:
         """No paced line is queued, being written or waiting for the kernel."""
         return (self._gate.is_set() and self._can_write.is_set() and self._queue.empty()
@@ -219,14 +238,20 @@ class LineWire(asyncio.BufferedProtocol):
 
     def _wake_writer(self) -> None:
         if (self._writer is None and self._gate.is_set() and not self.closed
-                and not self._queue.empty()):
+                and (not self._queue.empty() or self._background)):
             self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     async def _write_loop(self) -> None:
         """Write the queued lines in order, paced, then end: a connection with nothing
-        queued keeps no task (about 1.5 KiB with its frames); the next line starts one."""
+        queued keeps no task (about 1.5 KiB with its frames); the next line starts one.
+        Background lines go out only while the main queue is empty."""
         try:
-            while not self.closed and not self._queue.empty():
+            while not self.closed:
+                if self._queue.empty():
+                    if not self._background:
+                        break
+                    await self._write_background()
+                    continue
                 data, fut, throttle = self._queue.get_nowait()
                 if fut.done():
                     continue  # the caller gave up waiting
@@ -249,6 +274,22 @@ class LineWire(asyncio.BufferedProtocol):
             self._current = None  # a line its caller gave up on may be left here
             if self._writer is asyncio.current_task():
                 self._writer = None
+
+    async def _write_background(self) -> None:
+        """Write the oldest background line, unless another line came while its token was
+        awaited: that line gets the token instead."""
+        await self._bucket.acquire()
+        if self.closed or not self._background:
+            return
+        if not self._queue.empty():
+            self._bucket.give_back()
+            return
+        data = self._background.popleft()
+        try:
+            self.write_now(data)
+        except IrcNotConnected:
+            return
+        await self._can_write.wait()
 
     def fail_pending(self, exc: BaseException) -> None:
         """Fail every queued line (e.g. on QUIT): they will not be sent."""
@@ -274,6 +315,7 @@ class LineWire(asyncio.BufferedProtocol):
             if fut is not None and not fut.done():
                 fut.set_exception(lost)
         self._unflushed = []
+        self._background = None
         self.fail_pending(exc)
         self._can_write.set()
 
