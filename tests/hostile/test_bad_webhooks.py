@@ -25,6 +25,7 @@ TRICKLED = 6
 STALLED = 4
 CANARY_LIMIT = 5.0
 STALLED_LIMIT = 30.0
+CUT_OFF = "no status line: b''"  # the server closed the connection without an answer
 
 
 def from_gateway(stanzas: list) -> list:
@@ -84,8 +85,14 @@ async def test_bad_webhooks_are_refused_and_the_canary_passes(prosody, standin, 
         for request, answer in [*zip(batch, answers, strict=True),
                                 *(("trickled", a) for a in trickled_answers)]:
             kind = request if isinstance(request, str) else request.kind
-            expected = answer.status == 200 if kind == "replay" else \
-                answer.status is not None and 400 <= answer.status < 500
+            if kind == "replay":
+                expected = answer.status == 200
+            elif kind == "trickled" and answer.error == CUT_OFF:
+                # Headers still arriving after read_timeout: the server closes the
+                # connection (as nginx's client_header_timeout does); a hang would time out.
+                expected = True
+            else:
+                expected = answer.status is not None and 400 <= answer.status < 500
             if not expected:
                 wrong[kind] += 1
                 raw = b"" if isinstance(request, str) else request.raw

@@ -250,3 +250,15 @@ async def test_a_required_field_left_empty_is_asked_for_again(gateway, users):
     answer = await admin.query(iq)
     assert answer["command"]["notes"] == [("error", "Please fill in: Announcement")]
     assert not [s for s in alice.drain() if s.name == "message" and s["type"] == "headline"]
+
+
+async def test_a_message_to_an_address_that_fails_jid_rules_gets_an_error(gateway, users):
+    alice = await users()
+    await register(alice, GW, username="alice")
+    # U+0221 is unassigned in Unicode 3.2: resourceprep refuses it, Prosody routes it anyway.
+    alice.send_raw(f"<message to='{BOB}/\u0221' type='chat' id='badto'><body>x</body></message>")
+    error = await alice.expect(lambda s: s.name == "message" and s["id"] == "badto")
+    assert error["type"] == "error"
+    assert error_condition(error) == "jid-malformed"
+    send_chat(alice, BOB, "still fine")
+    await alice.expect_message(sender=BOB, body="still fine")

@@ -10,6 +10,7 @@ step for the whole list: measured, two orders of magnitude faster under a busy l
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
@@ -24,14 +25,26 @@ _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
                                    check_circular=False)
 
 
+# A lone surrogate (legacy bytes a network decoded with surrogateescape) has no UTF-8 form:
+# SQLite would refuse the whole statement, and with it every row of the batch.
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` with any lone surrogate replaced (U+FFFD), so SQLite can take it."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def json_rows(rows: Iterable[Any]) -> str:
     """The parameter for a ``json_each(?)`` over ``rows`` (values, or lists of them)."""
-    return _ENCODER.encode(list(rows))
+    return storable(_ENCODER.encode(list(rows)))
 
 
 def json_value(value: Any) -> str:
     """One value as compact JSON, the way ``json_each`` rows store a dict or list."""
-    return _ENCODER.encode(value)
+    return storable(_ENCODER.encode(value))
 
 
 def columns(*names: str) -> str:

@@ -13,11 +13,12 @@ import contextlib
 import logging
 from typing import Any
 
-from slixmpp import JID, ComponentXMPP, Iq
+from slixmpp import JID, ComponentXMPP, Iq, Message, Presence
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream.xmlstream import NotConnectedError
 
 from transport import SOFTWARE_NAME, __version__
+from transport.xmpp.address_guard import addresses_valid, refuse
 from transport.xmpp.iq_guard import GuardedIq
 from transport.xmpp.xmlchars import legal_xml_bytes
 
@@ -127,11 +128,15 @@ class GatewayComponent(ComponentXMPP):
             self.remove_handler(name)
 
     def recv_stanza(self, stanza: Any) -> None:
-        """Dispatch, after the checks every IQ handler takes for granted (see iq_guard)."""
+        """Dispatch, after the checks every handler takes for granted: IQs see iq_guard;
+        messages and presences with invalid addresses see address_guard."""
         if isinstance(stanza, GuardedIq):
             if not stanza.admissible():
                 return
             stanza.arm(self.loop, self.answer_deadline)
+        elif isinstance(stanza, Message | Presence) and not addresses_valid(stanza):
+            refuse(self, stanza)
+            return
         super().recv_stanza(stanza)
 
     def send(self, data: Any, use_filters: bool = True) -> None:

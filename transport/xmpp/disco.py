@@ -125,7 +125,7 @@ class DiscoHandler:
         for item in page.items:
             try:
                 jid = JID(item.jid)
-            except InvalidJID:
+            except (InvalidJID, UnicodeError):
                 # A legacy name no JID can carry (an IRC channel with control characters,
                 # say): leave it out rather than fail the whole page.
                 log.debug("Disco item %r left out: not a valid JID", item.jid)

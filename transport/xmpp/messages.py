@@ -14,9 +14,10 @@ from transport.core.events import Attachment, MessageType, OutgoingMessage, Stan
 from transport.core.ids import new_id
 from transport.core.ordering import LaneTurns, Turn
 from transport.core.policy import registration_required
+from transport.xmpp.address_guard import error_reply
 from transport.xmpp.gateway import Gateway
 from transport.xmpp.matchers import StanzaName
-from transport.xmpp.stanzas import bare, set_error
+from transport.xmpp.stanzas import bare
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class MessageHandler:
         # a noticeable share of what relaying one line costs.
         xml = msg.xml
         mtype = xml.get("type") or "normal"
-        to = msg["to"]
+        to = msg["to"]  # valid: address_guard answered the others
         try:
             self.gw.policy.check_domain(user)
             addresses = msg.xml.find(f"{{{ADDRESS_NS}}}addresses")
@@ -144,9 +145,6 @@ class MessageHandler:
 
     def _bounce(self, msg: Any, error: StanzaErrorInfo) -> None:
         """Answer an unsendable message with an error to the full JID that sent it."""
-        log.info("Refused message from %s to %s: %s", msg["from"], msg["to"], error.condition)
-        reply = self.gw.xmpp.make_message(mto=msg["from"], mfrom=msg["to"], mtype="error")
-        if msg["id"]:
-            reply["id"] = msg["id"]
-        set_error(reply, error)
-        reply.send()
+        log.info("Refused message from %s to %s: %s", msg.xml.get("from"), msg.xml.get("to"),
+                 error.condition)
+        error_reply(self.gw.xmpp, msg, error)

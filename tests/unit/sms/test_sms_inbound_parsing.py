@@ -45,3 +45,12 @@ def test_incomplete_forms_are_refused(fields):
 
 def test_characters_xml_cannot_carry_are_replaced():
     assert xml_safe("a\x00b\x07c\tok\n😀\ufffe") == "a\ufffdb\ufffdc\tok\n😀\ufffd"
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "ftp://api.twilio.com/x", "not a url",
+                                 "https://api.twilio.com:99999/x", "https:///nohost"])
+def test_a_media_url_that_is_no_http_url_is_a_bad_webhook(url):
+    form = MultiDict({"MessageSid": "SM" + "a" * 32, "From": "+12125550142",
+                      "To": "+12125550100", "NumMedia": "1", "MediaUrl0": url})
+    with pytest.raises(BadWebhook, match="MediaUrl0 is not an http"):
+        parse_inbound(form)

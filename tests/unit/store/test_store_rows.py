@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from transport.core.events import XmppMessage
 from transport.store.rows import columns, insert_values, json_rows
 
 
@@ -35,3 +36,12 @@ def test_json_rows_round_trip_through_json_each(conn: sqlite3.Connection) -> Non
     conn.execute(f"INSERT INTO t (n, s, b) SELECT n, s, b FROM (SELECT {columns('n', 's', 'b')},"
                  " key FROM json_each(?)) ORDER BY key", (json_rows(rows),))
     assert conn.execute("SELECT n, s, b FROM t ORDER BY id").fetchall() == rows
+
+
+async def test_a_batch_with_lone_surrogates_is_stored_whole(store) -> None:
+    """Legacy bytes decoded with surrogateescape must not make SQLite refuse the batch."""
+    messages = [XmppMessage(to="alice@example.org", sender=f"n{i}@irc.example.org",
+                            body=f"caf\udce9 {i}") for i in range(3)]
+    assert await store.xmpp_queue.enqueue("irc.example.org", messages, None)
+    rows = await store.xmpp_queue.pending("irc.example.org", 10, 0)
+    assert [r.message.body for r in rows] == [f"caf\ufffd {i}" for i in range(3)]

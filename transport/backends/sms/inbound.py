@@ -13,6 +13,7 @@ import re
 import time
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from multidict import MultiDict
 
@@ -61,9 +62,21 @@ def parse_inbound(form: MultiDict[str]) -> InboundText:
         url = form.get(f"MediaUrl{index}", "")
         if not url:
             raise BadWebhook(f"MediaUrl{index} is missing")
+        if not _is_http_url(url):
+            raise BadWebhook(f"MediaUrl{index} is not an http(s) URL")
         media.append((url, form.get(f"MediaContentType{index}", "")))
     return InboundText(sid, from_, to, form.get("Body", ""), tuple(media),
                        form.get("OptOutType") or None)
+
+
+def _is_http_url(text: str) -> bool:
+    """Whether ``text`` parses as an absolute http(s) URL with a host (Twilio's always do)."""
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # a port out of range raises too
+    except ValueError:  # an unclosed IPv6 bracket, say
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def xml_safe(text: str) -> str:
