@@ -207,3 +207,23 @@ async def test_a_second_resource_with_a_wrong_key_does_not_replace_the_working_o
         assert [j.key for j in recorded if j[:3] == (user, HOST, channel)] == [key]
     await restarted_and_back(settings, bob, phone, channel, name)
     assert not [e for e in bob.events if getattr(e, "command", "") == "475"]
+
+
+async def test_a_restart_keeps_the_nick_the_channel_was_joined_with(irc_settings, users, peers,
+                                                                    ngircd):
+    channel = unique("#nick")
+    settings = irc_settings(persistent_by_default=True)
+    bob = await peers(ngircd)
+    await bob.join(channel)
+    localpart, nick = unique("loc"), unique("nk")
+    async with running_gateway(settings) as app:
+        alice = await users(name=localpart)
+        await join(alice, room(channel), nick)
+        await bob.wait(lambda e: e.command == "JOIN" and e.nick == nick, timeout=10)
+        recorded = await PrefsStore(app.store, GW).joined()
+        assert [j.nick for j in recorded if j.channel == channel.lower()] == [nick]
+    await bob.wait(lambda e: e.command == "QUIT" and e.nick == nick)
+    async with running_gateway(settings):
+        await bob.wait(lambda e: e.command == "JOIN" and joins(bob, nick, channel) == 2,
+                       timeout=20)
+        assert joins(bob, localpart, channel) == 0, "the localpart is not the nick"

@@ -9,6 +9,7 @@ in order; lanes run side by side. Only failures where nothing reached the networ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -63,6 +64,7 @@ class OutboxDispatcher:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._bookkeeping: set[asyncio.Task[None]] = set()
         self._sent: list[tuple[int, OutgoingMessage, SendOutcome]] = []
+        self._stopping = asyncio.Event()
         self.sent = 0
         self.failed = 0
 
@@ -85,7 +87,11 @@ class OutboxDispatcher:
         return True
 
     async def stop(self, grace: float = 5.0) -> None:
-        """Let in-flight sends finish for a moment, then stop; the rest stays queued."""
+        """Let in-flight sends finish for a moment, then stop; the rest stays queued.
+
+        A lane waiting out a retry backoff stops at once (its row is due at the next
+        start); only a send under way gets the ``grace``."""
+        self._stopping.set()
         workers = list(self._workers.values())
         for queue in self._lanes.values():
             while not queue.empty():
@@ -97,6 +103,15 @@ class OutboxDispatcher:
             await asyncio.gather(*pending, return_exceptions=True)
         if self._bookkeeping:
             await asyncio.gather(*self._bookkeeping, return_exceptions=True)
+
+    async def _until(self, due: float) -> bool:
+        """Wait until ``due`` (a time.time()); False, at once, when the outbox stops."""
+        wait = due - time.time()
+        if wait > 0 and not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._stopping.wait()
+        return not self._stopping.is_set()
 
     def pending_lanes(self) -> int:
         """Lanes still sending, or outcomes still being recorded (0 = idle)."""
@@ -139,7 +154,8 @@ class OutboxDispatcher:
                         if window:
                             held = (row_id, message, attempts, due)
                             break
-                        await asyncio.sleep(due - time.time())
+                        if not await self._until(due):
+                            return
                     window.append((row_id, message,
                                    asyncio.ensure_future(self.backend.send(message))))
                 if window:
@@ -170,9 +186,8 @@ class OutboxDispatcher:
     ) -> None:
         first_try = time.time()
         while True:
-            wait = due - time.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            if not await self._until(due):
+                return
             if not self.backend.resend_unconfirmed:
                 # The network is not idempotent: the row must say "sending" durably before
                 # the network sees the message, so a crash is reported, never resent.

@@ -150,10 +150,16 @@ class PresenceHandler:
                     else:
                         self.send(user, sub.contact, "unavailable")
 
-    async def farewell(self, user: str) -> None:
-        """XEP-0100 unregistration: unsubscribe and go offline for every contact and us."""
-        component = self.gw.component_jid
-        contacts = [s.contact for s in await self.gw.store.subscriptions.for_user(component, user)]
-        for contact in sorted(set(contacts) | {""}):
+    async def contacts_of(self, user: str) -> list[str]:
+        """The contacts (and the gateway, '') a user has a subscription with."""
+        subscriptions = await self.gw.store.subscriptions.for_user(self.gw.component_jid, user)
+        return sorted({s.contact for s in subscriptions} | {""})
+
+    def farewell(self, user: str, contacts: list[str]) -> None:
+        """XEP-0100 unregistration: unsubscribe and go offline for every contact and us.
+
+        Sent once the user's data is gone, so that the answers their server sends back
+        find nothing to update (and write nothing: see ``registered_only``)."""
+        for contact in contacts:
             for ptype in ("unsubscribe", "unsubscribed", "unavailable"):
                 self.send(user, contact, ptype)

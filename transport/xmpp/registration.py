@@ -197,8 +197,9 @@ async def unregister(gw: Gateway, presence: PresenceHandler, user: str) -> bool:
     registration = await gw.registered_user(user)
     if registration is None:
         return False
-    await presence.farewell(user)
+    contacts = await presence.contacts_of(user)
     await gw.store.users.remove(gw.component_jid, user)
+    presence.farewell(user, contacts)
     await gw.backend.on_unregistered(user, registration)
     return True
 

@@ -261,3 +261,23 @@ async def test_stop_cancels_sends_under_way_and_keeps_them_queued(store: Store) 
     await d.stop(grace=0.05)
     left = await store.outbox.unfinished("test.localhost")
     assert [row.message.stanza_id for row in left] == ["m0", "m1", "m2"]
+
+
+async def test_stop_does_not_wait_out_a_retry_backoff(store):
+    """SIGTERM while a message waits to be retried: the gateway stops at once, and the
+    message is still there for the next start."""
+    backend = ScriptedBackend({"m1": [TemporaryFailure("Twilio said 429", retry_after=30)]})
+    reports = Reports()
+    d = dispatcher(store, backend, reports)
+    await d.submit(msg("m1"))
+    for _ in range(200):
+        if backend.calls:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)  # the retry is scheduled 30 s ahead
+    started = asyncio.get_running_loop().time()
+    await d.stop()
+    assert asyncio.get_running_loop().time() - started < 1.0
+    [row] = await store.outbox.unfinished(COMPONENT)
+    assert row.message.stanza_id == "m1"
+    assert backend.calls == ["m1"]

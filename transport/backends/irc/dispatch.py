@@ -78,7 +78,7 @@ async def _learn_key(session: IrcSession, channel: Channel, key: str) -> None:
     channel.key = key
     if channel.joined:
         await session.bridge.prefs.remember(session.user, session.host, channel.folded,
-                                            channel.name, key)
+                                            channel.name, key, session.nick)
 
 
 async def on_topic(session: IrcSession, ev: IrcEvent) -> None:

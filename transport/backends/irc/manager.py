@@ -70,13 +70,14 @@ class SessionManager:
         The others are forgotten: the user left them when the gateway stopped.
         """
         store = self.bridge.prefs
-        for user, host, folded, name, key in await store.joined():
+        for user, host, folded, name, key, joined_nick in await store.joined():
             if self.bridge.settings.server(host) is None:
                 continue
             if not await self.bridge.persistent(user, host, folded):
                 await store.left(user, host, folded)
                 continue
-            nick = (await store.server_prefs(user, host)).nick or ""
+            # The nick the user was in the channel with; then the configured one.
+            nick = joined_nick or (await store.server_prefs(user, host)).nick or ""
             try:
                 session = self.ensure(user, host, nick)
             except GatewayError:

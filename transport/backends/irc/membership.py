@@ -68,7 +68,7 @@ async def on_end_of_names(session: IrcSession, ev: IrcEvent) -> None:
         channel.before_rejoin = None
     else:  # a rejoin after a reconnect was recorded by the first join
         await session.bridge.prefs.remember(session.user, session.host, channel.folded,
-                                            channel.name, channel.key)
+                                            channel.name, channel.key, session.nick)
     for full, request in list(channel.waiting.items()):
         await rooms.join_sequence(session, channel, full, request)
     channel.waiting.clear()
@@ -148,6 +148,7 @@ async def on_nick(session: IrcSession, ev: IrcEvent) -> None:
     me = is_me(session, old)
     if me:
         session.nick = new
+        await session.bridge.prefs.renamed(session.user, session.host, new)
         for full in [f for f, n in session.nick_requests.items()]:
             session.nick_requests.pop(full, None)
     for channel in session.channels.values():

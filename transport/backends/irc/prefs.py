@@ -26,13 +26,16 @@ INSERT INTO irc_prefs (component, user, scope, data) VALUES (?, ?, ?, ?)
 ON CONFLICT (component, user, scope) DO UPDATE SET data = excluded.data"""
 _FORGET: Final = "DELETE FROM irc_prefs WHERE component = ? AND user = ?"
 _JOINED: Final = (
-    "SELECT user, server, channel, name, key FROM irc_joined WHERE component = ?")
+    "SELECT user, server, channel, name, key, nick FROM irc_joined WHERE component = ?")
 # A NULL name or key (a channel made persistent from a form) keeps what the join recorded.
 _REMEMBER: Final = """
-INSERT INTO irc_joined (component, user, server, channel, name, key) VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO irc_joined (component, user, server, channel, name, key, nick)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (component, user, server, channel) DO UPDATE SET
     name = coalesce(excluded.name, irc_joined.name),
-    key = coalesce(excluded.key, irc_joined.key)"""
+    key = coalesce(excluded.key, irc_joined.key),
+    nick = coalesce(excluded.nick, irc_joined.nick)"""
+_RENAMED: Final = "UPDATE irc_joined SET nick = ? WHERE component = ? AND user = ? AND server = ?"
 _LEFT: Final = """
 DELETE FROM irc_joined WHERE component = ? AND user = ? AND server = ? AND channel = ?"""
 _FORGET_JOINED: Final = "DELETE FROM irc_joined WHERE component = ? AND user = ?"
@@ -84,6 +87,7 @@ class Joined(NamedTuple):
 
     ``name`` is the channel as the server spells it (the folded name when never joined);
     ``key`` its +k key, '' when none is known. The key is a password: do not log it.
+    ``nick`` is the user's nick there, '' when not recorded.
     """
 
     user: str
@@ -91,6 +95,7 @@ class Joined(NamedTuple):
     channel: str
     name: str
     key: str
+    nick: str = ""
 
     def __repr__(self) -> str:
         key = "****" if self.key else ""
@@ -150,18 +155,24 @@ class PrefsStore:
     async def joined(self) -> list[Joined]:
         """Every channel recorded as joined."""
         rows = await self._db.fetchall(_JOINED, (self._component,))
-        return [Joined(user, server, channel, name or channel, key or "")
-                for user, server, channel, name, key in rows]
+        return [Joined(user, server, channel, name or channel, key or "", nick or "")
+                for user, server, channel, name, key, nick in rows]
 
     async def remember(self, user: str, host: str, folded_channel: str,
-                       name: str | None = None, key: str | None = None) -> None:
+                       name: str | None = None, key: str | None = None,
+                       nick: str | None = None) -> None:
         """The gateway is in the channel for ``user`` (or will be: it became persistent).
 
-        ``name`` and ``key`` (the key it joined with, '' for none) replace the recorded
-        ones; None keeps them, since making a channel persistent does not say them.
+        ``name``, ``key`` (the key it joined with, '' for none) and ``nick`` (the user's nick
+        there) replace the recorded ones; None keeps them, since making a channel persistent
+        does not say them.
         """
         await self._db.execute(_REMEMBER, (self._component, user, host.lower(), folded_channel,
-                                           name, key))
+                                           name, key, nick))
+
+    async def renamed(self, user: str, host: str, nick: str) -> None:
+        """The user's nick on ``host`` changed: a restart reconnects with the new one."""
+        await self._db.execute(_RENAMED, (nick, self._component, user, host.lower()))
 
     async def left(self, user: str, host: str, folded_channel: str) -> None:
         """The gateway is out of the channel for ``user``: a restart must not rejoin it."""

@@ -85,4 +85,12 @@ ALTER TABLE irc_joined ADD COLUMN name TEXT;
 ALTER TABLE irc_joined ADD COLUMN key TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (PREFS_TABLES + ARCHIVE_TABLES, JOINED_TABLE, JOINED_NAME_AND_KEY)
+JOINED_NICK = """
+-- The nick the gateway was in the channel with, so that a restart reconnects with it rather
+-- than with the JID's localpart. NULL for rows of earlier versions: the configured nick (or
+-- the localpart) is used for them, as before.
+ALTER TABLE irc_joined ADD COLUMN nick TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (PREFS_TABLES + ARCHIVE_TABLES, JOINED_TABLE, JOINED_NAME_AND_KEY,
+                               JOINED_NICK)
