@@ -50,6 +50,7 @@ class Application:
             )
         except DatabaseUnusable as exc:
             raise StartupError("database.path", str(exc)) from None
+        self.store.db.on_commit = self.metrics.store_commit_seconds.observe
         self.retention = Retention(self.store, settings.database.retention_days)
         policy = AccessPolicy.build(settings.xmpp.allowed_domains, settings.xmpp.admins)
         for component in settings.components:

@@ -25,6 +25,7 @@ from transport.core.events import (
     StanzaErrorInfo,
     XmppMessage,
 )
+from transport.core.metrics import MetricsRegistry
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +202,10 @@ class BackendContext(Protocol):
     @property
     def store(self) -> Any:
         """The ``transport.store.Store`` (repositories and the database)."""
+
+    @property
+    def metrics(self) -> MetricsRegistry:
+        """The process's metrics: a backend declares its own (bounded labels only)."""
 
     async def deliver(self, message: XmppMessage, dedupe_key: str | None = None) -> bool:
         """Queue a message for an XMPP user durably; returns once it is committed.

@@ -49,6 +49,7 @@ class OutboxDispatcher:
         max_delay: float = 60.0,
         give_up_after: float = 3600.0,
         pipeline_depth: int = 64,
+        observe: Callable[[float], None] | None = None,
     ) -> None:
         self.component = component
         self.backend = backend
@@ -65,6 +66,10 @@ class OutboxDispatcher:
         self._bookkeeping: set[asyncio.Task[None]] = set()
         self._sent: list[tuple[int, OutgoingMessage, SendOutcome]] = []
         self._stopping = asyncio.Event()
+        # Seconds from a message's commit to the legacy network accepting it (submitted in
+        # this run only: a row resumed after a restart has no start time here).
+        self._observe = observe
+        self._submitted: dict[int, float] = {}
         self.sent = 0
         self.failed = 0
 
@@ -83,6 +88,8 @@ class OutboxDispatcher:
         row_id = await self.store.outbox.add(self.component, message, lane)
         if row_id is None:
             return False
+        if self._observe is not None:
+            self._submitted[row_id] = time.monotonic()
         self._enqueue(lane, row_id, message, 0, 0.0)
         return True
 
@@ -222,6 +229,9 @@ class OutboxDispatcher:
 
     def _record_sent(self, row_id: int, message: OutgoingMessage, outcome: SendOutcome) -> None:
         """A plain success joins the loop turn's batch: one write marks them all sent."""
+        started = self._submitted.pop(row_id, None)
+        if started is not None and self._observe is not None:
+            self._observe(time.monotonic() - started)
         if outcome.legacy_ids and not outcome.confirmed:
             self._after(self._sent_awaiting_report(row_id, message, outcome))
             return
@@ -273,6 +283,7 @@ class OutboxDispatcher:
 
     async def _fail(self, row_id: int, message: OutgoingMessage, error: StanzaErrorInfo) -> None:
         self.failed += 1
+        self._submitted.pop(row_id, None)
         log.info("Message from %s to %s failed: %s", message.user, message.contact,
                  error.condition)
         await self.store.outbox.mark_failed(row_id, f"{error.condition}: {error.text}")

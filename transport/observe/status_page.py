@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
+from transport.observe.figures import age, count, duration, latency, number
 from transport.observe.health import Problem
 from transport.observe.metrics import PREFIX, TO_LEGACY, TO_XMPP, GatewayMetrics
 
@@ -35,11 +36,11 @@ def render(metrics: GatewayMetrics, backends: Sequence[tuple[str, str]],
              html.escape("; ".join(f"{p.component}: {p.problem}" for p in problems)) +
              "</span>")
     cards = [
-        ("messages to XMPP", _count(metrics.value("messages_total", direction=TO_XMPP))),
+        ("messages to XMPP", count(metrics.value("messages_total", direction=TO_XMPP))),
         ("messages to legacy networks",
-         _count(metrics.value("messages_total", direction=TO_LEGACY))),
-        ("waiting in queues", _count(metrics.value("queue_depth"))),
-        ("event-loop lag", _ms(metrics.value("event_loop_lag_seconds"))),
+         count(metrics.value("messages_total", direction=TO_LEGACY))),
+        ("waiting in queues", count(metrics.value("queue_depth"))),
+        ("event-loop lag", duration(metrics.value("event_loop_lag_seconds"))),
     ]
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
@@ -64,14 +65,14 @@ def _components(metrics: GatewayMetrics, backends: Sequence[tuple[str, str]]) ->
         rows.append([
             html.escape(jid),
             '<span class="ok">up</span>' if up else '<span class="bad">down</span>',
-            _count(metrics.value("messages_total", backend=name, direction=TO_XMPP)),
-            _count(metrics.value("messages_total", backend=name, direction=TO_LEGACY)),
-            _latency(metrics, name, TO_XMPP), _latency(metrics, name, TO_LEGACY),
-            _count(metrics.value("queue_depth", backend=name, queue="xmpp")),
-            _count(metrics.value("queue_depth", backend=name, queue="outbox")),
-            _seconds(max(metrics.value("queue_oldest_seconds", backend=name, queue="xmpp"),
+            count(metrics.value("messages_total", backend=name, direction=TO_XMPP)),
+            count(metrics.value("messages_total", backend=name, direction=TO_LEGACY)),
+            latency(metrics, name, TO_XMPP), latency(metrics, name, TO_LEGACY),
+            count(metrics.value("queue_depth", backend=name, queue="xmpp")),
+            count(metrics.value("queue_depth", backend=name, queue="outbox")),
+            age(max(metrics.value("queue_oldest_seconds", backend=name, queue="xmpp"),
                          metrics.value("queue_oldest_seconds", backend=name, queue="outbox"))),
-            _count(metrics.value("xmpp_stream_reconnects_total", backend=name)),
+            count(metrics.value("xmpp_stream_reconnects_total", backend=name)),
         ])
     head = ["component", "stream", "to XMPP", "to legacy", "latency to XMPP p50/p95",
             "latency to legacy p50/p95", "queued for XMPP", "queued for legacy",
@@ -95,7 +96,7 @@ def _others(metrics: GatewayMetrics) -> str:
                 or not name.startswith(PREFIX)):
             continue
         labels = ", ".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
-        value = _ms(sample.value) if name.endswith("_seconds") else _number(sample.value)
+        value = duration(sample.value) if name.endswith("_seconds") else number(sample.value)
         rows.append([name.removeprefix(PREFIX), labels, value])
     return _section("All figures", ["metric", "labels", "value"], rows)
 
@@ -108,27 +109,3 @@ def _section(title: str, head: Sequence[str], rows: Iterable[Sequence[str]],
     head_html = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     return (f"<section><h2>{html.escape(title)}</h2><table><tr>{head_html}</tr>{body}"
             "</table></section>")
-
-
-def _latency(metrics: GatewayMetrics, backend: str, direction: str) -> str:
-    p50 = metrics.quantile("delivery_seconds", 0.5, backend=backend, direction=direction)
-    p95 = metrics.quantile("delivery_seconds", 0.95, backend=backend, direction=direction)
-    if p50 is None or p95 is None:
-        return "-"
-    return f"{_ms(p50)} / {_ms(p95)}"
-
-
-def _count(value: float) -> str:
-    return f"{int(value):,}"
-
-
-def _number(value: float) -> str:
-    return f"{int(value):,}" if value == int(value) else f"{value:,.3f}"
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
-
-
-def _seconds(seconds: float) -> str:
-    return "-" if seconds <= 0 else _ms(seconds)

@@ -11,6 +11,7 @@ import asyncio
 import inspect
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,7 @@ class BatchResult:
 
     outcomes: list[Outcome] = field(default_factory=list)
     committed: bool = False
+    seconds: float = 0.0  # BEGIN to COMMIT, for the commit-latency figure
     # A BaseException that is not an Exception (SystemExit...): after settling the batch it
     # stops the writer and is re-raised on the loop, as it would have been without a thread.
     fatal: BaseException | None = None
@@ -70,6 +72,7 @@ def run_batch(conn: sqlite3.Connection, batch: Sequence[Job], path: Path) -> Bat
     single place to settle the callers.
     """
     result = BatchResult()
+    started = time.perf_counter()
     try:
         conn.execute(_BEGIN)
     except Exception as exc:
@@ -82,6 +85,7 @@ def run_batch(conn: sqlite3.Connection, batch: Sequence[Job], path: Path) -> Bat
         if conn.in_transaction:
             conn.execute(_COMMIT)
             result.committed = True
+            result.seconds = time.perf_counter() - started
     except BaseException as exc:
         _abort(conn, path)
         failed = [Outcome(o.job, error=o.error or exc) for o in outcomes]

@@ -29,7 +29,7 @@ import functools
 import logging
 import sqlite3
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -86,6 +86,8 @@ class Database:
         self._closed = False
         self._broken = False
         self._commits = 0
+        #: Called on the loop with each committed transaction's duration (seconds).
+        self.on_commit: Callable[[float], None] | None = None
 
     @classmethod
     async def open(
@@ -245,6 +247,8 @@ class Database:
             raise
         if result.committed:
             self._commits += 1
+            if self.on_commit is not None:
+                self.on_commit(result.seconds)
         _settle(result.outcomes)
         if result.fatal is not None:
             log.error("write transaction on %s failed: %r", self.path, result.fatal)

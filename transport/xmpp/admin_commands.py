@@ -8,6 +8,7 @@ from typing import Any
 
 from transport.core.backend import Command, CommandRequest, CommandResult, FormField
 from transport.core.events import XmppMessage
+from transport.observe.figures import component_figures
 from transport.xmpp.gateway import Gateway
 from transport.xmpp.presence import PresenceHandler
 from transport.xmpp.registration import unregister
@@ -41,18 +42,18 @@ class AdminCommands:
         return CommandResult(note=f"{len(users)} registered user(s):\n" + "\n".join(lines))
 
     async def _stats(self, _request: CommandRequest, _values: Values) -> CommandResult:
+        """The figures an admin needs most, read from the metrics registry that ``/metrics``
+        exposes, so the command and a dashboard never disagree."""
         component = self.gw.component_jid
         store = self.gw.store
+        metrics = self.gw.metrics
+        await metrics.refresh()
+        name = self.gw.backend.name
         figures: dict[str, Any] = {
             "registered users": await store.users.count(component),
             "subscriptions": await store.subscriptions.count(component),
-            "messages waiting for XMPP delivery": await store.xmpp_queue.count(component),
-            "messages delivered to XMPP": self.gw.pump.delivered,
-            "messages sent to the legacy network": self.gw.outbox.sent,
-            "messages that failed": self.gw.outbox.failed,
         }
-        for state, count in (await store.outbox.count_by_state(component)).items():
-            figures[f"outbox {state}"] = count
+        figures.update(component_figures(metrics, name))
         figures.update(await self.gw.backend.stats())
         return CommandResult(note="\n".join(f"{k}: {v}" for k, v in figures.items()))
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +34,8 @@ class _Barrier:
     generation: int
     row_ids: list[int] = field(default_factory=list)
     domains: set[str] = field(default_factory=set)
+    # (rows, when they were taken from the queue) per batch, for the latency figures.
+    taken: list[tuple[int, float]] = field(default_factory=list)
 
 
 class DeliveryPump:
@@ -45,12 +49,15 @@ class DeliveryPump:
         batch_size: int = 256,
         max_in_flight: int = 4,
         linger: float = 0.02,
+        observe: Callable[[float], None] | None = None,
     ) -> None:
         self.xmpp = xmpp
         self.store = store
         self.component = str(xmpp.boundjid.bare)
         self.batch_size = batch_size
         self.linger = linger
+        # Seconds from a committed row being taken for sending to the server's confirmation.
+        self._observe = observe
         # Barriers (not batches) under way: each holds a slot until its answer is in.
         self._slots = asyncio.Semaphore(max_in_flight)
         self._open: _Barrier | None = None
@@ -123,6 +130,7 @@ class DeliveryPump:
             rows = await self.store.xmpp_queue.pending(
                 self.component, self.batch_size, self._cursor
             )
+            taken_at = time.monotonic()
             if not rows or not self.xmpp.online.is_set():
                 if barrier is None:
                     self._slots.release()
@@ -144,6 +152,7 @@ class DeliveryPump:
             self._confirming.add(task)
             task.add_done_callback(self._confirming.discard)
         barrier.row_ids.extend(row.row_id for row in rows)
+        barrier.taken.append((len(rows), taken_at))
         barrier.domains.update(row.message.to.partition("/")[0].rpartition("@")[2]
                                for row in rows)
         return True
@@ -158,6 +167,11 @@ class DeliveryPump:
             if all(results) and barrier.generation == self._generation:
                 await self.store.xmpp_queue.mark_done(self.component, row_ids)
                 self.delivered += len(row_ids)
+                if self._observe is not None:
+                    now = time.monotonic()
+                    for count, taken_at in barrier.taken:
+                        for _ in range(count):
+                            self._observe(now - taken_at)
             elif barrier.generation == self._generation:
                 log.warning("Server did not confirm %d stanzas for %s; reconnecting",
                             len(row_ids), self.component)

@@ -16,6 +16,7 @@ from transport.core.events import OutgoingMessage, Registration, StanzaErrorInfo
 from transport.core.outbox import OutboxDispatcher
 from transport.core.policy import AccessPolicy
 from transport.core.reports import DeliveryReports
+from transport.observe.metrics import TO_LEGACY, TO_XMPP, GatewayMetrics
 from transport.store import LegacyKeyTaken
 from transport.xmpp.component import GatewayComponent
 from transport.xmpp.delivery import DeliveryPump
@@ -33,18 +34,22 @@ class Gateway:
         backend_settings: Any,
         store: Any,
         policy: AccessPolicy,
+        metrics: GatewayMetrics | None = None,
     ) -> None:
         self.xmpp = xmpp
         self.component_jid = str(xmpp.boundjid.bare)
         self.log = logging.getLogger(f"transport.backends.{backend_cls.name}")
         self._store = store
         self.policy = policy
+        self._metrics = metrics if metrics is not None else GatewayMetrics()
+        latency = self._metrics.delivery_seconds
         self.backend = backend_cls(self, backend_settings)
-        self.pump = DeliveryPump(xmpp, store)
+        self.pump = DeliveryPump(xmpp, store,
+                                 observe=latency.labels(backend_cls.name, TO_XMPP).observe)
         self.reports = DeliveryReports(self.component_jid, store, self.deliver, self.contact_jid)
         self.outbox = OutboxDispatcher(
             self.component_jid, self.backend, store, self._report_error, self._report_receipt,
-            self.reports.mapped,
+            self.reports.mapped, observe=latency.labels(backend_cls.name, TO_LEGACY).observe,
         )
         self.received = 0
 
@@ -57,6 +62,10 @@ class Gateway:
     @property
     def store(self) -> Any:
         return self._store
+
+    @property
+    def metrics(self) -> GatewayMetrics:
+        return self._metrics
 
     async def deliver(self, message: XmppMessage, dedupe_key: str | None = None) -> bool:
         queued: bool = await self._store.xmpp_queue.enqueue(

@@ -41,7 +41,7 @@ class ComponentRuntime:
         self._reconnects = None if metrics is None else \
             metrics.stream_reconnects.labels(backend_cls.name)
         self._sessions = 0
-        self.gateway = gw = Gateway(xmpp, backend_cls, backend_settings, store, policy)
+        self.gateway = gw = Gateway(xmpp, backend_cls, backend_settings, store, policy, metrics)
         self.presence = PresenceHandler(gw)
         self.registration = RegistrationHandler(gw, self.presence)
         self.messages = MessageHandler(gw)

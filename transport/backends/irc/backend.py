@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from slixmpp import JID
 
-from transport.backends.irc import outbound, schema
+from transport.backends.irc import metrics, outbound, schema
 from transport.backends.irc.addressing import Jids, NetworkInfo, canonical, parse
 from transport.backends.irc.archive import ChannelArchive
 from transport.backends.irc.bridge import Bridge, log
@@ -74,6 +74,7 @@ class IrcBackend(Backend):
         self.bridge = Bridge(ctx, settings, self.prefs, self.archive, LineLog(self.archive),
                              self.info, Jids(ctx.component_jid))
         self.manager = SessionManager(self.bridge)
+        metrics.watch(ctx.metrics, self.manager, self.bridge.totals)
         self.discovery = Discovery(self.manager, mam=True)
         self.irc_commands = IrcCommands(
             self.prefs, self.manager, self._classify, is_admin=ctx.is_admin,

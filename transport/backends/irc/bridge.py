@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from transport.backends.irc.addressing import Jids, NetworkInfo
@@ -17,6 +17,14 @@ log = logging.getLogger("transport.backends.irc")
 
 
 @dataclass(slots=True)
+class IrcTotals:
+    """Running totals the metrics read (``transport.backends.irc.metrics``)."""
+
+    joins: int = 0  # channels joined (first joins and rejoins after a reconnect)
+    reconnects: int = 0  # IRC connections lost and being made again
+
+
+@dataclass(slots=True)
 class Bridge:
     """One per IRC component; handed to every session."""
 
@@ -27,6 +35,7 @@ class Bridge:
     lines: LineLog
     info: NetworkInfo
     jids: Jids
+    totals: IrcTotals = field(default_factory=IrcTotals)
 
     @property
     def xmpp(self) -> Any:

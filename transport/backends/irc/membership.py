@@ -60,6 +60,7 @@ async def on_end_of_names(session: IrcSession, ev: IrcEvent) -> None:
     if channel is None or channel.joined:
         return
     channel.joined = True
+    session.bridge.totals.joins += 1
     channel.name = ev.param(1) or channel.name  # as the server spells it, for display
     channel.ready.set()
     await rooms.open_window(session, channel)

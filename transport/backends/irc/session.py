@@ -178,6 +178,7 @@ class IrcSession:
                 self._life = None
 
     async def _reconnect(self) -> None:
+        self.bridge.totals.reconnects += 1
         await self.run(self.flush)  # the Disconnected event has been handled
         await self._run(failures=1)
 

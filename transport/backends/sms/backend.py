@@ -21,6 +21,7 @@ from transport.backends.sms.commands import UnroutedCommands
 from transport.backends.sms.inbound import BadWebhook, InboundHandler, parse_inbound
 from transport.backends.sms.limits import Spending
 from transport.backends.sms.media import MediaStore
+from transport.backends.sms.metrics import twilio_requests, watch_usage
 from transport.backends.sms.numbers import Numbers, kind_of
 from transport.backends.sms.outbound import Sender
 from transport.backends.sms.pacing import Pacer
@@ -118,8 +119,9 @@ class SmsBackend(Backend):
         public = settings.webhook.public_url
         self.numbers = Numbers(settings.default_region)
         self.repo = SmsRepo(ctx.store.db)
-        self.api = TwilioApi(settings.twilio)
+        self.api = TwilioApi(settings.twilio, twilio_requests(ctx.metrics))
         self.spending = Spending.for_store(settings.limits, ctx.store.db)
+        watch_usage(ctx.metrics, self.spending.ledger)
         self.sender = Sender(self.api, Pacer(settings.twilio.messages_per_second), self.repo,
                              public + STATUS_PATH, self.spending)
         self.media = MediaStore(self.repo, self._media_dir(), settings.media, public, self.api)

@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 from urllib.parse import urlencode, urlsplit
 
@@ -34,6 +34,11 @@ _PREFIX: Final = re.compile(r"^Unable to \w+ record: ")
 # Client(environment=...) falls back to os.environ when given an empty mapping; a non-empty
 # one keeps TWILIO_REGION / TWILIO_EDGE from rewriting the configured API host.
 _ISOLATED_ENV: Final = {"XMPP_TRANSPORT": "1"}
+
+
+#: Called with each answer's HTTP status (or "unreachable", "no answer") and Twilio error
+#: code ('' when none): both bounded, fit for metric labels.
+ResponseHook = Callable[[str, str], None]
 
 
 class NotSent(Exception):
@@ -69,9 +74,10 @@ def form_body(data: Mapping[str, object] | None) -> bytes | None:
 class RoutedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     """twilio-python's aiohttp client with routing, timeouts and failure classes."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, on_response: ResponseHook | None = None) -> None:
         super().__init__(pool_connections=True)
         self.base_url = base_url
+        self.on_response = on_response
         self.client_timeout = aiohttp.ClientTimeout(
             total=TOTAL_TIMEOUT, sock_connect=CONNECT_TIMEOUT
         )
@@ -113,24 +119,32 @@ class RoutedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
                 headers=sent_headers, timeout=client_timeout, allow_redirects=allow_redirects,
             ) as resp:
                 text = await resp.text(errors="replace")
+                self._answered(str(resp.status), _error_code(text) if resp.status >= 400 else "")
                 return Response(resp.status, text, resp.headers)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            self._answered("unreachable", "")
             raise NotSent(f"cannot reach Twilio: {type(exc).__name__}") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
+            self._answered("no answer", "")
             raise Uncertain(f"no answer from Twilio: {type(exc).__name__}") from exc
+
+    def _answered(self, status: str, code: str) -> None:
+        if self.on_response is not None:
+            self.on_response(status, code)
 
 
 class TwilioApi:
     """One Twilio account: send messages, check numbers, authenticate media downloads."""
 
-    def __init__(self, settings: TwilioSettings) -> None:
+    def __init__(self, settings: TwilioSettings, on_response: ResponseHook | None = None) -> None:
         self.settings = settings
+        self._on_response = on_response
         self._http: RoutedHttpClient | None = None
         self._client: Any = None
 
     async def open(self) -> None:
         """Create the HTTP client; must run inside the event loop that will use it."""
-        self._http = RoutedHttpClient(self.settings.api_base_url)
+        self._http = RoutedHttpClient(self.settings.api_base_url, self._on_response)
         self._client = Client(
             self.settings.account_sid, self.settings.auth_token,
             http_client=self._http, environment=dict(_ISOLATED_ENV),
@@ -215,6 +229,15 @@ def _twilio_error(exc: TwilioException) -> TwilioError:
             code, text = doc.get("code"), doc.get("message")
     return TwilioError(int(status or 0), code if isinstance(code, int) else None,
                        _PREFIX.sub("", str(text or (exc.args[0] if exc.args else exc))))
+
+
+def _error_code(text: str) -> str:
+    """The Twilio error code of an error answer's JSON body ('' when it has none)."""
+    with contextlib.suppress(ValueError, TypeError, AttributeError):
+        code = json.loads(text).get("code")
+        if isinstance(code, int):
+            return str(code)
+    return ""
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

@@ -21,6 +21,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import ClassVar
 
 from .errors import IrcNotConnected
 from .lite import Flag, Inbox
@@ -66,6 +67,8 @@ class LineWire(asyncio.BufferedProtocol):
     __slots__ = ("_background", "_batch", "_batch_futures", "_bucket", "_can_write", "_current",
                  "_flushing", "_gate", "_on_line", "_on_lost", "_on_made", "_queue", "_reader",
                  "_reading_paused", "_unflushed", "_writer", "closed", "last_rx", "transport")
+    #: Lines of every connection that had to wait for the flood throttle (process-wide).
+    throttled_total: ClassVar[int] = 0
 
     def __init__(
         self,
@@ -173,6 +176,8 @@ class LineWire(asyncio.BufferedProtocol):
             self._batch.append(data)
             self._batch_futures.append(fut)
         else:
+            if throttle and not self._bucket.unlimited:
+                LineWire.throttled_total += 1
             self._queue.put_nowait((data, fut, throttle))
             self._wake_writer()
         return fut
