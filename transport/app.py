@@ -80,6 +80,13 @@ class Application:
         log.info("Started %d component(s): %s", len(self.runtimes),
                  ", ".join(c.jid for c in settings.components))
 
+    async def status_details(self) -> str:
+        """Users online and messages waiting, for systemd's ``STATUS=`` line."""
+        await self.metrics.refresh()
+        online = len({user for r in self.runtimes for user in r.presence.online})
+        queued = int(self.metrics.value("queue_depth"))
+        return f"{online} users online; {queued} messages queued"
+
     def health(self) -> HealthCheck:
         """Healthy while every component stream is up and the loop keeps time."""
         return HealthCheck([(r.gateway.component_jid, r.xmpp.online) for r in self.runtimes],
@@ -147,7 +154,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
         await app.start()
         if notifier is not None:
             status = ServiceStatus(notifier, [(r.xmpp.boundjid.bare, r.xmpp.online)
-                                              for r in app.runtimes])
+                                              for r in app.runtimes], app.status_details)
             reporting = asyncio.ensure_future(status.run())
         if freeze_startup_objects:
             gc.collect()

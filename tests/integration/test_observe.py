@@ -146,3 +146,22 @@ async def test_status_page_in_a_browser_shows_what_was_relayed(gateway_settings,
         cells = [c.split("</td>")[0] for c in row.split("<td>")[1:]]
         # component, stream, to XMPP, to legacy, ...
         assert cells[:4] == ["echo.localhost", '<span class="ok">up</span>', "4", "4"]
+
+
+async def test_status_details_count_users_online_and_messages_queued(gateway_settings, users):
+    async with running_gateway(gateway_settings()) as app:
+        assert await app.status_details() == "0 users online; 0 messages queued"
+        alice = await users()
+        await register(alice, GW, username="alice")
+        alice.send_presence(pto=GW)
+
+        async def online():
+            return await app.status_details() == "1 users online; 0 messages queued"
+
+        await wait_until(online)
+        alice.send_presence(pto=GW, ptype="unavailable")
+
+        async def gone():
+            return await app.status_details() == "0 users online; 0 messages queued"
+
+        await wait_until(gone)

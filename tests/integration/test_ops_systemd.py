@@ -85,7 +85,8 @@ async def test_the_run_command_reports_ready_heartbeats_and_stopping(
         await systemd.wait_for("READY=1")
         assert f"Component {GW} connected" in proc.log_text()
         ready = [text for _, text in systemd.received if "READY=1" in text]
-        assert ready == ["READY=1\nSTATUS=1/1 components connected"]
+        assert ready == ["READY=1\nSTATUS=1/1 components connected; 0 users online; "
+                         "0 messages queued"]
         alice = await users()
         await register(alice, GW, username="alice")  # at once: no retry needed after READY
         send_chat(alice, BOB, "ready")

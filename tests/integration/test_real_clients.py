@@ -25,7 +25,6 @@ import pytest
 from demo_support import Printed, read_instructions, start_demo, stop_demo
 
 from transport.testing.xmpp_client import TestClient
-from transport.testing.xmpp_steps import register
 
 pytestmark = pytest.mark.slow
 
@@ -76,10 +75,23 @@ async def wait_for(predicate, timeout: float = 15.0):
 
 
 async def register_number(printed: Printed) -> None:
+    """Registration as a client without an XEP-0077 dialog does it: the ``register`` ad-hoc
+    command on the SMS component, its form filled in and submitted."""
     client = TestClient("demo@localhost/setup", printed.password, "127.0.0.1", printed.port)
     await client.login()
     try:
-        await register(client, "sms.localhost", phone="+12125550142")
+        first = await client.plugin["xep_0050"].send_command("sms.localhost", "register")
+        assert "phone" in first["command"]["form"].get_fields()
+        form = client.plugin["xep_0004"].make_form(ftype="submit")
+        form.add_field(var="phone", value="+12125550142")
+        iq = client.make_iq_set(ito="sms.localhost")
+        iq["command"]["node"] = "register"
+        iq["command"]["sessionid"] = first["command"]["sessionid"]
+        iq["command"]["action"] = "complete"
+        iq["command"].append(form)
+        done = await client.query(iq)
+        assert done["command"]["notes"] == [
+            ("info", "You are registered with sms.localhost as +12125550142.")]
     finally:
         await client.logout()
 

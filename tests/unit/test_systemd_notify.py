@@ -98,3 +98,24 @@ async def test_ready_once_every_stream_came_up_once_then_status_changes(
     status.stopping()
     assert await next_message() == "STOPPING=1\nSTATUS=stopping"
     notifier.close()
+
+
+async def test_the_status_line_carries_the_details(listener: tuple[str, socket.socket]) -> None:
+    path, sock = listener
+    sock.setblocking(False)
+    up = asyncio.Event()
+    up.set()
+
+    async def details() -> str:
+        return "2 users online; 5 messages queued"
+
+    notifier = SystemdNotifier(path)
+    status = ServiceStatus(notifier, [("sms.example.org", up)], details)
+    task = asyncio.ensure_future(status.run())
+    try:
+        message = await asyncio.wait_for(asyncio.get_running_loop().sock_recv(sock, 4096), 5)
+        assert message.decode() == ("READY=1\nSTATUS=1/1 components connected; "
+                                    "2 users online; 5 messages queued")
+    finally:
+        task.cancel()
+        notifier.close()
