@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
 import shlex
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from transport.app import Application
+from transport.config import MetricsSettings
 from transport.core.registry import load_backends
 from transport.demo_state import DemoState
 from transport.logging_setup import setup_logging
@@ -128,7 +130,7 @@ def _client_lines(server: ProsodyServer, password: str) -> list[str]:
     ]
 
 
-def _instructions(server: ProsodyServer, password: str, parts: DemoParts) -> str:
+def _instructions(server: ProsodyServer, password: str, parts: DemoParts, ops: str) -> str:
     upload = f"  Pictures: HTTP upload (XEP-0363) is served by {server.upload_domain}; " \
         "an upload sent to a phone contact goes out as MMS."
     return "\n".join([
@@ -143,6 +145,8 @@ def _instructions(server: ProsodyServer, password: str, parts: DemoParts) -> str
         *parts.lines,
         upload,
         "",
+        f"Status page: {ops}/status (Prometheus metrics at {ops}/metrics, health at "
+        f"{ops}/healthz).",
         "The demo's state lives in a temporary directory unless you started it with --dir DIR;",
         "--log-level DEBUG shows every stanza the gateway sends and receives.",
         "",
@@ -170,10 +174,11 @@ async def run_demo(workdir: Path) -> None:
         state.save(workdir)
         password = state.password
         server.register_user("demo", password)
-        settings = build_settings(
+        settings = dataclasses.replace(build_settings(
             "127.0.0.1", server.component_port, workdir / "transport.sqlite3",
             parts.components, admins=[f"demo@{DOMAIN}"],
-        )
+        ), metrics=MetricsSettings("127.0.0.1", state.port("metrics.port")))
+        state.save(workdir)
         app = Application(settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -182,7 +187,8 @@ async def run_demo(workdir: Path) -> None:
         await app.start()
         try:
             await asyncio.gather(*(r.wait_online(15) for r in app.runtimes))
-            print(_instructions(server, password, parts), flush=True)
+            assert app.ops is not None
+            print(_instructions(server, password, parts, app.ops.url), flush=True)
             await stop.wait()
         finally:
             await app.stop()

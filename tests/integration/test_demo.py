@@ -5,6 +5,7 @@ import re
 import shlex
 import signal
 
+import aiohttp
 import pytest
 from demo_support import Printed, read_instructions, start_demo, stop_demo
 
@@ -45,6 +46,9 @@ async def test_demo_as_printed(tmp_path):
             and s.xml.find(".//{http://jabber.org/protocol/muc#user}status[@code='110']")
             is not None, timeout=20)
         assert self_presence["type"] != "error"
+        health = re.search(r"health at (\S+?)\)\.$", text, re.M).group(1)
+        async with aiohttp.ClientSession() as http, http.get(health) as resp:
+            assert (resp.status, await resp.json()) == (200, {"status": "ok"})
         await demo.logout()
 
         proc.send_signal(signal.SIGINT)
