@@ -9,6 +9,7 @@ from typing import Any
 from test_irc_support import GW
 
 from transport.testing.xmpp_client import TestClient
+from transport.testing.xmpp_steps import run_command
 
 
 class CountingListener:
@@ -37,17 +38,7 @@ class CountingListener:
 
 async def configure_server(client: TestClient, host: str, values: dict[str, Any]) -> Any:
     """Run the server ``configure`` command with ``values``; returns the final result."""
-    jid = f"{host}@{GW}"
-    first = await client.plugin["xep_0050"].send_command(jid, "configure")
-    iq = client.make_iq_set(ito=jid)
-    iq["command"]["node"] = "configure"
-    iq["command"]["sessionid"] = first["command"]["sessionid"]
-    iq["command"]["action"] = "complete"
-    form = client.plugin["xep_0004"].make_form(ftype="submit")
-    for var, value in values.items():
-        form.add_field(var=var, value=value)
-    iq["command"].append(form)
-    return await client.query(iq)
+    return await run_command(client, f"{host}@{GW}", "configure", values)
 
 
 async def form_fields(client: TestClient, host: str) -> set[str]:

@@ -9,6 +9,7 @@ from transport.testing.xmpp_steps import (
     register,
     register_with_form,
     registration_form,
+    run_command,
     send_chat,
     unregister,
 )
@@ -239,15 +240,7 @@ async def test_a_required_field_left_empty_is_asked_for_again(gateway, users):
     admin = await users(name="admin")
     alice = await users()
     await register(alice, GW, username="alice")
-    first = await admin.plugin["xep_0050"].send_command(GW, "announce")
-    form = admin.plugin["xep_0004"].make_form(ftype="submit")
-    form.add_field(var="body", value="")
-    iq = admin.make_iq_set(ito=GW)
-    iq["command"]["node"] = "announce"
-    iq["command"]["sessionid"] = first["command"]["sessionid"]
-    iq["command"]["action"] = "complete"
-    iq["command"].append(form)
-    answer = await admin.query(iq)
+    answer = await run_command(admin, GW, "announce", {"body": ""})
     assert answer["command"]["notes"] == [("error", "Please fill in: Announcement")]
     assert not [s for s in alice.drain() if s.name == "message" and s["type"] == "headline"]
 

@@ -14,6 +14,7 @@ from test_irc_support import GW, HOST, codes, join, room, unique
 from transport.backends.irc.prefs import PrefsStore
 from transport.testing.gateway import running_gateway
 from transport.testing.xmpp_client import TestClient
+from transport.testing.xmpp_steps import run_command
 
 pytest_plugins = ("test_irc_support",)
 pytestmark = pytest.mark.timeout(90)
@@ -21,16 +22,7 @@ pytestmark = pytest.mark.timeout(90)
 
 async def configure(client: TestClient, jid: str, values: dict[str, Any]) -> None:
     """Run the ``configure`` ad-hoc command on ``jid`` and submit ``values``."""
-    first = await client.plugin["xep_0050"].send_command(jid, "configure")
-    iq = client.make_iq_set(ito=jid)
-    iq["command"]["node"] = "configure"
-    iq["command"]["sessionid"] = first["command"]["sessionid"]
-    iq["command"]["action"] = "complete"
-    form = client.plugin["xep_0004"].make_form(ftype="submit")
-    for var, value in values.items():
-        form.add_field(var=var, value=value)
-    iq["command"].append(form)
-    done = await client.query(iq)
+    done = await run_command(client, jid, "configure", values)
     assert done["command"]["notes"] == [("info", "Configuration successfully applied.")]
 
 

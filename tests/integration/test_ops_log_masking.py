@@ -16,7 +16,7 @@ from test_sms_support import ACCOUNT, CONTACT, POOL, PUBLIC, TOKEN
 
 from transport.testing.gateway import GatewayProcess
 from transport.testing.servers.ports import free_port
-from transport.testing.xmpp_steps import register, send_chat
+from transport.testing.xmpp_steps import register, run_command, send_chat
 
 pytest_plugins = ("test_sms_support",)
 pytestmark = pytest.mark.slow
@@ -68,17 +68,8 @@ public_url = "{public}"
 
 
 async def submit_irc_configure(client) -> None:
-    first = await client.plugin["xep_0050"].send_command(IRC_SERVER, "configure")
-    iq = client.make_iq_set(ito=IRC_SERVER)
-    iq["command"]["node"] = "configure"
-    iq["command"]["sessionid"] = first["command"]["sessionid"]
-    iq["command"]["action"] = "complete"
-    form = client.plugin["xep_0004"].make_form(ftype="submit")
-    for var, value in {"nick": "alice_", "pass": SERVER_PASSWORD,
-                       "sasl_password": SASL_PASSWORD}.items():
-        form.add_field(var=var, value=value)
-    iq["command"].append(form)
-    done = await client.query(iq)
+    done = await run_command(client, IRC_SERVER, "configure", {
+        "nick": "alice_", "pass": SERVER_PASSWORD, "sasl_password": SASL_PASSWORD})
     assert done["command"]["status"] == "completed"
 
 

@@ -25,6 +25,7 @@ import pytest
 from demo_support import Printed, read_instructions, start_demo, stop_demo
 
 from transport.testing.xmpp_client import TestClient
+from transport.testing.xmpp_steps import run_command, submit_command
 
 pytestmark = pytest.mark.slow
 
@@ -80,16 +81,10 @@ async def register_number(printed: Printed) -> None:
     client = TestClient("demo@localhost/setup", printed.password, "127.0.0.1", printed.port)
     await client.login()
     try:
-        first = await client.plugin["xep_0050"].send_command("sms.localhost", "register")
+        first = await run_command(client, "sms.localhost", "register")
         assert "phone" in first["command"]["form"].get_fields()
-        form = client.plugin["xep_0004"].make_form(ftype="submit")
-        form.add_field(var="phone", value="+12125550142")
-        iq = client.make_iq_set(ito="sms.localhost")
-        iq["command"]["node"] = "register"
-        iq["command"]["sessionid"] = first["command"]["sessionid"]
-        iq["command"]["action"] = "complete"
-        iq["command"].append(form)
-        done = await client.query(iq)
+        done = await submit_command(client, "sms.localhost", "register",
+                                    first["command"]["sessionid"], {"phone": "+12125550142"})
         assert done["command"]["notes"] == [
             ("info", "You are registered with sms.localhost as +12125550142.")]
     finally:

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from test_sms_outbound import is_receipt
 from test_sms_support import CONTACT, CONTACT2, GW, contact_jid, registered, wait_until
 
-from transport.testing.xmpp_steps import send_chat
+from transport.testing.xmpp_steps import send_chat, submit_command
 from transport.xmpp.stanzas import error_condition
 
 pytest_plugins = ("test_sms_support",)
@@ -186,12 +186,4 @@ async def test_admin_usage_command_shows_todays_counts(sms_gateway, users, stand
 
 
 async def submit(client, node, session, values):
-    iq = client.make_iq_set(ito=GW)
-    iq["command"]["node"] = node
-    iq["command"]["sessionid"] = session
-    iq["command"]["action"] = "complete"
-    form = client.plugin["xep_0004"].make_form(ftype="submit")
-    for var, value in values.items():
-        form.add_field(var=var, value=value)
-    iq["command"].append(form)
-    return await client.query(iq)
+    return await submit_command(client, GW, node, session, values)

@@ -9,6 +9,7 @@ from test_sms_support import CONTACT, GW, POOL, contact_jid, http, registered
 
 from transport.testing.xmpp_client import TestClient
 from transport.testing.xmpp_steps import register, registration_form, send_chat, unregister
+from transport.testing.xmpp_steps import run_command as run_command_on
 from transport.xmpp.stanzas import error_condition
 
 pytest_plugins = ("test_sms_support",)
@@ -21,17 +22,7 @@ async def run_command(
 ) -> tuple[Any, str]:
     """Run an ad-hoc command on the gateway, submitting ``values`` to its first form;
     (the last answer, its first note's text)."""
-    answer = await client.plugin["xep_0050"].send_command(GW, node)
-    if values is not None:
-        form = client.plugin["xep_0004"].make_form(ftype="submit")
-        for var, value in values.items():
-            form.add_field(var=var, value=value)
-        iq = client.make_iq_set(ito=GW)
-        iq["command"]["node"] = node
-        iq["command"]["sessionid"] = answer["command"]["sessionid"]
-        iq["command"]["action"] = "complete"
-        iq["command"].append(form)
-        answer = await client.query(iq)
+    answer = await run_command_on(client, GW, node, values)
     notes = answer["command"]["notes"]
     return answer, notes[0][1] if notes else ""
 

@@ -57,3 +57,29 @@ def send_chat(
         msg[key] = value
     msg.send()
     return str(msg["id"])
+
+
+async def run_command(
+    client: TestClient, jid: str, node: str, values: dict[str, Any] | None = None
+) -> Iq:
+    """Start the ad-hoc command ``node`` on ``jid``; with ``values``, submit them to its
+    first form (action "complete"). Returns the last answer."""
+    answer: Iq = await client.plugin["xep_0050"].send_command(jid, node)
+    if values is None:
+        return answer
+    return await submit_command(client, jid, node, answer["command"]["sessionid"], values)
+
+
+async def submit_command(
+    client: TestClient, jid: str, node: str, session: str, values: dict[str, Any]
+) -> Iq:
+    """Submit ``values`` as the form of an ad-hoc command session (action "complete")."""
+    iq = client.make_iq_set(ito=jid)
+    iq["command"]["node"] = node
+    iq["command"]["sessionid"] = session
+    iq["command"]["action"] = "complete"
+    form = client.plugin["xep_0004"].make_form(ftype="submit")
+    for var, value in values.items():
+        form.add_field(var=var, value=value)
+    iq["command"].append(form)
+    return await client.query(iq)
