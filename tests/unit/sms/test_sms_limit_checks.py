@@ -4,6 +4,7 @@ the sender counts (only what Twilio created)."""
 import asyncio
 
 import pytest
+from sms_fakes import ScriptedTwilio
 
 from transport import cli
 from transport.backends.sms.ledger import DailyLimits, UsageLedger
@@ -202,21 +203,6 @@ async def test_concurrent_stanzas_cannot_both_take_the_last_slot(store):
 
 
 # -- what the sender counts -------------------------------------------------------------
-
-class ScriptedTwilio:
-    """Answers creates from a script: an exception to raise, or None for success."""
-
-    def __init__(self, *script):
-        self.script = list(script)
-        self.created = []
-
-    async def create_message(self, *, to, from_, body, media_urls, status_callback):
-        step = self.script.pop(0) if self.script else None
-        if step is not None:
-            raise step
-        self.created.append((to, body))
-        return f"SM{len(self.created):032x}"
-
 
 class Repo:
     async def record_sent(self, sid, now):

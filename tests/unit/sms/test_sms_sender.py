@@ -1,6 +1,7 @@
 """The retry-or-refuse decisions of the sender, with a scripted Twilio in its place."""
 
 import pytest
+from sms_fakes import ScriptedTwilio
 
 from transport.backends.sms.limits import Spending
 from transport.backends.sms.outbound import Sender
@@ -14,22 +15,6 @@ from transport.store import Store
 
 ME = "+12125550100"
 A, B = "+12125550142", "+12125550143"
-
-
-class ScriptedTwilio:
-    """Answers creates from a script: an exception to raise, or None for success."""
-
-    def __init__(self, *script):
-        self.script = list(script)
-        self.created = []
-
-    async def create_message(self, *, to, from_, body, media_urls, status_callback):
-        step = self.script.pop(0) if self.script else None
-        if step is not None:
-            raise step
-        sid = f"SM{len(self.created):032x}"
-        self.created.append((to, body, sid))
-        return sid
 
 
 class Repo:
