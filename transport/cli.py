@@ -61,9 +61,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _run(args.config, args.log_level)
 
 
-def _load(path: Path) -> tuple[Settings | None, Mapping[str, str]]:
-    """Settings (None after printing the problems) and backends that failed to load."""
+def _load(path: Path, *, every_backend: bool = False) -> tuple[Settings | None,
+                                                                  Mapping[str, str]]:
+    """Settings (None after printing the problems) and backends that failed to load.
+
+    ``run`` imports only the backends its config names; ``check-config`` tries them all
+    (``every_backend``) so that it can warn about an installed one that cannot load."""
     backends = registry.load_backends()
+    load_all = getattr(backends, "load_all", None)
+    if every_backend and load_all is not None:
+        load_all()
     failures: Mapping[str, str] = getattr(backends, "failures", {})
     try:
         return load_settings(path, backends=backends), failures
@@ -74,7 +81,7 @@ def _load(path: Path) -> tuple[Settings | None, Mapping[str, str]]:
 
 
 def _check_config(path: Path) -> int:
-    settings, failures = _load(path)
+    settings, failures = _load(path, every_backend=True)
     if settings is None:
         return EXIT_CONFIG
     used = {c.name for c in settings.components}

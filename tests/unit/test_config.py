@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import subprocess
+import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -395,3 +397,17 @@ def test_metrics_section_is_optional_and_checked(tmp_path) -> None:
         load_settings(path, env={}, backends=BACKENDS)
     assert any(p.startswith("metrics.listen_port:") for p in caught.value.problems)
     assert any(p.startswith("metrics.listen_hots:") for p in caught.value.problems)
+
+
+def test_only_the_backends_a_config_names_are_imported(tmp_path) -> None:
+    """An echo-only gateway never imports the SMS backend (twilio-python: ~15 MiB idle)."""
+    path = tmp_path / "c.toml"
+    path.write_text('[database]\npath = "x.sqlite3"\n'
+                    '[echo]\njid = "echo.example.org"\nsecret = "s"\n')
+    probe = ("import sys; from transport.config import load_settings; "
+             f"s = load_settings(__import__('pathlib').Path({str(path)!r}), env={{}}); "
+             "print(sorted(c.name for c in s.components), "
+             "'transport.backends.sms' in sys.modules, 'twilio' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.strip() == "['echo'] False False"

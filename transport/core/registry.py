@@ -9,6 +9,7 @@ take the others down or end in a traceback: it is left out and its error kept in
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
 from importlib.metadata import EntryPoint, entry_points
 
 from transport.core.backend import Backend
@@ -33,27 +34,59 @@ def _load_one(entry: EntryPoint) -> type[Backend]:
     return loaded
 
 
-def load_backends() -> LoadedBackends:
-    """Import every installed backend; the ones that fail are listed in ``.failures``.
+def load_backends() -> LazyBackends:
+    """Every installed backend, imported only when asked for (a config names it).
 
-    The same name declared by two packages with different targets is a failure too: which
-    one would run would depend on the order of ``sys.path``.
+    A gateway running only IRC never imports the SMS backend and twilio-python (about
+    15 MiB). A backend that fails to import, or the same name declared by two packages with
+    different targets (which one ran would depend on ``sys.path``), is listed in
+    ``.failures`` once something asks for it.
     """
-    result = LoadedBackends()
-    targets: dict[str, str] = {}
+    entries: dict[str, EntryPoint] = {}
+    clashes: dict[str, str] = {}
     for entry in entry_points(group=GROUP):
-        name = entry.name
-        if name in targets:
-            if targets[name] != entry.value:
-                result.pop(name, None)
-                result.failures[name] = (
-                    f"declared by more than one package ({targets[name]}, {entry.value})"
-                )
-            continue
-        targets[name] = entry.value
+        known = entries.get(entry.name)
+        if known is not None and known.value != entry.value:
+            clashes[entry.name] = (
+                f"declared by more than one package ({known.value}, {entry.value})")
+        entries.setdefault(entry.name, entry)
+    return LazyBackends(entries, clashes)
+
+
+class LazyBackends(Mapping[str, type[Backend]]):
+    """Backend classes by entry-point name, imported on first access; ``failures`` maps
+    the names that could not be loaded to a one-line error."""
+
+    def __init__(self, entries: Mapping[str, EntryPoint], clashes: Mapping[str, str]) -> None:
+        self._entries = dict(entries)
+        self._loaded: dict[str, type[Backend]] = {}
+        self.failures: dict[str, str] = dict(clashes)
+
+    def __getitem__(self, name: str) -> type[Backend]:
+        loaded = self._loaded.get(name)
+        if loaded is not None:
+            return loaded
+        if name in self.failures or name not in self._entries:
+            raise KeyError(name)
+        entry = self._entries[name]
         try:
-            result[name] = _load_one(entry)
+            loaded = self._loaded[name] = _load_one(entry)
         except Exception as exc:  # any import-time error must stay a one-line report
             log.debug("backend %s failed to load", name, exc_info=True)
-            result.failures[name] = f"cannot load {entry.value}: {type(exc).__name__}: {exc}"
-    return result
+            self.failures[name] = f"cannot load {entry.value}: {type(exc).__name__}: {exc}"
+            raise KeyError(name) from None
+        return loaded
+
+    def load_all(self) -> None:
+        """Import every backend now (``check-config`` reports those that cannot load)."""
+        for name in list(self._entries):
+            self.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries and name not in self.failures
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in self._entries if name not in self.failures)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
