@@ -107,7 +107,7 @@ async def component_connects(port: int, domain: str, secret: str) -> bool:
 
 
 async def client_login(port: int, jid: str, password: str, timeout: float = 15.0) -> None:
-    """Log in with slixmpp over plain TCP (1.17's defaults refuse that; see TESTBED.md)."""
+    """Log in with slixmpp over plain TCP (slixmpp 1.17 refuses it unless told to)."""
     client = slixmpp.ClientXMPP(jid, password)
     client.enable_direct_tls = False
     client.enable_starttls = False

@@ -20,7 +20,7 @@ Predicate = Callable[[Any], bool]
 
 
 class TestClient(ClientXMPP):
-    """A slixmpp client configured for a plain-TCP loopback server (see TESTBED.md)."""
+    """A slixmpp client configured for a plain-TCP loopback server."""
 
     __test__ = False  # not a pytest test class
 

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from transport.backends.irc.protocol import ConnectionOptions, IrcConnection, IrcEvent
+from transport.testing.servers import InspircdServer
 
-from . import servers
 from .conftest import Recorder
 
 pytestmark = [
@@ -34,8 +34,8 @@ WANTED_IRCV3 = {
 
 
 @pytest.fixture(scope="module")
-def inspircd_srv(tmp_path_factory):
-    with servers.inspircd(tmp_path_factory.mktemp("inspircd")) as srv:
+def inspircd_srv():
+    with InspircdServer() as srv:
         yield srv
 
 

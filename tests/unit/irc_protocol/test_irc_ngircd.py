@@ -14,8 +14,8 @@ from transport.backends.irc.protocol import (
     IrcConnectionError,
     IrcEvent,
 )
+from transport.testing.servers import NgircdServer
 
-from . import servers
 from .conftest import Recorder
 
 pytestmark = [
@@ -26,14 +26,14 @@ FAST = ConnectionOptions(rate=0, welcome_grace=0.5)
 
 
 @pytest.fixture(scope="module")
-def ngircd_srv(tmp_path_factory):
-    with servers.ngircd(tmp_path_factory.mktemp("ngircd")) as srv:
+def ngircd_srv():
+    with NgircdServer(name="irc.test") as srv:
         yield srv
 
 
 @pytest.fixture(scope="module")
-def ngircd_tls_pass(tmp_path_factory):
-    with servers.ngircd(tmp_path_factory.mktemp("ngircd-tls"), tls=True, password="letmein") as srv:
+def ngircd_tls_pass():
+    with NgircdServer(tls=True, extra={"Global": {"Password": "letmein"}}) as srv:
         yield srv
 
 
@@ -170,7 +170,7 @@ async def test_server_password_and_tls(ngircd_tls_pass, closing, recorder):
         srv.tls_port,
         "pinned",
         tls=True,
-        ca_file=str(srv.workdir / "cert.pem"),
+        ca_file=str(srv.cert_path),
         password="letmein",
     )
     assert reg.nick == "pinned"

@@ -1,4 +1,4 @@
-"""A real ejabberd 23.01 for tests, run from a scratch directory (see docs TESTBED.md).
+"""A real ejabberd 23.01 for tests, run from a scratch directory.
 
 ``ejabberdctl`` is not used: as root it switches to the ``ejabberd`` user and refuses to run
 anything else, and it wants the system node. We run the Erlang VM directly instead, *without

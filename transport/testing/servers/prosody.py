@@ -1,4 +1,4 @@
-"""A real Prosody 0.12 for tests, run from a scratch directory (see docs TESTBED.md)."""
+"""A real Prosody 0.12 for tests, run from a scratch directory."""
 
 from __future__ import annotations
 
