@@ -1,14 +1,18 @@
 """Pacing of new IRC connections per host: attempts in flight and new attempts per second,
-and the config keys that set them (with a default under [irc] and one per server)."""
+and the config keys that set them (with a default under [irc] and one per server); which
+failed connects are worth another attempt."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import ssl
 
 import pytest
 
+from transport.backends.irc.connecting import worth_retrying
 from transport.backends.irc.pacing import ConnectPacer, HostGate
+from transport.backends.irc.protocol import IrcConnectionError
 from transport.backends.irc.settings import (
     DEFAULT_CONNECTS_PER_SECOND,
     DEFAULT_MAX_CONNECTING,
@@ -121,3 +125,20 @@ def test_pacing_keys_are_checked_with_their_paths() -> None:
     assert sorted(e.key for e in err.value.exceptions) == [
         "connects_per_second", "max_connecting", 'servers."irc.bad.net".connects_per_second',
         'servers."irc.bad.net".max_connecting']
+
+
+def _failure(text: str, cause: BaseException | None) -> IrcConnectionError:
+    error = IrcConnectionError(text)
+    error.__cause__ = cause
+    return error
+
+
+def test_only_failures_another_attempt_may_fix_are_retried() -> None:
+    assert worth_retrying(_failure("Connection refused", ConnectionRefusedError()))
+    assert worth_retrying(_failure("connection closed by server", None))
+    assert worth_retrying(_failure("registration timed out", TimeoutError()))
+    assert worth_retrying(_failure("EOF in handshake", ssl.SSLEOFError()))
+    assert not worth_retrying(_failure("certificate verify failed",
+                                       ssl.SSLCertVerificationError()))
+    assert not worth_retrying(_failure("certificate fingerprint mismatch (...)", None))
+    assert not worth_retrying(_failure("nickname alice is in use", None))

@@ -21,6 +21,7 @@ in use, a value that cannot be sent) clears ``session.retryable``.
 from __future__ import annotations
 
 import functools
+import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -130,7 +131,7 @@ async def connect(session: IrcSession) -> bool:
                     )
             except IrcConnectionError as exc:  # its Disconnected event is in the inbox
                 session.connect_error = str(exc)
-                session.retryable = "in use" not in session.connect_error
+                session.retryable = worth_retrying(exc)
                 log.debug("Connecting %s to %s:%d failed: %s", session.user, session.host,
                           port, exc)
                 continue
@@ -143,6 +144,17 @@ async def connect(session: IrcSession) -> bool:
             session.retryable = True
             return True
     return _failed(session)
+
+
+def worth_retrying(exc: IrcConnectionError) -> bool:
+    """Whether another attempt may succeed: a refused, reset, timed-out or throttled connect
+    may, a refused certificate, pin or nick (only the user or admin can change them) not."""
+    cause = exc.__cause__
+    if isinstance(cause, ssl.SSLError) and not isinstance(
+            cause, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        return False
+    text = str(exc)
+    return "fingerprint mismatch" not in text and "in use" not in text
 
 
 def _failed(session: IrcSession) -> bool:
