@@ -120,7 +120,7 @@ async def test_with_the_default_pacing_every_join_of_a_storm_completes(
                   and r["type"] == "error"]
         assert (pending, errors) == (0, []), f"{pending} pending, errors {errors}"
         # 60 at 10 new connections per second: the pacing shows, and it is all it costs.
-        assert 4.0 < elapsed < 15.0, f"took {elapsed:.1f} s"
+        assert 4.0 < elapsed < 20.0, f"took {elapsed:.1f} s"
 
 
 async def test_a_storm_against_a_throttling_server_ends_every_join(
