@@ -11,11 +11,17 @@ handshake or certificate is never followed by plain text carrying the server pas
 ports are used only when no TLS port is set. A pinned certificate fingerprint is enforced by
 the connection (:mod:`.protocol.pinning`). The first connection of a session refuses a nick
 in use (the join answers ``conflict``); reconnects take ``nick_`` instead.
+
+Every attempt first takes a slot of the host's gate (:mod:`.pacing`), shared by all users of
+the component, so a join storm or a restart restoring many channels opens connections no
+faster than the server accepts them. A failure retrying cannot fix (a refused host, a nick
+in use, a value that cannot be sent) clears ``session.retryable``.
 """
 
 from __future__ import annotations
 
 import functools
+import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -92,6 +98,7 @@ async def connect(session: IrcSession) -> bool:
     except hosts.HostRefused as exc:
         log.info("Refused to connect %s to %s: %s", session.user, session.host, exc)
         session.connect_error = str(exc)
+        session.retryable = False
         if not isinstance(exc, hosts.LookupFailed):
             session.keep_trying = False  # a refused host is not worth retrying in a loop
         session.submit(functools.partial(session.status, f"Connection failed: {exc}"))
@@ -102,6 +109,7 @@ async def connect(session: IrcSession) -> bool:
     options = _options(0 if limit < 0 else 1.0, max(limit, 1), session.was_registered)
     nick = prefs.nick or session.nick
     verify = prefs.verify_cert if prefs.verify_cert is not None else session.config.verify_cert
+    gate = session.manager.pacer.gate(session.host, *settings.pacing(session.config))
     for port, tls in where.endpoints:
         secure = " (encrypted)" if tls else ""
         session.submit(functools.partial(
@@ -112,24 +120,41 @@ async def connect(session: IrcSession) -> bool:
             conn = IrcConnection(session.take, options)
             session.conn = conn
             try:
-                await conn.connect(
-                    session.host, port, nick,
-                    username=prefs.username, realname=prefs.realname, password=prefs.password,
-                    tls=tls, verify_cert=verify, address=address,
-                    fingerprint=prefs.fingerprint if tls else None,
-                    sasl_plain=(nick, prefs.sasl_password) if prefs.sasl_password else None,
-                    fallback_encoding=PASSTHROUGH,
-                )
+                async with gate.slot():
+                    await conn.connect(
+                        session.host, port, nick,
+                        username=prefs.username, realname=prefs.realname,
+                        password=prefs.password, tls=tls, verify_cert=verify, address=address,
+                        fingerprint=prefs.fingerprint if tls else None,
+                        sasl_plain=(nick, prefs.sasl_password) if prefs.sasl_password else None,
+                        fallback_encoding=PASSTHROUGH,
+                    )
             except IrcConnectionError as exc:  # its Disconnected event is in the inbox
                 session.connect_error = str(exc)
+                session.retryable = worth_retrying(exc)
+                log.debug("Connecting %s to %s:%d failed: %s", session.user, session.host,
+                          port, exc)
                 continue
             except ValueError as exc:  # a nick, password or pin that cannot be used
                 session.connect_error = str(exc)
+                session.retryable = False
                 conn.close(str(exc))
                 return _failed(session)
             session.port, session.tls = port, tls
+            session.retryable = True
             return True
     return _failed(session)
+
+
+def worth_retrying(exc: IrcConnectionError) -> bool:
+    """Whether another attempt may succeed: a refused, reset, timed-out or throttled connect
+    may, a refused certificate, pin or nick (only the user or admin can change them) not."""
+    cause = exc.__cause__
+    if isinstance(cause, ssl.SSLError) and not isinstance(
+            cause, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        return False
+    text = str(exc)
+    return "fingerprint mismatch" not in text and "in use" not in text
 
 
 def _failed(session: IrcSession) -> bool:

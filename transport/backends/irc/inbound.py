@@ -110,9 +110,18 @@ async def session_over(session: IrcSession) -> None:
 
 
 async def connection_failed(session: IrcSession, error: str) -> None:
-    condition = "conflict" if "in use" in error else "remote-server-not-found"
+    """A session that never registered gave up: its waiting joins get an error to show."""
+    if "in use" in error:
+        condition, etype = "conflict", "cancel"
+    elif not session.retryable:
+        condition, etype = "remote-server-not-found", "cancel"
+    elif "timed out" in error:  # retried with backoff, in vain
+        condition, etype = "remote-server-timeout", "wait"
+    else:
+        condition, etype = "service-unavailable", "wait"
+    text = f"Could not connect to {session.host}: {error}"
     for channel in list(session.channels.values()):
-        await refuse_waiting(session, channel, condition, "cancel", error)
+        await refuse_waiting(session, channel, condition, etype, text)
     await session.presence(session.bridge.xmpp.make_presence(
         pto=session.user, pfrom=session.bridge.jids.server(session.host), ptype="unavailable"))
 

@@ -3,6 +3,7 @@
 Sessions are created on demand (a join, a message, a LIST) and forgotten when they end.
 On start, the channels users were in and that are persistent for them (by the channel's
 setting, the user's default or the config's) are joined again so the gateway keeps logging.
+Every new connection, a restored one too, waits for its host's gate (:mod:`.pacing`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from transport.backends.irc.addressing import check_nick
 from transport.backends.irc.bridge import Bridge, log
 from transport.backends.irc.channel import Channel
 from transport.backends.irc.contracts import ConnectionInfo
+from transport.backends.irc.pacing import ConnectPacer
 from transport.backends.irc.session import IrcSession
 from transport.core.errors import AddressError, GatewayError
 from transport.xmpp.escaping import escape_node
@@ -27,6 +29,7 @@ class SessionManager:
         self.bridge = bridge
         self.sessions: dict[tuple[str, str], IrcSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.pacer = ConnectPacer()  # new connections per host, for every user alike
 
     def get(self, user: str, host: str) -> IrcSession | None:
         session = self.sessions.get((user, host))

@@ -8,11 +8,14 @@ history and subject go through the durable queue after them.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
 from typing import TYPE_CHECKING
 
 from transport.backends.irc import mucxml
 from transport.backends.irc.addressing import occupant_jid
+from transport.backends.irc.bridge import log
 from transport.backends.irc.channel import Channel, JoinRequest, Member, role_affiliation
 from transport.backends.irc.contracts import HistoryRequest
 from transport.backends.irc.mam import history_messages
@@ -163,8 +166,30 @@ async def join(session: IrcSession, full: str, name: str, room_local: str, nick:
     # already in, whose channel waits for the rejoin a reconnect sent (``inbound.registered``).
     first = not channel.waiting and full not in channel.resources
     channel.waiting[full] = request
+    asyncio.get_running_loop().call_later(
+        session.bridge.settings.queue_timeout, session.submit,
+        functools.partial(_join_expired, session, channel, full, request))
     if first and session.ready:
         send_join(session, channel)
+
+
+async def _join_expired(session: IrcSession, channel: Channel, full: str,
+                        request: JoinRequest) -> None:
+    """A join still waiting after ``queue_timeout`` (the server is slow to accept, or keeps
+    dropping the link) ends in an error the client can show, never pending forever."""
+    if channel.waiting.get(full) is not request or session.channels.get(
+            channel.folded) is not channel:
+        return
+    why = f" ({session.connect_error})" if session.connect_error and not session.ready else ""
+    text = f"{session.host} did not let the gateway into {channel.name} in time{why}"
+    log.info("Join of %s to %s on %s timed out", full, channel.name, session.host)
+    await session.presence(mucxml.presence_error(
+        session.bridge.xmpp, room_jid(session, channel, request.nick), full,
+        "remote-server-timeout", "wait", text))
+    if channel.persistent:  # the gateway stays on it (a restore may be the one waiting)
+        del channel.waiting[full]
+    else:
+        await leave(session, full, channel.folded, "")
 
 
 def send_join(session: IrcSession, channel: Channel) -> None:

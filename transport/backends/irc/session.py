@@ -46,6 +46,9 @@ Action = Callable[[], Awaitable[Any]]
 _BATCH = 512
 _POLL_FIRST = 0.05
 _POLL_MAX = 1.0
+#: Attempts a session that never registered makes before its joins get an error (a refused,
+#: reset or throttled connect is often a storm passing; 0.5 + 1 + 2 + 4 s of backoff).
+FRESH_ATTEMPTS = 5
 
 
 class IrcSession:
@@ -57,8 +60,8 @@ class IrcSession:
                  "auto_replies", "bridge", "channels", "closed", "config", "conn",
                  "connect_error", "host",
                  "keep_trying", "list_done", "listing", "manager", "motd", "nick",
-                 "nick_requests", "pending", "pm_nicks", "port", "registered", "since", "state",
-                 "tls", "user", "waiters", "was_registered")
+                 "nick_requests", "pending", "pm_nicks", "port", "registered", "retryable",
+                 "since", "state", "tls", "user", "waiters", "was_registered")
 
     def __init__(
         self, manager: SessionManager, bridge: Bridge, user: str, host: str, config: ServerConfig,
@@ -87,6 +90,7 @@ class IrcSession:
         self.nick_requests: dict[str, str] = {}
         self.pm_nicks: set[str] = set()
         self.connect_error = ""
+        self.retryable = True  # false once a connect failed in a way retrying cannot fix
         self._closing = False
         self._queue: Inbox[Event | Action] = Inbox()
         self._outgoing: list[XmppMessage] = []
@@ -167,7 +171,8 @@ class IrcSession:
                     # It closed before this task got to run again: nobody else saw that.
                     await self.run(self.flush)  # the Disconnected event has been handled
                     failures = 1
-                elif not self.was_registered and not self.keep_trying:
+                elif not self.was_registered and not self.keep_trying and (
+                        not self.retryable or failures + 1 >= FRESH_ATTEMPTS):
                     self._closing = True
                     await self.run(self._give_up)
                     return

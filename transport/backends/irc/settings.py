@@ -25,9 +25,16 @@ _TOP_KEYS = (
     "reconnect_max_delay",
     "persistent_by_default",
     "retention_days",
+    "connects_per_second",
+    "max_connecting",
     "servers",
 )
-_SERVER_KEYS = ("port", "tls", "verify_cert", "encoding")
+_SERVER_KEYS = ("port", "tls", "verify_cert", "encoding", "connects_per_second",
+                "max_connecting")
+#: New connections to one host: at most this many per second, and this many registering at
+#: once (500 users join in about 50 s; below real networks' per-IP throttles).
+DEFAULT_CONNECTS_PER_SECOND = 10.0
+DEFAULT_MAX_CONNECTING = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +45,8 @@ class ServerConfig:
     tls: bool = True
     verify_cert: bool = True
     encoding: str = "latin-1"
+    connects_per_second: float | None = None  # None: the [irc] default
+    max_connecting: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +63,8 @@ class IrcSettings:
     reconnect_max_delay: float = 60.0
     persistent_by_default: bool = False
     retention_days: int = 0
+    connects_per_second: float = DEFAULT_CONNECTS_PER_SECOND
+    max_connecting: int = DEFAULT_MAX_CONNECTING
 
     def server(self, host: str) -> ServerConfig | None:
         """The config for ``host`` (lower-case), or None when users may not reach it."""
@@ -65,6 +76,13 @@ class IrcSettings:
     def listed(self, host: str) -> bool:
         """Whether the admin named ``host`` under ``[irc.servers]`` (its endpoint is fixed)."""
         return host.lower() in self.servers
+
+    def pacing(self, config: ServerConfig) -> tuple[float, int]:
+        """New connections per second and attempts in flight for a host with ``config``."""
+        rate = config.connects_per_second
+        limit = config.max_connecting
+        return (self.connects_per_second if rate is None else rate,
+                self.max_connecting if limit is None else limit)
 
 
 class _Checker:
@@ -135,6 +153,10 @@ def _server(check: _Checker, host: str, table: Any) -> ServerConfig:
         tls=tls,
         verify_cert=check.boolean(table, "verify_cert", True, path),
         encoding=str(encoding),
+        connects_per_second=(check.number(table, "connects_per_second", 1.0, path)
+                             if "connects_per_second" in table else None),
+        max_connecting=(check.integer(table, "max_connecting", 1, 1, 10_000, path)
+                        if "max_connecting" in table else None),
     )
 
 
@@ -160,6 +182,10 @@ def parse_settings(section: Mapping[str, Any]) -> IrcSettings:
         reconnect_max_delay=check.number(section, "reconnect_max_delay", 60.0, ""),
         persistent_by_default=check.boolean(section, "persistent_by_default", False, ""),
         retention_days=check.integer(section, "retention_days", 0, 0, 100_000, ""),
+        connects_per_second=check.number(section, "connects_per_second",
+                                         DEFAULT_CONNECTS_PER_SECOND, ""),
+        max_connecting=check.integer(section, "max_connecting", DEFAULT_MAX_CONNECTING, 1,
+                                     10_000, ""),
     )
     if check.errors:
         raise ExceptionGroup("irc settings", check.errors)
