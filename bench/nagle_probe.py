@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from transport.testing.gateway import ComponentSpec, build_settings, running_gateway
 from transport.testing.servers.prosody import ProsodyServer
@@ -52,7 +53,7 @@ async def probe(args: argparse.Namespace, workdir: Path) -> str:
             await register(client, GW, username="alice")
             read_at: dict[str, float] = {}
 
-            def stamp(stanza):  # type: ignore[no-untyped-def]
+            def stamp(stanza: Any) -> Any:
                 if stanza.name == "message" and stanza["body"].startswith(MARK):
                     read_at[stanza["body"]] = time.time()
                 return stanza
