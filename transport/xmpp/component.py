@@ -156,6 +156,7 @@ class GatewayComponent(ComponentXMPP):
         super().data_received(data)
 
     def connection_lost(self, exception: BaseException | None) -> None:
+        """The socket goes with the stream; a reconnect tunes the next one."""
         self._ack_socket = None
         super().connection_lost(exception)
 
