@@ -28,8 +28,12 @@ Prints both gateways side by side with the machine and the targets of issue 4 it
 Every process it starts (servers, gateways, crowd workers, py-spy) is stopped by PID, also
 on errors and Ctrl-C/SIGTERM.
 
-Usage: ``python bench/irc.py [--quick] [--only ours|biboumi] [--profile DIR]``
-(``--quick``: small counts, about 1-2 minutes; the default full run takes about 10).
+Usage: ``python bench/irc.py [--quick] [--only ours|biboumi] [--prosody-nagle
+default|off|both] [--profile DIR]``
+(``--quick``: small counts, about 1-2 minutes; the default full run takes about 10 per
+Prosody setting). Admins mostly run Prosody at its defaults (Nagle's algorithm on), so by
+default everything is measured twice: with Prosody's defaults and with
+``network_settings = { nagle = false }``, one table each.
 """
 
 from __future__ import annotations
@@ -303,11 +307,35 @@ class Bench:
 
 # ----------------------------------------------------------------------------- main
 
+#: ``--prosody-nagle`` choices -> Prosody's Nagle setting for each run, in order.
+NAGLE_RUNS: dict[str, tuple[bool, ...]] = {"default": (True,), "off": (False,),
+                                           "both": (True, False)}
+
+
+def prosody_setting(nagle: bool) -> str:
+    return ("Prosody at its default network settings (nagle on)" if nagle
+            else "Prosody tuned: network_settings = { nagle = false }")
+
+
 async def main(args: argparse.Namespace) -> int:
+    """One full run per Prosody setting ``--prosody-nagle`` asks for, each with its table."""
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
+    tables = []
+    for nagle in NAGLE_RUNS[args.prosody_nagle]:
+        log(f"run with {prosody_setting(nagle)}")
+        tables.append(f"{prosody_setting(nagle)}\n{await run(args, nagle)}")
+    text = "\n\n".join(tables)
+    print(text, flush=True)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    return 0
+
+
+async def run(args: argparse.Namespace, nagle: bool) -> str:
+    """Both gateways on one Prosody (Nagle on if ``nagle``) and one ngIRCd; the table."""
     started = now()
     crowd_size = max(args.users_small, args.users_large, args.users_alone)
     names = [f"c{i}" for i in range(crowd_size)]
@@ -321,7 +349,7 @@ async def main(args: argparse.Namespace) -> int:
             if folder:
                 Path(folder).mkdir(parents=True, exist_ok=True)
         machine = machine_summary(workdir)
-        prosody = ProsodyServer({BIBOUMI: SECRET, OURS: SECRET})
+        prosody = ProsodyServer({BIBOUMI: SECRET, OURS: SECRET}, nagle=nagle)
         stack.callback(prosody.close)
         took = precreate_accounts(prosody.data_dir, prosody.domain, ["bench", *names], PASSWORD)
         log(f"{len(names) + 1} accounts written in {took * 1000:.0f} ms "
@@ -397,11 +425,7 @@ async def main(args: argparse.Namespace) -> int:
         # Memory and fan-out: one gateway at a time, a fresh process for each case.
         for target in targets:
             await bench.crowd_cases(target, peers[target.key], results[target.key])
-        text = report(args, results, machine, now() - started)
-        print(text, flush=True)
-        if args.output:
-            Path(args.output).write_text(text + "\n")
-    return 0
+        return report(args, results, machine, now() - started)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -409,6 +433,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="small counts (1,000-message flows, 3 s latency, 20/50/20 users)")
     parser.add_argument("--only", choices=("biboumi", "ours"), help="measure one gateway")
+    parser.add_argument("--prosody-nagle", choices=tuple(NAGLE_RUNS), default="both",
+                        help="Prosody's Nagle: its default (on), off (tuned), or both, one "
+                        "run and table each (default both)")
     parser.add_argument("--count", type=int, help="messages per flow (default 5000)")
     parser.add_argument("--rounds", type=int,
                         help="alternating rounds of flows and latency (default 3; quick 1)")

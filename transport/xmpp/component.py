@@ -18,6 +18,7 @@ from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream.xmlstream import NotConnectedError
 
 from transport import SOFTWARE_NAME, __version__
+from transport.xmpp import tcp_ack
 from transport.xmpp.address_guard import addresses_valid, refuse
 from transport.xmpp.iq_guard import GuardedIq
 from transport.xmpp.xmlchars import legal_xml_bytes
@@ -94,6 +95,8 @@ class GatewayComponent(ComponentXMPP):
         self._stopping = False
         self._failures = 0
         self._keepalive_task: asyncio.Task[None] | None = None
+        #: The stream's TCP socket while connected, for prompt ACKs (see tcp_ack).
+        self._ack_socket: Any | None = None
         self.add_event_handler("session_start", self._on_session_start)
         self.add_event_handler("disconnected", self._on_disconnected)
         self.add_event_handler("stream_error", self._on_stream_error)
@@ -138,6 +141,24 @@ class GatewayComponent(ComponentXMPP):
             refuse(self, stanza)
             return
         super().recv_stanza(stanza)
+
+    def connection_made(self, transport: Any, send_event: bool = True) -> None:
+        """Tune the new stream's socket so latency does not hang on the server's Nagle."""
+        sock = tcp_ack.stream_socket(transport)
+        self._ack_socket = sock if sock is not None and tcp_ack.tune(sock) else None
+        super().connection_made(transport, send_event)
+
+    def data_received(self, data: bytes | str) -> None:
+        """Acknowledge the read at once (the server may be holding its next stanza for
+        that ACK), then parse it."""
+        if self._ack_socket is not None:
+            tcp_ack.acknowledge_now(self._ack_socket)
+        super().data_received(data)
+
+    def connection_lost(self, exception: BaseException | None) -> None:
+        """The socket goes with the stream; a reconnect tunes the next one."""
+        self._ack_socket = None
+        super().connection_lost(exception)
 
     def send(self, data: Any, use_filters: bool = True) -> None:
         """Queue a stanza; a second answer to one IQ stops here (see iq_guard)."""
