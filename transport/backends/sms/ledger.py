@@ -99,6 +99,9 @@ class Reservation:
         self.messages = self.segments = 0
 
 
+STORE_LINGER: Final = 0.05
+
+
 class UsageLedger:
     """Daily usage of every user of one sms component."""
 
@@ -141,7 +144,10 @@ class UsageLedger:
         counts[1] += segments
 
     async def _store_created(self) -> None:
-        await asyncio.sleep(0)  # the rest of this turn's creations join the write
+        # Creations of the next STORE_LINGER seconds join this write: one commit per create
+        # (a thousand a second under a burst) cost the sender about a tenth of its speed. A
+        # crash loses at most that much counting; a clean stop waits for it (``flush``).
+        await asyncio.sleep(STORE_LINGER)
         rows, self._unstored = self._unstored, {}
         try:
             await self.db.executemany(_ADD, [(day_text(day), user, messages, segments)
