@@ -12,11 +12,18 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+# The command and form types are part of the backend API: importable from here too.
+from transport.core.commands import Command as Command
+from transport.core.commands import CommandHandler as CommandHandler
+from transport.core.commands import CommandRequest as CommandRequest
+from transport.core.commands import CommandResult as CommandResult
+from transport.core.commands import FormField as FormField
+from transport.core.commands import gateway_only as gateway_only
 from transport.core.errors import AddressError
 from transport.core.events import (
     OutgoingMessage,
@@ -35,19 +42,6 @@ class Identity:
     category: str
     type: str
     name: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class FormField:
-    """One XEP-0004 field; for registration ``var`` doubles as the XEP-0077 legacy field."""
-
-    var: str
-    label: str
-    type: str = "text-single"
-    required: bool = True
-    desc: str = ""
-    options: tuple[tuple[str, str], ...] = ()
-    value: str | list[str] | bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,51 +107,6 @@ class SoftwareVersion:
     name: str
     version: str = ""
     os: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class CommandResult:
-    """The outcome of a neutral ad-hoc command step: a note, or a form to fill next."""
-
-    note: str = ""
-    form: tuple[FormField, ...] = ()
-    form_title: str = ""
-    form_instructions: str = ""
-    note_type: str = "info"
-
-
-@dataclass(frozen=True, slots=True)
-class CommandRequest:
-    """Who runs a command, and on which JID: ``target`` is the contact localpart the
-    command was sent to ('' for the component domain itself)."""
-
-    requester: str
-    target: str = ""
-
-
-CommandHandler = Callable[[CommandRequest, Mapping[str, Any] | None], Awaitable[CommandResult]]
-
-
-def gateway_only(target: str) -> bool:
-    """The default ``Command.targets``: only the component domain offers the command."""
-    return target == ""
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """A XEP-0050 command, on the component domain or on contact JIDs.
-
-    The handler is called with ``None`` to start, then again with the submitted form
-    values; returning a form keeps the session open. ``targets`` says which JIDs offer it,
-    by their localpart ('' = the domain), so a backend can put commands on rooms or servers.
-    """
-
-    node: str
-    name: str
-    handler: CommandHandler
-    admin_only: bool = False
-    needs_registration: bool = False
-    targets: Callable[[str], bool] = gateway_only
 
 
 @dataclass(frozen=True, slots=True)
