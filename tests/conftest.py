@@ -62,6 +62,13 @@ def ngircd() -> Iterator[NgircdServer]:
 
 
 @pytest.fixture(scope="session")
+def tls_ircd() -> Iterator[NgircdServer]:
+    """One ngIRCd that also serves TLS (a self-signed certificate: ``cert_path``,
+    ``cert_sha256``) on ``tls_port``, for the whole run."""
+    yield from _session_server(NgircdServer(tls=True))
+
+
+@pytest.fixture(scope="session")
 def inspircd() -> Iterator[InspircdServer]:
     """One InspIRCd 3 with the IRCv3 capabilities, for the whole run."""
     yield from _session_server(InspircdServer())

@@ -6,7 +6,7 @@ untouched (it would receive the server password in clear)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,15 +19,6 @@ from transport.testing.servers import NgircdServer
 
 pytest_plugins = ("test_irc_support",)
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(scope="module")
-def tls_ircd() -> Iterator[NgircdServer]:
-    server = NgircdServer(tls=True).start()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture

@@ -96,11 +96,10 @@ class PresenceHandler:
 
     async def _on_subscribed(self, pres: Any) -> None:
         contact = await self._check(pres)
-        user = bare(pres["from"])
         if contact is None:
             return
         await self.gw.store.subscriptions.set(
-            self.gw.component_jid, user, contact, contact_subscribed=True,
+            self.gw.component_jid, bare(pres["from"]), contact, contact_subscribed=True,
             registered_only=self._registration_required,
         )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,6 @@ from transport.backends.irc.protocol.pinning import (
     normalize_fingerprint,
     pin_matches,
 )
-from transport.testing.servers import NgircdServer
 from transport.testing.servers.ircd import self_signed_certificate
 
 pytestmark = pytest.mark.timeout(30)
@@ -42,15 +41,6 @@ def test_pins_are_read_in_biboumi_forms_and_compared_by_length() -> None:
     assert not pin_matches(DER, "00" * 32) and not pin_matches(DER, SHA1[:-1] + "0")
     assert not pin_matches(None, SHA256) and not pin_matches(b"", SHA256)
     assert not pin_matches(DER, "not a pin")
-
-
-@pytest.fixture(scope="module")
-def tls_ircd() -> Iterator[NgircdServer]:
-    server = NgircdServer(tls=True).start()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 async def test_a_pinned_self_signed_certificate_is_accepted_on_a_vetted_address(

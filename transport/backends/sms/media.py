@@ -136,12 +136,9 @@ class MediaStore:
     async def _download(self, url: str, declared: str, deadline: float) -> tuple[bytes, str]:
         if self._session is None:
             raise MediaProblem("the gateway is shutting down")
-        try:
-            if not self.api.is_api_url(url):
-                raise MediaProblem("the attachment is not on Twilio's media server")
-            target = URL(self.api.route(url))
-        except ValueError as exc:  # urlsplit and yarl refuse it: no URL at all
-            raise MediaProblem("the attachment's address is not a valid URL") from exc
+        if not self.api.is_api_url(url):  # parse_inbound let only http(s) URLs through
+            raise MediaProblem("the attachment is not on Twilio's media server")
+        target = URL(self.api.route(url))
         headers = {"Authorization": self.api.auth_header()}
         try:
             for _ in range(MAX_REDIRECTS + 1):
