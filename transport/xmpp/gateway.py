@@ -1,7 +1,7 @@
 """One component domain at work: its stream, its backend, its queues and handlers.
 
-``Gateway`` is what a backend sees as its ``BackendContext``; the stanza handlers live in
-sibling modules and reach the backend and the store only through it.
+The backend sees the gateway through a ``BackendView`` (its ``BackendContext``); the stanza
+handlers live in sibling modules and reach the backend and the store only through it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from transport.core.outbox import OutboxDispatcher
 from transport.core.policy import AccessPolicy
 from transport.core.reports import DeliveryReports
 from transport.observe.metrics import TO_LEGACY, TO_XMPP, GatewayMetrics
-from transport.store import LegacyKeyTaken
+from transport.store import LegacyKeyTaken, Store
+from transport.xmpp.backend_context import BackendView
 from transport.xmpp.component import GatewayComponent
 from transport.xmpp.delivery import DeliveryPump
 
@@ -30,9 +31,9 @@ class Gateway:
     def __init__(
         self,
         xmpp: GatewayComponent,
-        backend_cls: type[Backend],
+        backend_cls: type[Backend[Any]],
         backend_settings: Any,
-        store: Any,
+        store: Store,
         policy: AccessPolicy,
         metrics: GatewayMetrics | None = None,
     ) -> None:
@@ -43,7 +44,8 @@ class Gateway:
         self.policy = policy
         self._metrics = metrics if metrics is not None else GatewayMetrics()
         latency = self._metrics.delivery_seconds
-        self.backend = backend_cls(self, backend_settings)
+        self.backend = backend_cls(
+            BackendView(self, store.backend_storage(backend_cls.name)), backend_settings)
         self.pump = DeliveryPump(xmpp, store,
                                  observe=latency.labels(backend_cls.name, TO_XMPP).observe)
         self.reports = DeliveryReports(self.component_jid, store, self.deliver, self.contact_jid)
@@ -53,14 +55,14 @@ class Gateway:
         )
         self.received = 0
 
-    # -- BackendContext -------------------------------------------------------------------
+    # -- what BackendView passes on ------------------------------------------------------
 
     @property
     def component(self) -> GatewayComponent:
         return self.xmpp
 
     @property
-    def store(self) -> Any:
+    def store(self) -> Store:
         return self._store
 
     @property

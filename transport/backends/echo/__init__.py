@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from transport.core.backend import (
     Backend,
+    BackendContext,
     ContactInfo,
     FormField,
     Identity,
@@ -38,7 +39,7 @@ class EchoSettings:
     require_registration: bool = True
 
 
-class EchoBackend(Backend):
+class EchoBackend(Backend[EchoSettings]):
     """Echoes messages back from the contact they were sent to."""
 
     name: ClassVar[str] = "echo"
@@ -49,18 +50,19 @@ class EchoBackend(Backend):
         fields=(FormField("username", "User name"),),
     )
 
-    def __init__(self, ctx: Any, settings: EchoSettings) -> None:
+    def __init__(self, ctx: BackendContext, settings: EchoSettings) -> None:
         super().__init__(ctx, settings)
         if not settings.require_registration:
             self.registration = None
         self._flaky_attempts: dict[str, int] = {}
 
     @classmethod
-    def parse_settings(cls, section: Mapping[str, Any]) -> EchoSettings:
+    def parse_settings(cls, section: Mapping[str, object]) -> EchoSettings:
         problems = [SettingsError(k, "unknown key") for k in section if k != "require_registration"]
         value = section.get("require_registration", True)
         if not isinstance(value, bool):
             problems.append(SettingsError("require_registration", "expected true or false"))
+            value = True
         if problems:
             raise ExceptionGroup("echo settings", problems)
         return EchoSettings(require_registration=value)

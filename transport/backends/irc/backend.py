@@ -34,7 +34,6 @@ from transport.backends.irc.service import MucService
 from transport.backends.irc.settings import EXAMPLE, IrcSettings, parse_settings
 from transport.core.backend import (
     Backend,
-    BackendContext,
     Command,
     ContactInfo,
     Identity,
@@ -45,9 +44,10 @@ from transport.core.backend import (
 from transport.core.errors import AddressError
 from transport.core.events import OutgoingMessage, SendOutcome
 from transport.core.ordering import LaneTurns
+from transport.xmpp.backend_context import XmppBackendContext
 
 
-class IrcBackend(Backend):
+class IrcBackend(Backend[IrcSettings]):
     """IRC channels as MUC rooms and IRC users as contacts, addressed like biboumi."""
 
     name: ClassVar[str] = "irc"
@@ -63,7 +63,7 @@ class IrcBackend(Backend):
     secret_env: ClassVar[Mapping[str, str]] = {}
     pipelined_sends: ClassVar[bool] = True  # lines of several messages share one write
 
-    def __init__(self, ctx: BackendContext, settings: IrcSettings | None) -> None:
+    def __init__(self, ctx: XmppBackendContext, settings: IrcSettings | None) -> None:
         settings = settings or IrcSettings()
         super().__init__(ctx, settings)
         self.info = NetworkInfo()
