@@ -87,7 +87,9 @@ async def test_thousand_records_take_a_few_commits(store, clock):
 
 
 async def test_big_bursts_are_written_in_chunks_of_max_batch(store, clock):
-    archive = ChannelArchive(store.backend_storage("irc"), GW, clock=clock, flush_interval=0.01, max_batch=100)
+    archive = ChannelArchive(
+        store.backend_storage("irc"), GW, clock=clock, flush_interval=0.01, max_batch=100
+    )
     await archive.start()
     commits = store.db.commits
     await say(archive, *[str(i) for i in range(250)])
@@ -248,7 +250,9 @@ async def test_retention_runs_by_itself(store, clock):
     await archive.start()
     await say(archive, "old", at=T0 - 3 * 86400)
     await archive.stop()
-    pruning = ChannelArchive(store.backend_storage("irc"), GW, retention_days=2, clock=clock, prune_interval=0.05)
+    pruning = ChannelArchive(
+        store.backend_storage("irc"), GW, retention_days=2, clock=clock, prune_interval=0.05
+    )
     await pruning.start()
     for _ in range(50):
         row = await store.db.fetchone("SELECT COUNT(*) FROM irc_archive")

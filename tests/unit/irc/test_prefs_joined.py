@@ -34,7 +34,8 @@ async def test_joined_channels_are_recorded_once_per_user_server_and_channel(sto
     await prefs.left(ALICE, SRV.upper(), "#a")
     await prefs.left(ALICE, SRV, "#never")
     assert await ids(prefs) == [(ALICE, SRV, "#b"), (BOB, SRV, "#a")]
-    assert await ids(PrefsStore(store.backend_storage("irc"), OTHER)) == [(ALICE, SRV, "#elsewhere")]
+    assert await ids(PrefsStore(
+        store.backend_storage("irc"), OTHER)) == [(ALICE, SRV, "#elsewhere")]
 
 
 async def test_a_channel_made_persistent_is_recorded_even_when_not_joined(store) -> None:
