@@ -1,0 +1,79 @@
+"""The public backend API is typed: a third-party backend passes ``mypy --strict`` alone.
+
+mypy runs with an empty config and ``--no-site-packages``, with only this repository on
+``MYPYPATH``: slixmpp, irc, twilio and aiosqlite are then missing, as stubs for them would be
+for a third party, so a public module that imported one (or leaked its types) fails here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+import typing
+from pathlib import Path
+
+import pytest
+
+import transport
+from transport.core import backend as backend_api
+from transport.core.backend import Backend, BackendContext
+
+REPO = Path(transport.__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+
+
+def _mypy(workdir: Path, *targets: str) -> subprocess.CompletedProcess[str]:
+    config = workdir / "mypy.ini"
+    config.write_text("[mypy]\n")
+    env = {**os.environ, "MYPYPATH": str(REPO)}
+    env.pop("PYTHONPATH", None)
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-site-packages",
+         "--config-file", str(config), "--cache-dir", str(workdir / "cache"), *targets],
+        cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+@pytest.mark.timeout(300)
+def test_a_third_party_backend_and_echo_pass_mypy_strict_alone(tmp_path: Path) -> None:
+    shutil.copy(HERE / "third_party_backend.py", tmp_path / "mynet_backend.py")
+    result = _mypy(tmp_path, "-m", "mynet_backend", "-p", "transport.backends.echo")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success: no issues found" in result.stdout
+
+
+@pytest.mark.timeout(300)
+def test_the_check_catches_a_leak(tmp_path: Path) -> None:
+    """The same harness fails on a module importing slixmpp, which has no stubs here."""
+    (tmp_path / "leaky.py").write_text(
+        "from slixmpp import JID\n\ndef bare(jid: str) -> str:\n    return str(JID(jid).bare)\n")
+    result = _mypy(tmp_path, "leaky.py")
+    assert result.returncode == 1
+    assert "slixmpp" in result.stdout
+
+
+def _public(cls: type) -> list[str]:
+    return sorted(n for n in dir(cls) if not n.startswith("_") or n == "__init__")
+
+
+@pytest.mark.parametrize("cls", [Backend, BackendContext])
+def test_no_public_annotation_is_any(cls: type) -> None:
+    names = [*_public(cls), *typing.get_type_hints(cls)]
+    for name in names:
+        member = getattr(cls, name, None)
+        target = member.fget if isinstance(member, property) else member
+        hints = (typing.get_type_hints(target, vars(backend_api))
+                 if callable(target) else {})
+        if name in typing.get_type_hints(cls):
+            hints[name] = typing.get_type_hints(cls)[name]
+        for where, hint in hints.items():
+            assert "Any" not in repr(hint), f"{cls.__name__}.{name} ({where}): {hint!r}"
+
+
+def test_the_package_ships_its_py_typed_marker() -> None:
+    assert (REPO / "transport" / "py.typed").is_file()
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert "py.typed" in config["tool"]["setuptools"]["package-data"]["transport"]
