@@ -18,7 +18,7 @@ from transport.core.policy import AccessPolicy
 from transport.core.reports import DeliveryReports
 from transport.observe.metrics import TO_LEGACY, TO_XMPP, GatewayMetrics
 from transport.store import LegacyKeyTaken, Store
-from transport.xmpp.backend_context import BackendView
+from transport.xmpp.backend_context import BackendView, XmppBackendContext
 from transport.xmpp.component import GatewayComponent
 from transport.xmpp.delivery import DeliveryPump
 
@@ -44,8 +44,8 @@ class Gateway:
         self.policy = policy
         self._metrics = metrics if metrics is not None else GatewayMetrics()
         latency = self._metrics.delivery_seconds
-        self.backend = backend_cls(
-            BackendView(self, store.backend_storage(backend_cls.name)), backend_settings)
+        view: XmppBackendContext = BackendView(self, store.backend_storage(backend_cls.name))
+        self.backend = backend_cls(view, backend_settings)
         self.pump = DeliveryPump(xmpp, store,
                                  observe=latency.labels(backend_cls.name, TO_XMPP).observe)
         self.reports = DeliveryReports(self.component_jid, store, self.deliver, self.contact_jid)
