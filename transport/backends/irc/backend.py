@@ -13,25 +13,26 @@ from typing import Any, ClassVar
 
 from slixmpp import JID
 
-from transport.backends.irc import metrics, outbound, schema
+from transport.backends.irc import metrics, schema
 from transport.backends.irc.addressing import Jids, NetworkInfo, canonical, parse
-from transport.backends.irc.archive import ChannelArchive
-from transport.backends.irc.bridge import Bridge, log
-from transport.backends.irc.commands import (
+from transport.backends.irc.config.prefs import PrefsStore
+from transport.backends.irc.config.settings import EXAMPLE, IrcSettings, parse_settings
+from transport.backends.irc.context import Bridge, log
+from transport.backends.irc.from_xmpp import outbound
+from transport.backends.irc.from_xmpp.commands import (
     CommandDefaults,
     IrcCommands,
     ServerDefaults,
     Target,
 )
-from transport.backends.irc.ctcp import CtcpQueries
-from transport.backends.irc.discovery import Discovery
-from transport.backends.irc.history import LineLog
-from transport.backends.irc.mam import MamHandler
-from transport.backends.irc.manager import SessionManager
-from transport.backends.irc.owner import OwnerForm
-from transport.backends.irc.prefs import PrefsStore
-from transport.backends.irc.service import MucService
-from transport.backends.irc.settings import EXAMPLE, IrcSettings, parse_settings
+from transport.backends.irc.from_xmpp.ctcp import CtcpQueries
+from transport.backends.irc.from_xmpp.discovery import Discovery
+from transport.backends.irc.from_xmpp.owner import OwnerForm
+from transport.backends.irc.from_xmpp.service import MucService
+from transport.backends.irc.history.archive import ChannelArchive
+from transport.backends.irc.history.line_log import LineLog
+from transport.backends.irc.history.mam import MamHandler
+from transport.backends.irc.session.manager import SessionManager
 from transport.core.backend import (
     Backend,
     BackendContext,

@@ -12,17 +12,19 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from transport.backends.irc import autoreply, mucxml, rooms
 from transport.backends.irc.addressing import valid_resource
-from transport.backends.irc.channel import Channel
 from transport.backends.irc.contracts import LineKind
-from transport.backends.irc.ctcp import resolve_ctcp
+from transport.backends.irc.from_irc import autoreply
+from transport.backends.irc.from_xmpp.ctcp import resolve_ctcp
+from transport.backends.irc.muc import occupancy as rooms
+from transport.backends.irc.muc import stanzas as mucxml
 from transport.backends.irc.protocol import IrcEvent, make_ctcp
+from transport.backends.irc.session.channel_state import Channel
 from transport.backends.irc.text import clean
 from transport.core.events import XmppMessage
 
 if TYPE_CHECKING:
-    from transport.backends.irc.session import IrcSession
+    from transport.backends.irc.session.irc_session import IrcSession
 
 Handler = Callable[["IrcSession", IrcEvent], Awaitable[None]]
 VERSION = "xmpp-transport IRC gateway"

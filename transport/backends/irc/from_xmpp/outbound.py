@@ -13,19 +13,19 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
-from transport.backends.irc import inbound
 from transport.backends.irc.addressing import Address, check_nick, parse
-from transport.backends.irc.channel import Channel
 from transport.backends.irc.contracts import LineKind
+from transport.backends.irc.from_irc import inbound
 from transport.backends.irc.protocol import IrcNotConnected, make_privmsg, sanitize
+from transport.backends.irc.session.channel_state import Channel
 from transport.backends.irc.text import reencode
 from transport.core.errors import DeliveryRefused
 from transport.core.events import OutgoingMessage, SendOutcome
 from transport.core.ids import new_id
 
 if TYPE_CHECKING:
-    from transport.backends.irc.manager import SessionManager
-    from transport.backends.irc.session import IrcSession
+    from transport.backends.irc.session.irc_session import IrcSession
+    from transport.backends.irc.session.manager import SessionManager
     from transport.core.ordering import Turn
 
 _RETRY_PAUSE = 0.05

@@ -14,15 +14,16 @@ from xml.etree import ElementTree as ET
 
 from slixmpp.xmlstream.handler import CoroutineCallback
 
-from transport.backends.irc import mucxml, rooms
 from transport.backends.irc.addressing import Address, check_nick, parse
-from transport.backends.irc.admin import MucAdmin
-from transport.backends.irc.bridge import Bridge, log
-from transport.backends.irc.channel import Channel
-from transport.backends.irc.history import history_request
-from transport.backends.irc.manager import SessionManager
+from transport.backends.irc.context import Bridge, log
+from transport.backends.irc.from_xmpp.admin import MucAdmin
+from transport.backends.irc.history.line_log import history_request
+from transport.backends.irc.muc import occupancy as rooms
+from transport.backends.irc.muc import stanzas as mucxml
 from transport.backends.irc.protocol import sanitize
-from transport.backends.irc.session import IrcSession
+from transport.backends.irc.session.channel_state import Channel
+from transport.backends.irc.session.irc_session import IrcSession
+from transport.backends.irc.session.manager import SessionManager
 from transport.core.errors import GatewayError
 from transport.xmpp.matchers import IqChild
 from transport.xmpp.stanzas import BodilessMessage, bare, error_condition

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from transport.backends.irc import bans, inbound, membership, mucxml, rooms
-from transport.backends.irc.channel import Channel, parse_modes, role_affiliation
-from transport.backends.irc.inbound import Handler
+from transport.backends.irc.from_irc import inbound
+from transport.backends.irc.from_irc import joins_and_parts as membership
+from transport.backends.irc.from_irc.inbound import Handler
+from transport.backends.irc.from_xmpp import bans
+from transport.backends.irc.muc import occupancy as rooms
+from transport.backends.irc.muc import stanzas as mucxml
 from transport.backends.irc.protocol import IrcEvent
+from transport.backends.irc.session.channel_state import Channel, parse_modes, role_affiliation
 from transport.core.events import XmppMessage
 from transport.xmpp.escaping import escape_node
 
 if TYPE_CHECKING:
-    from transport.backends.irc.session import IrcSession
+    from transport.backends.irc.session.irc_session import IrcSession
 
 
 async def on_mode(session: IrcSession, ev: IrcEvent) -> None:

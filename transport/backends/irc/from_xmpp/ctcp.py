@@ -17,16 +17,16 @@ import time
 from typing import TYPE_CHECKING
 
 from transport.backends.irc.addressing import Address, check_nick, parse
-from transport.backends.irc.channel import Pending
 from transport.backends.irc.protocol import IrcNotConnected, make_ctcp
+from transport.backends.irc.session.channel_state import Pending
 from transport.backends.irc.text import clean
 from transport.core.backend import SoftwareVersion
 from transport.core.errors import AddressError, GatewayError
 from transport.xmpp.stanzas import bare
 
 if TYPE_CHECKING:
-    from transport.backends.irc.manager import SessionManager
-    from transport.backends.irc.session import IrcSession
+    from transport.backends.irc.session.irc_session import IrcSession
+    from transport.backends.irc.session.manager import SessionManager
 
 CTCP_TIMEOUT = 20.0
 _COLON_FORM = re.compile(r"^([^:\s][^:]*):(v?\d[^:]*|):([^:]*)$")

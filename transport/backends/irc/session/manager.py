@@ -13,11 +13,11 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from transport.backends.irc.addressing import check_nick
-from transport.backends.irc.bridge import Bridge, log
-from transport.backends.irc.channel import Channel
+from transport.backends.irc.context import Bridge, log
 from transport.backends.irc.contracts import ConnectionInfo
-from transport.backends.irc.pacing import ConnectPacer
-from transport.backends.irc.session import IrcSession
+from transport.backends.irc.session.channel_state import Channel
+from transport.backends.irc.session.irc_session import IrcSession
+from transport.backends.irc.session.pacing import ConnectPacer
 from transport.core.errors import AddressError, GatewayError
 from transport.xmpp.escaping import escape_node
 

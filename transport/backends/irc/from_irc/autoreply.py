@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from transport.backends.irc.bridge import log
+from transport.backends.irc.context import log
 from transport.backends.irc.protocol.ratelimit import PerKeyLimit
 
 if TYPE_CHECKING:
-    from transport.backends.irc.session import IrcSession
+    from transport.backends.irc.session.irc_session import IrcSession
 
 BURST = 3
 EVERY = 10.0

@@ -13,16 +13,21 @@ import functools
 import time
 from typing import TYPE_CHECKING
 
-from transport.backends.irc import mucxml
 from transport.backends.irc.addressing import occupant_jid
-from transport.backends.irc.bridge import log
-from transport.backends.irc.channel import Channel, JoinRequest, Member, role_affiliation
+from transport.backends.irc.context import log
 from transport.backends.irc.contracts import HistoryRequest
-from transport.backends.irc.mam import history_messages
+from transport.backends.irc.history.mam import history_messages
+from transport.backends.irc.muc import stanzas as mucxml
+from transport.backends.irc.session.channel_state import (
+    Channel,
+    JoinRequest,
+    Member,
+    role_affiliation,
+)
 from transport.core.events import XmppMessage
 
 if TYPE_CHECKING:
-    from transport.backends.irc.session import IrcSession
+    from transport.backends.irc.session.irc_session import IrcSession
 
 SHUTDOWN = 332
 

@@ -25,20 +25,20 @@ import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from transport.backends.irc import hosts
-from transport.backends.irc.bridge import log
-from transport.backends.irc.prefs import ServerPrefs
+from transport.backends.irc.config.prefs import ServerPrefs
+from transport.backends.irc.config.settings import IrcSettings, ServerConfig
+from transport.backends.irc.context import log
 from transport.backends.irc.protocol import (
     ConnectionOptions,
     IrcConnection,
     IrcConnectionError,
     append_underscore,
 )
-from transport.backends.irc.settings import IrcSettings, ServerConfig
+from transport.backends.irc.session import hosts
 from transport.backends.irc.text import PASSTHROUGH
 
 if TYPE_CHECKING:
-    from transport.backends.irc.session import IrcSession
+    from transport.backends.irc.session.irc_session import IrcSession
 
 
 def _never(_nick: str) -> str | None:

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from transport.backends.irc import mucxml, rooms
-from transport.backends.irc.channel import Channel, Member, role_affiliation
-from transport.backends.irc.inbound import irc_text, is_me, resolve_pending
+from transport.backends.irc.from_irc.inbound import irc_text, is_me, resolve_pending
+from transport.backends.irc.muc import occupancy as rooms
+from transport.backends.irc.muc import stanzas as mucxml
 from transport.backends.irc.protocol import IrcEvent
+from transport.backends.irc.session.channel_state import Channel, Member, role_affiliation
 from transport.core.events import XmppMessage
 from transport.xmpp.escaping import escape_node
 
 if TYPE_CHECKING:
-    from transport.backends.irc.session import IrcSession
+    from transport.backends.irc.session.irc_session import IrcSession
 
 
 async def on_join(session: IrcSession, ev: IrcEvent) -> None:

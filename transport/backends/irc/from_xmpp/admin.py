@@ -18,10 +18,12 @@ from xml.etree import ElementTree as ET
 from slixmpp import JID
 from slixmpp.jid import InvalidJID
 
-from transport.backends.irc import bans, mucxml
 from transport.backends.irc.addressing import Address, check_nick, parse
-from transport.backends.irc.bridge import Bridge
-from transport.backends.irc.channel import (
+from transport.backends.irc.context import Bridge
+from transport.backends.irc.from_xmpp import bans
+from transport.backends.irc.muc import stanzas as mucxml
+from transport.backends.irc.protocol import sanitize
+from transport.backends.irc.session.channel_state import (
     AFFILIATION_MODES,
     ROLE_MODES,
     Channel,
@@ -29,8 +31,7 @@ from transport.backends.irc.channel import (
     mode_line,
     role_affiliation,
 )
-from transport.backends.irc.protocol import sanitize
-from transport.backends.irc.session import IrcSession
+from transport.backends.irc.session.irc_session import IrcSession
 from transport.core.errors import GatewayError
 from transport.xmpp.stanzas import bare
 

@@ -18,10 +18,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from transport.backends.irc import connecting, dispatch, inbound
 from transport.backends.irc.addressing import valid_resource
-from transport.backends.irc.bridge import Bridge, log
-from transport.backends.irc.channel import Channel, Pending
+from transport.backends.irc.config.settings import ServerConfig
+from transport.backends.irc.context import Bridge, log
+from transport.backends.irc.from_irc import dispatch, inbound
 from transport.backends.irc.protocol import (
     Disconnected,
     Event,
@@ -33,13 +33,14 @@ from transport.backends.irc.protocol import (
 )
 from transport.backends.irc.protocol.lite import Flag, Inbox
 from transport.backends.irc.protocol.ratelimit import PerKeyLimit
-from transport.backends.irc.settings import ServerConfig
+from transport.backends.irc.session import connecting
+from transport.backends.irc.session.channel_state import Channel, Pending
 from transport.backends.irc.text import clean
 from transport.core.errors import DeliveryRefused
 from transport.core.events import XmppMessage
 
 if TYPE_CHECKING:
-    from transport.backends.irc.manager import SessionManager
+    from transport.backends.irc.session.manager import SessionManager
 
 T = TypeVar("T")
 Action = Callable[[], Awaitable[Any]]
