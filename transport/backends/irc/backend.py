@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 
 from slixmpp import JID
 
-from transport.backends.irc import metrics, schema
+import transport.backends.irc.metrics as metrics
+import transport.backends.irc.schema as schema
 from transport.backends.irc.addressing import Jids, NetworkInfo, canonical, parse
 from transport.backends.irc.config.prefs import PrefsStore
 from transport.backends.irc.config.settings import EXAMPLE, IrcSettings, parse_settings

@@ -31,14 +31,14 @@ from transport.backends.irc.session.channel_state import (
     mode_line,
     role_affiliation,
 )
-from transport.backends.irc.session.irc_session import IrcSession
+from transport.backends.irc.session.interface import Session
 from transport.core.errors import GatewayError
 from transport.xmpp.stanzas import bare
 
 ANSWER_TIMEOUT = 10.0
 # XEP-0045 §9.1: a ban by someone without the privilege is <forbidden/>.
 BAN_ERRORS: Mapping[str, str] = {"482": "forbidden"}
-SessionChannel = Callable[[str, Address], tuple[IrcSession, Channel] | None]
+SessionChannel = Callable[[str, Address], tuple[Session, Channel] | None]
 
 
 class MucAdmin:
@@ -76,7 +76,7 @@ class MucAdmin:
             return
         reply.send()
 
-    async def _list(self, iq: Any, session: IrcSession, channel: Channel,
+    async def _list(self, iq: Any, session: Session, channel: Channel,
                     items: list[ET.Element]) -> Any:
         wanted = items[0].attrib if items else {}
         reply = iq.reply(clear=True)
@@ -95,7 +95,7 @@ class MucAdmin:
                     "jid": self.bridge.jids.nick(session.host, member.nick).partition("/")[0]})
         return reply
 
-    async def _change(self, session: IrcSession, channel: Channel, item: ET.Element) -> None:
+    async def _change(self, session: Session, channel: Channel, item: ET.Element) -> None:
         nick, mask = self._target(session, item)
         reason = " ".join(sanitize(item.findtext(f"{{{mucxml.MUC_ADMIN}}}reason") or ""))
         role, affiliation = item.get("role"), item.get("affiliation")
@@ -128,7 +128,7 @@ class MucAdmin:
         if line:
             await self._await_answer(session, channel, "mode", nick, line)
 
-    def _target(self, session: IrcSession, item: ET.Element) -> tuple[str, str]:
+    def _target(self, session: Session, item: ET.Element) -> tuple[str, str]:
         """(nick, '') or ('', ban mask) from an item's ``nick`` or ``jid``.
 
         A JID may be an occupant's ``nick%host`` contact, its in-room JID, or a ban from
@@ -157,7 +157,7 @@ class MucAdmin:
             return check_nick(jid.resource), ""
         raise GatewayError(f"{text} names no IRC user", "bad-request", "modify")
 
-    async def _ban(self, session: IrcSession, channel: Channel, sign: str, mask: str) -> None:
+    async def _ban(self, session: Session, channel: Channel, sign: str, mask: str) -> None:
         """Set (``+``) or lift (``-``) a ban, and say whether it holds.
 
         A server echoes a change, but not one that changes nothing (a mask already banned,
@@ -184,7 +184,7 @@ class MucAdmin:
             raise GatewayError(f"{session.host} did not change the ban list", "not-allowed",
                                "cancel")
 
-    async def _await_answer(self, session: IrcSession, channel: Channel, kind: str, nick: str,
+    async def _await_answer(self, session: Session, channel: Channel, kind: str, nick: str,
                             line: str, errors: Mapping[str, str] | None = None) -> Pending:
         """Send ``line`` and wait for what answers it (see ``Pending``)."""
         pending = Pending(kind, channel.folded, nick, errors=errors or {})

@@ -22,7 +22,7 @@ from transport.backends.irc.muc import occupancy as rooms
 from transport.backends.irc.muc import stanzas as mucxml
 from transport.backends.irc.protocol import sanitize
 from transport.backends.irc.session.channel_state import Channel
-from transport.backends.irc.session.irc_session import IrcSession
+from transport.backends.irc.session.interface import Session
 from transport.backends.irc.session.manager import SessionManager
 from transport.core.errors import GatewayError
 from transport.xmpp.matchers import IqChild
@@ -62,7 +62,7 @@ class MucService:
             return None
         return address if address.kind == "channel" else None
 
-    def _session_channel(self, user: str, address: Address) -> tuple[IrcSession, Channel] | None:
+    def _session_channel(self, user: str, address: Address) -> tuple[Session, Channel] | None:
         session = self.manager.get(user, address.server)
         if session is None:
             return None
@@ -152,7 +152,7 @@ class MucService:
         for invite in x.findall(f"{{{mucxml.MUC_USER}}}invite") if x is not None else ():
             self._invite(session, channel, invite, full)
 
-    def _invite(self, session: IrcSession, channel: Channel, invite: ET.Element,
+    def _invite(self, session: Session, channel: Channel, invite: ET.Element,
                 full: str) -> None:
         to = invite.get("to") or ""
         reason = invite.findtext(f"{{{mucxml.MUC_USER}}}reason") or ""

@@ -16,7 +16,7 @@ import dataclasses
 import functools
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from transport.backends.irc.addressing import valid_resource
 from transport.backends.irc.config.settings import ServerConfig
@@ -35,12 +35,10 @@ from transport.backends.irc.protocol.lite import Flag, Inbox
 from transport.backends.irc.protocol.ratelimit import PerKeyLimit
 from transport.backends.irc.session import connecting
 from transport.backends.irc.session.channel_state import Channel, Pending
+from transport.backends.irc.session.interface import SessionOwner
 from transport.backends.irc.text import clean
 from transport.core.errors import DeliveryRefused
 from transport.core.events import XmppMessage
-
-if TYPE_CHECKING:
-    from transport.backends.irc.session.manager import SessionManager
 
 T = TypeVar("T")
 Action = Callable[[], Awaitable[Any]]
@@ -65,7 +63,7 @@ class IrcSession:
                  "since", "state", "tls", "user", "waiters", "was_registered")
 
     def __init__(
-        self, manager: SessionManager, bridge: Bridge, user: str, host: str, config: ServerConfig,
+        self, manager: SessionOwner, bridge: Bridge, user: str, host: str, config: ServerConfig,
         nick: str,
     ) -> None:
         self.manager = manager

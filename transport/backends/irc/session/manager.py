@@ -16,6 +16,7 @@ from transport.backends.irc.addressing import check_nick
 from transport.backends.irc.context import Bridge, log
 from transport.backends.irc.contracts import ConnectionInfo
 from transport.backends.irc.session.channel_state import Channel
+from transport.backends.irc.session.interface import Session
 from transport.backends.irc.session.irc_session import IrcSession
 from transport.backends.irc.session.pacing import ConnectPacer
 from transport.core.errors import AddressError, GatewayError
@@ -61,7 +62,7 @@ class SessionManager:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def forget(self, session: IrcSession) -> None:
+    def forget(self, session: Session) -> None:
         if self.sessions.get((session.user, session.host)) is session:
             del self.sessions[(session.user, session.host)]
             log.info("IRC session for %s on %s ended", session.user, session.host)
