@@ -18,7 +18,7 @@ import transport.backends.irc.schema as schema
 from transport.backends.irc.addressing import Jids, NetworkInfo, canonical, parse
 from transport.backends.irc.config.prefs import PrefsStore
 from transport.backends.irc.config.settings import EXAMPLE, IrcSettings, parse_settings
-from transport.backends.irc.context import Bridge, log
+from transport.backends.irc.context import IrcContext, log
 from transport.backends.irc.from_xmpp import outbound
 from transport.backends.irc.from_xmpp.commands import (
     CommandDefaults,
@@ -73,7 +73,7 @@ class IrcBackend(Backend):
         self._turns = LaneTurns()
         retention = settings.retention_days or None
         self.archive = ChannelArchive(ctx.store, ctx.component_jid, retention)
-        self.bridge = Bridge(ctx, settings, self.prefs, self.archive, LineLog(self.archive),
+        self.bridge = IrcContext(ctx, settings, self.prefs, self.archive, LineLog(self.archive),
                              self.info, Jids(ctx.component_jid))
         self.manager = SessionManager(self.bridge)
         metrics.watch(ctx.metrics, self.manager, self.bridge.totals)

@@ -25,7 +25,7 @@ class IrcTotals:
 
 
 @dataclass(slots=True)
-class Bridge:
+class IrcContext:
     """One per IRC component; handed to every session."""
 
     ctx: BackendContext

@@ -1,6 +1,6 @@
 """The IRC backend's figures: connections up, joins, reconnects, lines held by the throttle.
 
-The relay path only bumps plain integers (``Bridge.totals``, ``LineWire.throttled_total``);
+The relay path only bumps plain integers (``IrcContext.totals``, ``LineWire.throttled_total``);
 they become Prometheus counters when someone scrapes.
 """
 

@@ -19,7 +19,7 @@ from slixmpp import JID
 from slixmpp.jid import InvalidJID
 
 from transport.backends.irc.addressing import Address, check_nick, parse
-from transport.backends.irc.context import Bridge
+from transport.backends.irc.context import IrcContext
 from transport.backends.irc.from_xmpp import bans
 from transport.backends.irc.muc import stanzas as mucxml
 from transport.backends.irc.protocol import sanitize
@@ -44,7 +44,7 @@ SessionChannel = Callable[[str, Address], tuple[Session, Channel] | None]
 class MucAdmin:
     """Answers muc#admin get (lists) and set (changes) on channel JIDs."""
 
-    def __init__(self, bridge: Bridge, session_channel: SessionChannel) -> None:
+    def __init__(self, bridge: IrcContext, session_channel: SessionChannel) -> None:
         self.bridge = bridge
         self.session_channel = session_channel
 

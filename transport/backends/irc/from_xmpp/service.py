@@ -15,7 +15,7 @@ from xml.etree import ElementTree as ET
 from slixmpp.xmlstream.handler import CoroutineCallback
 
 from transport.backends.irc.addressing import Address, check_nick, parse
-from transport.backends.irc.context import Bridge, log
+from transport.backends.irc.context import IrcContext, log
 from transport.backends.irc.from_xmpp.admin import MucAdmin
 from transport.backends.irc.history.line_log import history_request
 from transport.backends.irc.muc import occupancy as rooms
@@ -37,7 +37,7 @@ OwnerForm = Callable[[str, str, str, Any], Awaitable[Any]]
 class MucService:
     """Registers the handlers on the component and routes them to sessions."""
 
-    def __init__(self, bridge: Bridge, manager: SessionManager) -> None:
+    def __init__(self, bridge: IrcContext, manager: SessionManager) -> None:
         self.bridge = bridge
         self.manager = manager
         self.owner_form: OwnerForm | None = None

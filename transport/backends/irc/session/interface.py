@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
 from transport.backends.irc.config.settings import ServerConfig
-from transport.backends.irc.context import Bridge
+from transport.backends.irc.context import IrcContext
 from transport.backends.irc.protocol import Event, IrcConnection, ISupport
 from transport.backends.irc.protocol.lite import Flag
 from transport.backends.irc.protocol.ratelimit import PerKeyLimit
@@ -37,7 +37,7 @@ class SessionOwner(Protocol):
 class SessionLookup(Protocol):
     """What the XMPP side needs of the manager to find a user's session on a server."""
 
-    bridge: Bridge
+    bridge: IrcContext
 
     def get(self, user: str, host: str) -> Session | None: ...
 
@@ -46,7 +46,7 @@ class Session(Protocol):
     """One user's presence on one IRC server: its state, and its ways to XMPP and to IRC."""
 
     manager: SessionOwner
-    bridge: Bridge
+    bridge: IrcContext
     user: str
     host: str
     config: ServerConfig

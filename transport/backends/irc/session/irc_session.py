@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from transport.backends.irc.addressing import valid_resource
 from transport.backends.irc.config.settings import ServerConfig
-from transport.backends.irc.context import Bridge, log
+from transport.backends.irc.context import IrcContext, log
 from transport.backends.irc.from_irc import dispatch, inbound
 from transport.backends.irc.protocol import (
     Disconnected,
@@ -63,7 +63,7 @@ class IrcSession:
                  "since", "state", "tls", "user", "waiters", "was_registered")
 
     def __init__(
-        self, manager: SessionOwner, bridge: Bridge, user: str, host: str, config: ServerConfig,
+        self, manager: SessionOwner, bridge: IrcContext, user: str, host: str, config: ServerConfig,
         nick: str,
     ) -> None:
         self.manager = manager

@@ -13,7 +13,7 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from transport.backends.irc.addressing import check_nick
-from transport.backends.irc.context import Bridge, log
+from transport.backends.irc.context import IrcContext, log
 from transport.backends.irc.contracts import ConnectionInfo
 from transport.backends.irc.session.channel_state import Channel
 from transport.backends.irc.session.interface import Session
@@ -26,7 +26,7 @@ from transport.xmpp.escaping import escape_node
 class SessionManager:
     """Creates, finds and ends sessions; implements ``contracts.IrcControl``."""
 
-    def __init__(self, bridge: Bridge) -> None:
+    def __init__(self, bridge: IrcContext) -> None:
         self.bridge = bridge
         self.sessions: dict[tuple[str, str], IrcSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
