@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from transport.core.settings import show as show
+
 _BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")
 _LABEL: Final = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 # RFC 7622 localpart: no spaces, controls or the characters below.
 _BAD_LOCALPART: Final = re.compile(r"[\s\x00-\x1f\x7f\"&'/:<>@]")
-_MAX_SHOWN: Final = 60
 
 Check = Callable[[str], str | None]
 """Normalises a string, or returns None when it is not acceptable."""
@@ -61,21 +62,6 @@ def key_path(parent: str, key: str) -> str:
     """The dotted TOML path of ``key`` inside ``parent``, quoting keys TOML must quote."""
     part = key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
     return f"{parent}.{part}" if parent else part
-
-
-def show(value: Any) -> str:
-    """A short TOML-like rendering of a (non-secret) value for an error message."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        if len(value) > _MAX_SHOWN:
-            value = value[:_MAX_SHOWN] + "..."
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    return str(value)
 
 
 def domain_name(value: str) -> str | None:

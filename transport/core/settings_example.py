@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Iterable
+import textwrap
+from collections.abc import Iterable, Iterator
+from typing import Final
 
 from transport.core.settings_keys import (
     Key,
@@ -18,6 +20,8 @@ from transport.core.settings_keys import (
     map_value_type,
     optional_inner,
 )
+
+WIDTH: Final = 95
 
 
 def toml_value(value: object) -> str:
@@ -48,8 +52,9 @@ class ExampleWriter:
         self.lines: list[str] = []
 
     def doc(self, text: str) -> None:
+        """Explanations, reflowed; lines that start with a space are kept as they are."""
         mark = "#" if self.enabled else "##"
-        for line in inspect.cleandoc(text).splitlines():
+        for line in _reflow(inspect.cleandoc(text), WIDTH - len(mark) - 1):
             self.lines.append(f"{mark} {line}".rstrip())
 
     def toml(self, line: str) -> None:
@@ -102,3 +107,16 @@ def _shown(key: Key) -> object:
     if key.required:
         raise TypeError(f"required key {key.name} declares no example")
     return key.default
+
+
+def _reflow(text: str, width: int) -> Iterator[str]:
+    paragraph: list[str] = []
+    for line in [*text.splitlines(), ""]:
+        if line and not line[0].isspace():
+            paragraph.append(line)
+            continue
+        if paragraph:
+            yield from textwrap.wrap(" ".join(paragraph), width, break_on_hyphens=False)
+            paragraph = []
+        if line:
+            yield line

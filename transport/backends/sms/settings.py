@@ -178,7 +178,7 @@ class LimitsSettings:
 
 @settings_table
 class SmsSettings:
-    """SMS/MMS through Twilio, documented in docs/sms.md."""
+    """The sms backend: SMS/MMS through Twilio, documented in docs/sms.md."""
 
     twilio: TwilioSettings = setting(doc="")
     webhook: WebhookSettings = setting(doc="")
