@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Final, TypeVar, get_args, get_origin
 
 from transport.core.settings_keys import Check as Check
@@ -128,7 +129,7 @@ class _Reader:
         problem = _type_problem(hint, raw, spec)
         if problem is not None:
             return self.bad(where, self.expected(raw, spec) or problem)
-        value = float(raw) if hint is float and isinstance(raw, int) else raw
+        value = _converted(hint, raw)
         if spec.check is None:
             return value
         return self.checked(value, where, spec, where)
@@ -169,15 +170,35 @@ def _type_problem(hint: object, raw: object, spec: SettingSpec) -> str | None:
         ok = isinstance(raw, int | float) and not isinstance(raw, bool) and _within(raw, spec)
         ok = ok and (raw >= 0 if spec.allow_zero else raw > 0)  # type: ignore[operator]
         return None if ok else f"expected a number {_least(spec)}{got}"
-    if hint is str:
+    if hint is str or hint is Path:
         if not isinstance(raw, str):
             return f"expected a string{got}"
         return None if raw.strip() else "must not be empty"
     choices = literal_choices(hint)
     if choices is not None:
         listed = ", ".join(json.dumps(c) for c in choices)
-        return None if raw in choices else f"expected one of {listed}{got}"
+        return None if _choice(choices, raw) is not None else f"expected one of {listed}{got}"
     raise TypeError(f"settings cannot hold {hint!r}")
+
+
+def _converted(hint: object, raw: object) -> object:
+    """A checked value as the declared type holds it."""
+    if hint is float and isinstance(raw, int):
+        return float(raw)
+    if hint is Path and isinstance(raw, str):
+        return Path(raw)
+    choices = literal_choices(hint)
+    return raw if choices is None else _choice(choices, raw)
+
+
+def _choice(choices: tuple[object, ...], raw: object) -> object:
+    """The choice ``raw`` names (text compared case-insensitively, returned as declared)."""
+    for choice in choices:
+        same_text = isinstance(choice, str) and isinstance(raw, str) \
+            and choice.lower() == raw.lower()
+        if same_text or (choice == raw and type(choice) is type(raw)):
+            return choice
+    return None
 
 
 def _least(spec: SettingSpec) -> str:

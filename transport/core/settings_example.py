@@ -11,6 +11,7 @@ import inspect
 import json
 import textwrap
 from collections.abc import Iterable, Iterator
+from pathlib import PurePath
 from typing import Final
 
 from transport.core.settings_keys import (
@@ -28,8 +29,8 @@ def toml_value(value: object) -> str:
     """``value`` as a TOML literal (sets sorted, so the output is stable)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str | PurePath):
+        return json.dumps(str(value), ensure_ascii=False)
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, frozenset | set):
@@ -56,6 +57,11 @@ class ExampleWriter:
         mark = "#" if self.enabled else "##"
         for line in _reflow(inspect.cleandoc(text), WIDTH - len(mark) - 1):
             self.lines.append(f"{mark} {line}".rstrip())
+
+    def verbatim(self, text: str) -> None:
+        """Explanations laid out by hand (tables, command lines): not reflowed."""
+        mark = "#" if self.enabled else "##"
+        self.lines.extend(f"{mark} {line}".rstrip() for line in text.splitlines())
 
     def toml(self, line: str) -> None:
         self.lines.append(line if self.enabled else f"# {line}")
@@ -110,13 +116,14 @@ def _shown(key: Key) -> object:
 
 
 def _reflow(text: str, width: int) -> Iterator[str]:
+    """Paragraphs filled to ``width``; blank and indented lines kept as written."""
     paragraph: list[str] = []
-    for line in [*text.splitlines(), ""]:
+    for line in [*text.splitlines(), None]:
         if line and not line[0].isspace():
             paragraph.append(line)
             continue
         if paragraph:
             yield from textwrap.wrap(" ".join(paragraph), width, break_on_hyphens=False)
             paragraph = []
-        if line:
+        if line is not None:
             yield line
