@@ -12,6 +12,7 @@ sub-tables such as ``[irc.servers."HOST"]``), and the metadata says what the key
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 from collections.abc import Callable, Mapping
@@ -147,6 +148,7 @@ class Key:
         return self.default is dataclasses.MISSING and not is_settings_table(self.type)
 
 
+@functools.cache
 def keys(table: type) -> tuple[Key, ...]:
     """The declared keys of a settings table, in declaration order."""
     hints = get_type_hints(table)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -136,6 +137,19 @@ def test_a_secret_is_never_quoted() -> None:
         parse_settings(Keyed, {"key": "short-SECRET"})
     assert [str(e) for e in info.value.exceptions] == ["key: expected a 16-character key"]
     assert "0123456789abcdef" not in repr(parse_settings(Keyed, {"key": "0123456789abcdef"}))
+
+
+def test_choices_ignore_case_and_paths_are_paths() -> None:
+    @settings_table
+    class Stored:
+        """Stored."""
+
+        path: Path = setting(example="x.db", doc="Required. Where.")
+        sync: Literal["full", "normal"] = setting(default="full", doc="How.")
+
+    parsed = parse_settings(Stored, {"path": "~/state/x.db", "sync": "NORMAL"})
+    assert parsed == Stored(path=Path("~/state/x.db"), sync="normal")
+    assert parse_settings(Demo, {**MINIMAL, "mode": "Fast"}).mode == "fast"
 
 
 def test_an_undeclared_field_is_refused_at_parse_time() -> None:
