@@ -40,8 +40,9 @@ def parse_settings(table: type[T], section: Mapping[str, object]) -> T:
     """Read a config section into ``table``; raise every problem as one ``ExceptionGroup``."""
     reader = _Reader()
     parsed = reader.table(table, section, "")
-    if reader.problems or not isinstance(parsed, table):
+    if reader.problems:
         raise ExceptionGroup(f"{table.__name__}: invalid settings", reader.problems)
+    assert isinstance(parsed, table)
     return parsed
 
 
@@ -108,7 +109,7 @@ class _Reader:
         result: dict[str, object] = {}
         for name, entry in raw.items():
             entry_path = f"{where}.{json.dumps(name, ensure_ascii=False)}"
-            key = self.checked(name, where, spec, entry_path) if spec.check else name
+            key = self.checked(name, spec, entry_path) if spec.check else name
             result[str(key)] = self.subtable(table, entry, entry_path)
         return result
 
@@ -132,9 +133,10 @@ class _Reader:
         value = _converted(hint, raw)
         if spec.check is None:
             return value
-        return self.checked(value, where, spec, where)
+        return self.checked(value, spec, where)
 
-    def checked(self, value: object, where: str, spec: SettingSpec, at: str) -> object:
+    def checked(self, value: object, spec: SettingSpec, at: str) -> object:
+        """``spec.check`` applied; its refusal is a problem at ``at``."""
         assert spec.check is not None
         try:
             result = spec.check(value)  # type: ignore[arg-type]  # declared for its key's type
