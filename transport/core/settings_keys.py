@@ -2,7 +2,7 @@
 
 A settings table is a class decorated with ``settings_table`` whose fields are declared
 with ``setting(...)``: the annotation is the key's type (``bool``, ``int``, ``float``,
-``str``, a ``Literal``, ``X | None``, ``tuple[X, ...]``, ``frozenset[X]``, another settings
+``str``, ``Path``, a ``Literal``, ``X | None``, ``tuple[X, ...]``, ``frozenset[X]``, another settings
 table for a sub-table such as ``[sms.limits]``, or ``Mapping[str, Table]`` for a table of
 sub-tables such as ``[irc.servers."HOST"]``), and the metadata says what the key means.
 ``transport.core.settings.parse_settings`` reads a config section into such a class and
@@ -39,7 +39,7 @@ tables): returns the value to keep, None when it is not acceptable (the problem 
 "expected EXPECTED, got VALUE"), or raises ``ValueError(problem)``."""
 
 Derive = Callable[[Mapping[str, object]], object]
-"""The default of a key computed from the keys declared before it in the same table."""
+"""The default of an absent key, computed from the values read for the table's other keys."""
 
 _SPEC: Final = "transport.setting"
 _TABLE: Final = "__settings_table__"
@@ -83,13 +83,15 @@ def setting(
 @overload
 def setting(
     *, default_factory: Callable[[], T], doc: str, expected: str | None = None,
-    plural: str | None = None, check: Check | None = None, example: object = None,
+    plural: str | None = None, low: float | None = None, high: float | None = None,
+    allow_zero: bool = False, check: Check | None = None, example: object = None,
 ) -> T: ...
 
 
 @overload
-def setting(
+def setting(  # a required key: like dataclasses.field(), its type is the annotation's
     *, doc: str, expected: str | None = None, plural: str | None = None,
+    low: float | None = None, high: float | None = None, allow_zero: bool = False,
     check: Check | None = None, secret: bool = False, example: object = None,
 ) -> Any: ...
 
@@ -108,7 +110,7 @@ def setting(
     ``expected`` describes an acceptable value (of one item, for lists) and ``plural`` the
     list as a whole; ``low``/``high`` bound numbers; floats must be greater than 0 unless
     ``allow_zero``. ``check`` normalises a value after its type was checked, ``derive``
-    computes the default from earlier keys. A ``secret`` is never quoted in a message or a
+    computes the default from the table's other keys. A ``secret`` is never quoted in a message or a
     repr. ``example`` is what the example config shows instead of the default (required for
     a required key; the host name of a table of sub-tables).
     """
