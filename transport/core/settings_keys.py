@@ -2,9 +2,10 @@
 
 A settings table is a class decorated with ``settings_table`` whose fields are declared
 with ``setting(...)``: the annotation is the key's type (``bool``, ``int``, ``float``,
-``str``, ``Path``, a ``Literal``, ``X | None``, ``tuple[X, ...]``, ``frozenset[X]``, another settings
-table for a sub-table such as ``[sms.limits]``, or ``Mapping[str, Table]`` for a table of
-sub-tables such as ``[irc.servers."HOST"]``), and the metadata says what the key means.
+``str``, ``Path``, a ``Literal``, ``X | None``, ``tuple[X, ...]``, ``frozenset[X]``,
+another settings table for a sub-table such as ``[sms.limits]``, or ``Mapping[str, Table]``
+for a table of sub-tables such as ``[irc.servers."HOST"]``), and the metadata says what
+the key means.
 ``transport.core.settings.parse_settings`` reads a config section into such a class and
 ``transport.core.settings_example`` renders its documented TOML for ``config.example.toml``.
 """
