@@ -9,7 +9,7 @@ round trips (``ctcp.CtcpQueries``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from slixmpp import JID
 
@@ -17,7 +17,7 @@ import transport.backends.irc.metrics as metrics
 import transport.backends.irc.schema as schema
 from transport.backends.irc.addressing import Jids, NetworkInfo, canonical, parse
 from transport.backends.irc.config.prefs import PrefsStore
-from transport.backends.irc.config.settings import EXAMPLE, IrcSettings, parse_settings
+from transport.backends.irc.config.settings import IrcSettings
 from transport.backends.irc.context import IrcContext, log
 from transport.backends.irc.from_xmpp import outbound
 from transport.backends.irc.from_xmpp.commands import (
@@ -63,6 +63,7 @@ class IrcBackend(Backend):
     )
     registration = None
     secret_env: ClassVar[Mapping[str, str]] = {}
+    settings_type: ClassVar[type | None] = IrcSettings
     pipelined_sends: ClassVar[bool] = True  # lines of several messages share one write
 
     def __init__(self, ctx: BackendContext, settings: IrcSettings | None) -> None:
@@ -85,14 +86,6 @@ class IrcBackend(Backend):
         self.service.owner_form = OwnerForm(ctx.component, self.irc_commands, self.info).handle
         self.mam = MamHandler(ctx.component, self.archive, self._resolve_room)
         self.ctcp = CtcpQueries(self.manager)
-
-    @classmethod
-    def parse_settings(cls, section: Mapping[str, Any]) -> IrcSettings:
-        return parse_settings(section)
-
-    @classmethod
-    def example_settings(cls) -> str:
-        return EXAMPLE
 
     @classmethod
     def migrations(cls) -> Sequence[str]:

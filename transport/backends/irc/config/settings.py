@@ -10,61 +10,107 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Final
 
-from transport.core.backend import SettingsError
+from transport.core.settings import parse_settings as parse_declared
+from transport.core.settings import setting, settings_table
 
-_TOP_KEYS = (
-    "allow_any_server",
-    "allow_private_addresses",
-    "user_ports",
-    "throttle_limit",
-    "queue_limit",
-    "queue_timeout",
-    "reconnect_max_delay",
-    "persistent_by_default",
-    "retention_days",
-    "connects_per_second",
-    "max_connecting",
-    "servers",
-)
-_SERVER_KEYS = ("port", "tls", "verify_cert", "encoding", "connects_per_second",
-                "max_connecting")
 #: New connections to one host: at most this many per second, and this many registering at
 #: once (500 users join in about 50 s; below real networks' per-IP throttles).
 DEFAULT_CONNECTS_PER_SECOND = 10.0
 DEFAULT_MAX_CONNECTING = 8
+_PORT: Final = "a port number from 1 to 65535"
 
 
-@dataclass(frozen=True, slots=True)
+def _encoding(value: str) -> str:
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise ValueError("unknown encoding") from None
+    return value
+
+
+def _host(name: str) -> str:
+    return name.lower()
+
+
+def _tls_port(values: Mapping[str, object]) -> int:
+    """6697 for TLS (the default), 6667 for plain text."""
+    return 6667 if values.get("tls") is False else 6697
+
+
+@settings_table
 class ServerConfig:
     """How to reach one IRC host; users may still override ports and TLS in their prefs."""
 
-    port: int = 6697
-    tls: bool = True
-    verify_cert: bool = True
-    encoding: str = "latin-1"
-    connects_per_second: float | None = None  # None: the [irc] default
-    max_connecting: int | None = None
+    port: int = setting(default=6697, low=1, high=65535, derive=_tls_port,
+                        doc="Default: 6697 with TLS, 6667 without.")
+    tls: bool = setting(default=True, doc="Whether the connection is TLS.")
+    verify_cert: bool = setting(default=True, doc="Whether the server's certificate is checked.")
+    encoding: str = setting(default="latin-1", check=_encoding,
+                            doc="How lines that are not UTF-8 are read.")
+    connects_per_second: float | None = setting(
+        default=None, example=DEFAULT_CONNECTS_PER_SECOND,
+        doc="This host's own pacing (default: the [irc] values).")  # None: the [irc] default
+    max_connecting: int | None = setting(default=None, low=1, high=10_000,
+                                         example=DEFAULT_MAX_CONNECTING, doc="")
 
 
-@dataclass(frozen=True, slots=True)
+@settings_table
 class IrcSettings:
-    """The IRC backend's own settings (the generic jid/secret are the core's)."""
+    """The irc backend: IRC channels as MUC rooms, documented in docs/irc.md.
 
-    allow_any_server: bool = False
-    allow_private_addresses: bool = False
-    user_ports: tuple[int, ...] = (6667, 6697)
-    servers: Mapping[str, ServerConfig] = field(default_factory=dict)
-    throttle_limit: int = 10
-    queue_limit: int = 100
-    queue_timeout: float = 300.0
-    reconnect_max_delay: float = 60.0
-    persistent_by_default: bool = False
-    retention_days: int = 0
-    connects_per_second: float = DEFAULT_CONNECTS_PER_SECOND
-    max_connecting: int = DEFAULT_MAX_CONNECTING
+    No registration is needed: users join #chan%host@irc.example.org.
+    """
+
+    allow_any_server: bool = setting(
+        default=False,
+        doc="""true: users may name any IRC host in a JID (then TLS on 6697, certificate
+        checked); false: only the hosts listed under [irc.servers."HOST"].""")
+    allow_private_addresses: bool = setting(
+        default=False,
+        doc="""Hosts that resolve to loopback, private, link-local or ULA addresses (also
+        unspecified, multicast, reserved, and IPv4 ones inside IPv6) are refused unless
+        named in [irc.servers]; true allows them (only for a gateway on a network with
+        nothing to hide).""")
+    user_ports: tuple[int, ...] = setting(
+        default=(6667, 6697), low=1, high=65535, expected=_PORT, plural="port numbers",
+        doc="""Ports a user may pick (configure form: "Ports", "TLS ports") for a host not
+        in [irc.servers]; a listed host is always reached on its own port and TLS
+        setting.""")
+    servers: Mapping[str, ServerConfig] = setting(
+        default_factory=dict, check=_host, expected="a table of hosts",
+        example="irc.libera.chat",
+        doc="""A listed host is reached only on this port, with this TLS choice: users
+        cannot change them, and a tls = true server is never reached in plain text.""")
+    throttle_limit: int = setting(
+        default=10, low=-1, high=10_000,
+        doc="""Lines a connection may send at once before pacing to 1 line/s (biboumi's
+        throttle); 0 paces every line, -1 turns pacing off. Users may override it per
+        server.""")
+    queue_limit: int = setting(
+        default=100, low=1, high=100_000,
+        doc="""While an IRC connection is down, at most queue_limit messages per connection
+        wait (each at most queue_timeout seconds) to be sent after the reconnect; others
+        are answered with an error. A message whose lines the link keeps losing gets the
+        same error once queue_timeout has passed since the first loss.""")
+    queue_timeout: float = setting(default=300.0, doc="")
+    reconnect_max_delay: float = setting(
+        default=60.0,
+        doc="Upper bound, in seconds, of the backoff between IRC reconnection attempts.")
+    connects_per_second: float = setting(
+        default=DEFAULT_CONNECTS_PER_SECOND,
+        doc="""New connections to one IRC host, shared by all users (a join storm or a
+        restart restoring many channels): at most connects_per_second new ones per second,
+        and at most max_connecting still registering at once. Each host under
+        [irc.servers] may set its own.""")
+    max_connecting: int = setting(default=DEFAULT_MAX_CONNECTING, low=1, high=10_000, doc="")
+    persistent_by_default: bool = setting(
+        default=False,
+        doc='Default of the users\' "persistent" setting: stay in channels they leave.')
+    retention_days: int = setting(
+        default=0, low=0, high=100_000,
+        doc="Channel archive retention in days; 0 keeps everything.")
 
     def server(self, host: str) -> ServerConfig | None:
         """The config for ``host`` (lower-case), or None when users may not reach it."""
@@ -85,120 +131,6 @@ class IrcSettings:
                 self.max_connecting if limit is None else limit)
 
 
-class _Checker:
-    """Collects problems so one check-config run reports all of them."""
-
-    def __init__(self) -> None:
-        self.errors: list[SettingsError] = []
-
-    def boolean(self, table: Mapping[str, Any], key: str, default: bool, path: str) -> bool:
-        value = table.get(key, default)
-        if not isinstance(value, bool):
-            self.errors.append(SettingsError(path + key, "expected true or false"))
-            return default
-        return value
-
-    def integer(
-        self, table: Mapping[str, Any], key: str, default: int, low: int, high: int, path: str
-    ) -> int:
-        value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.errors.append(
-                SettingsError(path + key, f"expected an integer from {low} to {high}"))
-            return default
-        return value
-
-    def number(self, table: Mapping[str, Any], key: str, default: float, path: str) -> float:
-        value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            self.errors.append(SettingsError(path + key, "expected a positive number"))
-            return default
-        return float(value)
-
-    def ports(self, table: Mapping[str, Any], key: str, default: tuple[int, ...],
-              path: str) -> tuple[int, ...]:
-        value = table.get(key, list(default))
-        if not isinstance(value, list):
-            self.errors.append(SettingsError(path + key, "expected a list of port numbers"))
-            return default
-        out: list[int] = []
-        for index, port in enumerate(value):
-            if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-                self.errors.append(SettingsError(
-                    f"{path}{key}[{index}]", "expected a port number from 1 to 65535"))
-                continue
-            out.append(port)
-        return tuple(dict.fromkeys(out))
-
-    def unknown(self, table: Mapping[str, Any], known: tuple[str, ...], path: str) -> None:
-        for key in sorted(set(table) - set(known)):
-            self.errors.append(SettingsError(path + key, "unknown key"))
-
-
-def _server(check: _Checker, host: str, table: Any) -> ServerConfig:
-    path = f'servers."{host}".'
-    if not isinstance(table, dict):
-        check.errors.append(SettingsError(path.rstrip("."), "expected a table"))
-        return ServerConfig()
-    check.unknown(table, _SERVER_KEYS, path)
-    tls = check.boolean(table, "tls", True, path)
-    encoding = table.get("encoding", "latin-1")
-    try:
-        codecs.lookup(str(encoding))
-    except LookupError:
-        check.errors.append(SettingsError(path + "encoding", "unknown encoding"))
-        encoding = "latin-1"
-    return ServerConfig(
-        port=check.integer(table, "port", 6697 if tls else 6667, 1, 65535, path),
-        tls=tls,
-        verify_cert=check.boolean(table, "verify_cert", True, path),
-        encoding=str(encoding),
-        connects_per_second=(check.number(table, "connects_per_second", 1.0, path)
-                             if "connects_per_second" in table else None),
-        max_connecting=(check.integer(table, "max_connecting", 1, 1, 10_000, path)
-                        if "max_connecting" in table else None),
-    )
-
-
-def parse_settings(section: Mapping[str, Any]) -> IrcSettings:
+def parse_settings(section: Mapping[str, object]) -> IrcSettings:
     """``[irc]`` -> ``IrcSettings``; raises an ExceptionGroup of ``SettingsError``s."""
-    check = _Checker()
-    check.unknown(section, _TOP_KEYS, "")
-    servers: dict[str, ServerConfig] = {}
-    raw_servers = section.get("servers", {})
-    if not isinstance(raw_servers, dict):
-        check.errors.append(SettingsError("servers", "expected a table of hosts"))
-        raw_servers = {}
-    for host, table in raw_servers.items():
-        servers[host.lower()] = _server(check, host, table)
-    settings = IrcSettings(
-        allow_any_server=check.boolean(section, "allow_any_server", False, ""),
-        allow_private_addresses=check.boolean(section, "allow_private_addresses", False, ""),
-        user_ports=check.ports(section, "user_ports", (6667, 6697), ""),
-        servers=servers,
-        throttle_limit=check.integer(section, "throttle_limit", 10, -1, 10_000, ""),
-        queue_limit=check.integer(section, "queue_limit", 100, 1, 100_000, ""),
-        queue_timeout=check.number(section, "queue_timeout", 300.0, ""),
-        reconnect_max_delay=check.number(section, "reconnect_max_delay", 60.0, ""),
-        persistent_by_default=check.boolean(section, "persistent_by_default", False, ""),
-        retention_days=check.integer(section, "retention_days", 0, 0, 100_000, ""),
-        connects_per_second=check.number(section, "connects_per_second",
-                                         DEFAULT_CONNECTS_PER_SECOND, ""),
-        max_connecting=check.integer(section, "max_connecting", DEFAULT_MAX_CONNECTING, 1,
-                                     10_000, ""),
-    )
-    if check.errors:
-        raise ExceptionGroup("irc settings", check.errors)
-    return settings
-
-
-EXAMPLE = """\
-# true: users may name any IRC host in a JID (TLS on 6697, certificate checked);
-# false: only the hosts listed under [irc.servers."HOST"].
-allow_any_server = false
-# Hosts that resolve to loopback, private, link-local or ULA addresses are refused
-# unless named in [irc.servers].
-allow_private_addresses = false
-# Ports a user may pick for a host not in [irc.servers].
-user_ports = [6667, 6697]
-"""
+    return parse_declared(IrcSettings, section)
