@@ -34,6 +34,13 @@ from transport.core.events import (
     XmppMessage,
 )
 from transport.core.metrics import MetricsRegistry
+
+# The settings helper and the storage types are part of the backend API: importable from
+# here too.
+from transport.core.settings import SettingsError as SettingsError
+from transport.core.settings import parse_settings as parse_settings
+from transport.core.settings import setting as setting
+from transport.core.settings import settings_table as settings_table
 from transport.core.storage import BackendStorage as BackendStorage
 from transport.core.storage import ForeignTable as ForeignTable
 from transport.core.storage import SqlParams as SqlParams
@@ -138,15 +145,6 @@ class SharedSettings:
     database_path: Path
 
 
-class SettingsError(ValueError):
-    """A problem in a backend's config section; ``key`` is relative to the section."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {problem}")
-        self.key = key
-        self.problem = problem
-
-
 class BackendContext(Protocol):
     """What the core offers a running backend."""
 
@@ -218,6 +216,8 @@ class Backend(ABC, Generic[SettingsT]):
     # already registered by another user").
     legacy_key_name: ClassVar[str] = "account"
     secret_env: ClassVar[Mapping[str, str]] = {}
+    # The ``settings_table`` class of the backend's own keys; None: it has none.
+    settings_type: ClassVar[type | None] = None
     resend_unconfirmed: ClassVar[bool] = True
     # True: the outbox may call ``send`` for a lane's next messages before the earlier
     # calls returned, so that a backend can put several on the wire at once. Such a
@@ -234,10 +234,13 @@ class Backend(ABC, Generic[SettingsT]):
         """Turn the backend's config section into settings; raise ``SettingsError``s.
 
         ``section`` is the parsed TOML table with the generic keys (``enabled``, ``jid``,
-        ``secret``) removed. The default, for a ``Backend[None]``, accepts no further keys
-        and returns None. Raise ``ExceptionGroup`` of ``SettingsError`` to report several
+        ``secret``) removed. The default reads it into ``settings_type`` (a
+        ``Backend[None]`` has none, accepts no keys at all and gets None). An override
+        raises an ``ExceptionGroup`` of ``SettingsError`` to report several
         problems at once.
         """
+        if cls.settings_type is not None:
+            return cast("SettingsT", parse_settings(cls.settings_type, section))
         unknown = sorted(section)
         if unknown:
             raise ExceptionGroup(
@@ -252,11 +255,6 @@ class Backend(ABC, Generic[SettingsT]):
         """Problems of the backend's settings that show only next to the core's
         (``check-config`` and ``run`` report them); keys relative to the section."""
         return ()
-
-    @classmethod
-    def example_settings(cls) -> str:
-        """TOML lines documenting the backend's own keys, for ``config.example.toml``."""
-        return ""
 
     async def start(self) -> None:
         """Open connections, servers and tasks. Called once the store is open."""
