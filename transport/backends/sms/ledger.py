@@ -152,8 +152,8 @@ class UsageLedger:
         rows, self._unstored = self._unstored, {}
         try:
             await self.storage.write_many(_ADD, [(day_text(day), user, messages, segments)
-                                             for (day, user), (messages, segments)
-                                             in rows.items()])
+                                                 for (day, user), (messages, segments)
+                                                 in rows.items()])
         except Exception:  # the texts are out; this process still counts them in memory
             log.exception("Could not store the SMS usage of %s", ", ".join(
                 sorted({user for _day, user in rows})))

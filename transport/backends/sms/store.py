@@ -144,7 +144,7 @@ class SmsRepo:
     async def purge_unrouted_to(self, number: str) -> int:
         """Forget the kept texts to ``number`` (it is being released)."""
         return int(await self.storage.write("DELETE FROM sms_unrouted WHERE to_number = ?",
-                                          (number,)))
+                                            (number,)))
 
     # -- media ------------------------------------------------------------------------
 
@@ -175,7 +175,7 @@ class SmsRepo:
     async def media_to(self, number: str) -> list[str]:
         """The names of the media files that came to ``number``."""
         rows = await self.storage.read("SELECT name FROM sms_media WHERE to_number = ?",
-                                      (number,))
+                                       (number,))
         return [str(r[0]) for r in rows]
 
     async def delete_media(self, names: Iterable[str]) -> None:

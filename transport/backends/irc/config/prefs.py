@@ -169,8 +169,8 @@ class PrefsStore:
         there) replace the recorded ones; None keeps them, since making a channel persistent
         does not say them.
         """
-        await self._storage.write(_REMEMBER, (self._component, user, host.lower(), folded_channel,
-                                           name, key, nick))
+        await self._storage.write(_REMEMBER, (self._component, user, host.lower(),
+                                              folded_channel, name, key, nick))
 
     async def renamed(self, user: str, host: str, nick: str) -> None:
         """The user's nick on ``host`` changed: a restart reconnects with the new one."""
