@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 
 import transport
+from transport.testing.fixtures.backend import component_for
+from transport.testing.gateway import running_gateway
+from transport.testing.xmpp_steps import send_chat
 
 pytestmark = pytest.mark.slow
 
@@ -121,3 +124,12 @@ def test_the_same_tests_fail_when_the_backend_is_broken(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 failed" in result.stdout
     assert "no matching stanza arrived" in result.stdout
+
+
+async def test_the_documented_gateway_with_other_settings(gateway_settings, users):
+    """docs/testing.md: a gateway the test starts itself, with settings of its own."""
+    spec = component_for("echo", {"require_registration": False})
+    async with running_gateway(gateway_settings(component=spec)):
+        alice = await users()
+        send_chat(alice, "bob@echo.localhost", "no registration needed")
+        await alice.expect_message(sender="bob@echo.localhost", body="no registration needed")
