@@ -22,16 +22,15 @@ from transport.testing.xmpp_steps import send_chat
 pytestmark = pytest.mark.slow
 
 BACKEND = '''
-from dataclasses import dataclass
-from typing import Any
-
-from transport.core.backend import Backend, Identity
+from transport.core.backend import Backend, Identity, setting, settings_table
 from transport.core.events import OutgoingMessage, SendOutcome, XmppMessage
 
 
-@dataclass(frozen=True)
+@settings_table
 class ShoutSettings:
-    suffix: str
+    """The shout backend: answers in capitals."""
+
+    suffix: str = setting(default="", doc="added to every answer")
 
 
 class ShoutBackend(Backend):
@@ -39,10 +38,7 @@ class ShoutBackend(Backend):
 
     name = "shout"
     identities = (Identity("gateway", "shout", "Shout"),)
-
-    @classmethod
-    def parse_settings(cls, section: Any) -> ShoutSettings:
-        return ShoutSettings(suffix=section.get("suffix", ""))
+    settings_type = ShoutSettings
 
     def normalize_contact(self, localpart: str) -> str:
         return localpart.lower()
