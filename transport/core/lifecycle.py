@@ -138,11 +138,11 @@ class UserLifecycle:
     def begin_resync(self) -> tuple[int, list[str]]:
         """A new stream: forget the resources (presences may have been missed) and wait to
         hear again from every user announced online; returns the resync's number and
-        those users, to be probed."""
+        the users to probe (those online once their events queued so far ran)."""
         self._generation += 1
         generation = self._generation
         self._resynced.clear()
-        users = [user for user, state in self._users.items() if state.online]
+        users = sorted((set(self._users) | self._runner.busy_keys()) - {""})
         for user in users:
             self._runner.submit(user, functools.partial(self._unconfirm, user, generation))
         return generation, users

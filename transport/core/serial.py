@@ -68,6 +68,10 @@ class SerialRunner:
             if not self._workers:
                 self._idle.set()
 
+    def busy_keys(self) -> set[str]:
+        """The keys with jobs queued or running."""
+        return set(self._workers)
+
     async def idle(self) -> None:
         """Return once no key has work left."""
         await self._idle.wait()
