@@ -4,6 +4,7 @@ resource; across a restart of the gateway; and on unregistration."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import pytest
@@ -166,3 +167,23 @@ async def test_a_re_registration_that_changes_nothing_calls_nothing(recorded, us
         assert calls == [("registered", user), ("online", user)]
         await register(alice, GW, username="Alice")
         await wait_for(calls, [("registered", user), ("online", user), ("registered", user)])
+
+
+async def test_the_echo_backend_logs_its_users_coming_and_going(gateway, users, caplog):
+    with caplog.at_level(logging.INFO, logger="transport.backends.echo"):
+        alice = await users()
+        user = str(alice.boundjid.bare)
+        await register(alice, GW, username="alice")
+        await alice.logout()
+        await wait_for_log(caplog, f"{user} went offline")
+    lines = [r.getMessage() for r in caplog.records if r.name == "transport.backends.echo"]
+    assert [line.split(":")[0] for line in lines] == [
+        f"{user} registered as alice", f"{user} came online", f"{user} went offline"]
+
+
+async def wait_for_log(caplog, text: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(text in r.getMessage() for r in caplog.records):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no log line with {text!r}")
+        await asyncio.sleep(0.02)
