@@ -187,3 +187,24 @@ async def wait_for_log(caplog, text: str, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"no log line with {text!r}")
         await asyncio.sleep(0.02)
+
+
+async def test_a_reconnect_of_the_stream_finds_who_left_while_it_was_down(recorded, users):
+    settings, calls = recorded
+    async with running_gateway(settings) as app:
+        alice, bob = await users(), await users()
+        gone, stays = str(alice.boundjid.bare), str(bob.boundjid.bare)
+        await register(alice, GW, username="alice")
+        await wait_for(calls, [("registered", gone), ("online", gone)])
+        await register(bob, GW, username="bob")
+        before = [("registered", gone), ("online", gone), ("registered", stays),
+                  ("online", stays)]
+        await wait_for(calls, before)
+        xmpp = app.runtimes[0].xmpp
+        await xmpp.stop()
+        await alice.logout()
+        xmpp.start()
+        await asyncio.wait_for(xmpp.online.wait(), 10)
+        await quiet(app)
+        assert calls == [*before, ("offline", gone)]
+        assert set(app.runtimes[0].presence.online) == {stays}

@@ -37,7 +37,7 @@ class SerialRunner:
         """
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self._stopped:
-            log.warning("%s: stopped, a job for %s was not run", self._name, key)
+            log.debug("%s: stopped, a job for %s was not run", self._name, key)
             done.set_result(None)
             return done
         self._queues.setdefault(key, deque()).append((job, done))
