@@ -160,7 +160,7 @@ class UserLifecycle:
 
     async def _available(self, user: str, resource: str, target: str) -> None:
         state = self._users.get(user)
-        if state is None or not (state.online or state.resources):
+        if state is None:
             if not await self._may_use(user):
                 return
             state = self._users.setdefault(user, _User())
