@@ -8,18 +8,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from transport.backends.irc import bans, inbound, membership, mucxml, rooms
-from transport.backends.irc.channel import Channel, parse_modes, role_affiliation
-from transport.backends.irc.inbound import Handler
+from transport.backends.irc.from_irc import inbound
+from transport.backends.irc.from_irc import joins_and_parts as membership
+from transport.backends.irc.from_irc.inbound import Handler
+from transport.backends.irc.from_xmpp import bans
+from transport.backends.irc.muc import occupancy as rooms
+from transport.backends.irc.muc import stanzas as mucxml
 from transport.backends.irc.protocol import IrcEvent
+from transport.backends.irc.session.channel_state import Channel, parse_modes, role_affiliation
 from transport.core.events import XmppMessage
 from transport.xmpp.escaping import escape_node
 
 if TYPE_CHECKING:
-    from transport.backends.irc.session import IrcSession
+    from transport.backends.irc.session.interface import Session
 
 
-async def on_mode(session: IrcSession, ev: IrcEvent) -> None:
+async def on_mode(session: Session, ev: IrcEvent) -> None:
     isupport = session.isupport
     target = ev.param(0)
     text = " ".join(ev.params[1:])
@@ -55,7 +59,7 @@ async def on_mode(session: IrcSession, ev: IrcEvent) -> None:
             await rooms.to_all(session, channel, member)
 
 
-async def on_channel_modes(session: IrcSession, ev: IrcEvent) -> None:
+async def on_channel_modes(session: Session, ev: IrcEvent) -> None:
     """324, the channel's modes (asked by the user): its key, when it has one, is learnt."""
     channel = session.channels.get(session.isupport.fold(ev.param(1)))
     if channel is not None and channel.joined:
@@ -67,7 +71,7 @@ async def on_channel_modes(session: IrcSession, ev: IrcEvent) -> None:
     await on_numeric(session, ev)
 
 
-async def _learn_key(session: IrcSession, channel: Channel, key: str) -> None:
+async def _learn_key(session: Session, channel: Channel, key: str) -> None:
     """The channel's key changed (MODE +k/-k, 324): rejoins, and restarts, need the new one.
 
     The record is written only once the join completed (it is written then); a key hidden
@@ -81,7 +85,7 @@ async def _learn_key(session: IrcSession, channel: Channel, key: str) -> None:
                                             channel.name, key, session.nick)
 
 
-async def on_topic(session: IrcSession, ev: IrcEvent) -> None:
+async def on_topic(session: Session, ev: IrcEvent) -> None:
     channel = session.channels.get(session.isupport.fold(ev.param(0)))
     if channel is None:
         return
@@ -94,7 +98,7 @@ async def on_topic(session: IrcSession, ev: IrcEvent) -> None:
             extra_xml=() if channel.topic else (mucxml.empty_subject(),)))
 
 
-async def on_topic_reply(session: IrcSession, ev: IrcEvent) -> None:
+async def on_topic_reply(session: Session, ev: IrcEvent) -> None:
     channel = session.channels.get(session.isupport.fold(ev.param(1)))
     if channel is None:
         return
@@ -106,7 +110,7 @@ async def on_topic_reply(session: IrcSession, ev: IrcEvent) -> None:
         channel.topic, channel.topic_by = None, ""
 
 
-async def on_invite(session: IrcSession, ev: IrcEvent) -> None:
+async def on_invite(session: Session, ev: IrcEvent) -> None:
     name = ev.param(1)
     if not name or not session.isupport.is_channel(name):
         return
@@ -116,20 +120,20 @@ async def on_invite(session: IrcSession, ev: IrcEvent) -> None:
                              type="normal", extra_xml=(mucxml.invite(inviter),)))
 
 
-async def on_away(session: IrcSession, ev: IrcEvent) -> None:
+async def on_away(session: Session, ev: IrcEvent) -> None:
     for channel in session.channels.values():
         member = channel.set_away(ev.nick or "", bool(ev.params), session.isupport)
         if member is not None and channel.joined:
             await rooms.to_all(session, channel, member)
 
 
-async def on_chghost(session: IrcSession, ev: IrcEvent) -> None:
+async def on_chghost(session: Session, ev: IrcEvent) -> None:
     for channel in session.channels.values():
         channel.set_host(ev.nick or "", ev.param(0) or None, ev.param(1) or None,
                          session.isupport)
 
 
-async def on_list(session: IrcSession, ev: IrcEvent) -> None:
+async def on_list(session: Session, ev: IrcEvent) -> None:
     if ev.command == "321":
         session.listing = []
     elif ev.command == "322":
@@ -143,7 +147,7 @@ async def on_list(session: IrcSession, ev: IrcEvent) -> None:
         session.list_done.set_result(session.listing)
 
 
-async def on_motd(session: IrcSession, ev: IrcEvent) -> None:
+async def on_motd(session: Session, ev: IrcEvent) -> None:
     if ev.command == "375":
         session.motd = []
     elif ev.command == "372":
@@ -156,11 +160,11 @@ async def on_motd(session: IrcSession, ev: IrcEvent) -> None:
             session.server_message(f"Message of the day:\n{text}" if ev.command == "376" else text)
 
 
-async def on_error(session: IrcSession, ev: IrcEvent) -> None:
+async def on_error(session: Session, ev: IrcEvent) -> None:
     session.server_message(f"ERROR: {await inbound.irc_text(session, ev.param(-1), None)}")
 
 
-async def on_nick_error(session: IrcSession, ev: IrcEvent) -> None:
+async def on_nick_error(session: Session, ev: IrcEvent) -> None:
     if not session.nick_requests:
         await on_numeric(session, ev)
         return
@@ -173,7 +177,7 @@ async def on_nick_error(session: IrcSession, ev: IrcEvent) -> None:
                     "conflict", "cancel", ev.param(-1)))
 
 
-async def on_numeric(session: IrcSession, ev: IrcEvent) -> None:
+async def on_numeric(session: Session, ev: IrcEvent) -> None:
     command = ev.command
     text = " ".join(ev.params[1:]) if len(ev.params) > 1 else ev.param(0)
     channel = session.channels.get(session.isupport.fold(ev.param(1))) if ev.param(1) else None
@@ -189,13 +193,13 @@ async def on_numeric(session: IrcSession, ev: IrcEvent) -> None:
         session.server_message(await inbound.irc_text(session, text, None))
 
 
-async def on_ban_list(session: IrcSession, ev: IrcEvent) -> None:
+async def on_ban_list(session: Session, ev: IrcEvent) -> None:
     """367/368: the ban list a muc#admin query asked for, or a list the user asked for."""
     if not bans.collect(session, ev):
         await on_numeric(session, ev)
 
 
-def _fail(session: IrcSession, command: str, ev: IrcEvent) -> str:
+def _fail(session: Session, command: str, ev: IrcEvent) -> str:
     """A command failed: answer the pending request (muc#admin, CTCP) it concerns.
 
     Returns the kind of the request answered, '' when none was waiting.
@@ -246,7 +250,7 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-async def dispatch(session: IrcSession, ev: IrcEvent) -> None:
+async def dispatch(session: Session, ev: IrcEvent) -> None:
     handler = HANDLERS.get(ev.command)
     if handler is not None:
         await handler(session, ev)

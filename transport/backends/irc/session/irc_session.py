@@ -16,12 +16,12 @@ import dataclasses
 import functools
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from transport.backends.irc import connecting, dispatch, inbound
 from transport.backends.irc.addressing import valid_resource
-from transport.backends.irc.bridge import Bridge, log
-from transport.backends.irc.channel import Channel, Pending
+from transport.backends.irc.config.settings import ServerConfig
+from transport.backends.irc.context import IrcContext, log
+from transport.backends.irc.from_irc import dispatch, inbound
 from transport.backends.irc.protocol import (
     Disconnected,
     Event,
@@ -33,13 +33,12 @@ from transport.backends.irc.protocol import (
 )
 from transport.backends.irc.protocol.lite import Flag, Inbox
 from transport.backends.irc.protocol.ratelimit import PerKeyLimit
-from transport.backends.irc.settings import ServerConfig
+from transport.backends.irc.session import connecting
+from transport.backends.irc.session.channel_state import Channel, Pending
+from transport.backends.irc.session.interface import SessionOwner
 from transport.backends.irc.text import clean
 from transport.core.errors import DeliveryRefused
 from transport.core.events import XmppMessage
-
-if TYPE_CHECKING:
-    from transport.backends.irc.manager import SessionManager
 
 T = TypeVar("T")
 Action = Callable[[], Awaitable[Any]]
@@ -64,7 +63,7 @@ class IrcSession:
                  "since", "state", "tls", "user", "waiters", "was_registered")
 
     def __init__(
-        self, manager: SessionManager, bridge: Bridge, user: str, host: str, config: ServerConfig,
+        self, manager: SessionOwner, bridge: IrcContext, user: str, host: str, config: ServerConfig,
         nick: str,
     ) -> None:
         self.manager = manager

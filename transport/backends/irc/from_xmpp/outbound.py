@@ -13,19 +13,19 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
-from transport.backends.irc import inbound
 from transport.backends.irc.addressing import Address, check_nick, parse
-from transport.backends.irc.channel import Channel
 from transport.backends.irc.contracts import LineKind
+from transport.backends.irc.from_irc import inbound
 from transport.backends.irc.protocol import IrcNotConnected, make_privmsg, sanitize
+from transport.backends.irc.session.channel_state import Channel
 from transport.backends.irc.text import reencode
 from transport.core.errors import DeliveryRefused
 from transport.core.events import OutgoingMessage, SendOutcome
 from transport.core.ids import new_id
 
 if TYPE_CHECKING:
-    from transport.backends.irc.manager import SessionManager
-    from transport.backends.irc.session import IrcSession
+    from transport.backends.irc.session.interface import Session
+    from transport.backends.irc.session.manager import SessionManager
     from transport.core.ordering import Turn
 
 _RETRY_PAUSE = 0.05
@@ -59,7 +59,7 @@ def _kind_and_text(body: str) -> tuple[LineKind, str]:
     return "message", body
 
 
-async def _write_all(session: IrcSession, lines: list[bytes], ready: asyncio.Event,
+async def _write_all(session: Session, lines: list[bytes], ready: asyncio.Event,
                      is_ready: object, turn: Turn, on_written: object = None, *,
                      throttle: bool = True) -> int:
     """Write ``lines`` in order; lines the connection lost are sent again after reconnect
@@ -154,7 +154,7 @@ async def _channel(manager: SessionManager, message: OutgoingMessage,
     return SendOutcome(legacy_ids=tuple(ids), confirmed=True)
 
 
-async def _reflect(session: IrcSession, channel: Channel, kind: LineKind, body: str,
+async def _reflect(session: Session, channel: Channel, kind: LineKind, body: str,
                    msg_id: str) -> None:
     await inbound.channel_line(session, channel, session.nick, kind, body, None, msg_id)
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from transport.backends.irc.addressing import Jids, NetworkInfo
+from transport.backends.irc.config.prefs import PrefsStore
+from transport.backends.irc.config.settings import IrcSettings
 from transport.backends.irc.contracts import ChannelHistory
-from transport.backends.irc.history import LineLog
-from transport.backends.irc.prefs import PrefsStore
-from transport.backends.irc.settings import IrcSettings
+from transport.backends.irc.history.line_log import LineLog
 from transport.core.backend import BackendContext
 
 log = logging.getLogger("transport.backends.irc")
@@ -25,7 +25,7 @@ class IrcTotals:
 
 
 @dataclass(slots=True)
-class Bridge:
+class IrcContext:
     """One per IRC component; handed to every session."""
 
     ctx: BackendContext

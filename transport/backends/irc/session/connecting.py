@@ -25,20 +25,20 @@ import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from transport.backends.irc import hosts
-from transport.backends.irc.bridge import log
-from transport.backends.irc.prefs import ServerPrefs
+from transport.backends.irc.config.prefs import ServerPrefs
+from transport.backends.irc.config.settings import IrcSettings, ServerConfig
+from transport.backends.irc.context import log
 from transport.backends.irc.protocol import (
     ConnectionOptions,
     IrcConnection,
     IrcConnectionError,
     append_underscore,
 )
-from transport.backends.irc.settings import IrcSettings, ServerConfig
+from transport.backends.irc.session import hosts
 from transport.backends.irc.text import PASSTHROUGH
 
 if TYPE_CHECKING:
-    from transport.backends.irc.session import IrcSession
+    from transport.backends.irc.session.interface import Session
 
 
 def _never(_nick: str) -> str | None:
@@ -88,7 +88,7 @@ async def route(settings: IrcSettings, host: str, config: ServerConfig,
     return Route(chosen, tuple(addresses))
 
 
-async def connect(session: IrcSession) -> bool:
+async def connect(session: Session) -> bool:
     """Connect and register on the first endpoint that works; False when none did."""
     prefs = await session.bridge.prefs.server_prefs(session.user, session.host)
     settings = session.bridge.settings
@@ -157,7 +157,7 @@ def worth_retrying(exc: IrcConnectionError) -> bool:
     return "fingerprint mismatch" not in text and "in use" not in text
 
 
-def _failed(session: IrcSession) -> bool:
+def _failed(session: Session) -> bool:
     session.submit(functools.partial(
         session.status, f"Connection failed: {session.connect_error}"))
     return False

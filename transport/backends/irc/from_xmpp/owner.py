@@ -6,8 +6,8 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from transport.backends.irc.addressing import NetworkInfo, parse
-from transport.backends.irc.commands import IrcCommands
-from transport.backends.irc.mucxml import MUC_OWNER
+from transport.backends.irc.from_xmpp.commands import IrcCommands
+from transport.backends.irc.muc.stanzas import MUC_OWNER
 from transport.core.errors import GatewayError
 from transport.xmpp.forms import form_values, make_form
 

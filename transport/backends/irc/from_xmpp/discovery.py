@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from transport.backends.irc.addressing import Address, parse
-from transport.backends.irc.manager import SessionManager
+from transport.backends.irc.session.manager import SessionManager
 from transport.backends.irc.text import clean
 from transport.core.backend import (
     ContactInfo,

@@ -17,16 +17,15 @@ import time
 from typing import TYPE_CHECKING
 
 from transport.backends.irc.addressing import Address, check_nick, parse
-from transport.backends.irc.channel import Pending
 from transport.backends.irc.protocol import IrcNotConnected, make_ctcp
+from transport.backends.irc.session.channel_state import Pending
 from transport.backends.irc.text import clean
 from transport.core.backend import SoftwareVersion
 from transport.core.errors import AddressError, GatewayError
 from transport.xmpp.stanzas import bare
 
 if TYPE_CHECKING:
-    from transport.backends.irc.manager import SessionManager
-    from transport.backends.irc.session import IrcSession
+    from transport.backends.irc.session.interface import Session, SessionLookup
 
 CTCP_TIMEOUT = 20.0
 _COLON_FORM = re.compile(r"^([^:\s][^:]*):(v?\d[^:]*|):([^:]*)$")
@@ -62,7 +61,7 @@ def _no_connection(host: str) -> GatewayError:
 class CtcpQueries:
     """Implements the backend's ``ping_contact`` and ``contact_version`` hooks."""
 
-    def __init__(self, manager: SessionManager, timeout: float = CTCP_TIMEOUT) -> None:
+    def __init__(self, manager: SessionLookup, timeout: float = CTCP_TIMEOUT) -> None:
         self.manager = manager
         self.timeout = timeout
 
@@ -72,7 +71,7 @@ class CtcpQueries:
         except AddressError:
             return None
 
-    def _session(self, requester: str, host: str) -> IrcSession:
+    def _session(self, requester: str, host: str) -> Session:
         session = self.manager.get(bare(requester), host)
         if session is None or not session.ready:
             raise _no_connection(host)
@@ -132,7 +131,7 @@ class CtcpQueries:
         text = await self._round_trip(session, nick, "VERSION", "")
         return parse_version(text)
 
-    async def _round_trip(self, session: IrcSession, nick: str, command: str,
+    async def _round_trip(self, session: Session, nick: str, command: str,
                           argument: str) -> str:
         """Send the CTCP request; return the text of the matching reply."""
         pending = Pending("ctcp", "", nick, token=f"{command} {argument}".strip())
@@ -158,7 +157,7 @@ class CtcpQueries:
         return pending.replies[0][0] if pending.replies else ""
 
 
-def resolve_ctcp(session: IrcSession, nick: str, command: str, text: str) -> bool:
+def resolve_ctcp(session: Session, nick: str, command: str, text: str) -> bool:
     """A CTCP reply (NOTICE) from ``nick``: answer the oldest request it matches."""
     isupport = session.isupport
     for pending in session.pending:

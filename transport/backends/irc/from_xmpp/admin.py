@@ -18,10 +18,12 @@ from xml.etree import ElementTree as ET
 from slixmpp import JID
 from slixmpp.jid import InvalidJID
 
-from transport.backends.irc import bans, mucxml
 from transport.backends.irc.addressing import Address, check_nick, parse
-from transport.backends.irc.bridge import Bridge
-from transport.backends.irc.channel import (
+from transport.backends.irc.context import IrcContext
+from transport.backends.irc.from_xmpp import bans
+from transport.backends.irc.muc import stanzas as mucxml
+from transport.backends.irc.protocol import sanitize
+from transport.backends.irc.session.channel_state import (
     AFFILIATION_MODES,
     ROLE_MODES,
     Channel,
@@ -29,21 +31,20 @@ from transport.backends.irc.channel import (
     mode_line,
     role_affiliation,
 )
-from transport.backends.irc.protocol import sanitize
-from transport.backends.irc.session import IrcSession
+from transport.backends.irc.session.interface import Session
 from transport.core.errors import GatewayError
 from transport.xmpp.stanzas import bare
 
 ANSWER_TIMEOUT = 10.0
 # XEP-0045 §9.1: a ban by someone without the privilege is <forbidden/>.
 BAN_ERRORS: Mapping[str, str] = {"482": "forbidden"}
-SessionChannel = Callable[[str, Address], tuple[IrcSession, Channel] | None]
+SessionChannel = Callable[[str, Address], tuple[Session, Channel] | None]
 
 
 class MucAdmin:
     """Answers muc#admin get (lists) and set (changes) on channel JIDs."""
 
-    def __init__(self, bridge: Bridge, session_channel: SessionChannel) -> None:
+    def __init__(self, bridge: IrcContext, session_channel: SessionChannel) -> None:
         self.bridge = bridge
         self.session_channel = session_channel
 
@@ -75,7 +76,7 @@ class MucAdmin:
             return
         reply.send()
 
-    async def _list(self, iq: Any, session: IrcSession, channel: Channel,
+    async def _list(self, iq: Any, session: Session, channel: Channel,
                     items: list[ET.Element]) -> Any:
         wanted = items[0].attrib if items else {}
         reply = iq.reply(clear=True)
@@ -94,7 +95,7 @@ class MucAdmin:
                     "jid": self.bridge.jids.nick(session.host, member.nick).partition("/")[0]})
         return reply
 
-    async def _change(self, session: IrcSession, channel: Channel, item: ET.Element) -> None:
+    async def _change(self, session: Session, channel: Channel, item: ET.Element) -> None:
         nick, mask = self._target(session, item)
         reason = " ".join(sanitize(item.findtext(f"{{{mucxml.MUC_ADMIN}}}reason") or ""))
         role, affiliation = item.get("role"), item.get("affiliation")
@@ -127,7 +128,7 @@ class MucAdmin:
         if line:
             await self._await_answer(session, channel, "mode", nick, line)
 
-    def _target(self, session: IrcSession, item: ET.Element) -> tuple[str, str]:
+    def _target(self, session: Session, item: ET.Element) -> tuple[str, str]:
         """(nick, '') or ('', ban mask) from an item's ``nick`` or ``jid``.
 
         A JID may be an occupant's ``nick%host`` contact, its in-room JID, or a ban from
@@ -156,7 +157,7 @@ class MucAdmin:
             return check_nick(jid.resource), ""
         raise GatewayError(f"{text} names no IRC user", "bad-request", "modify")
 
-    async def _ban(self, session: IrcSession, channel: Channel, sign: str, mask: str) -> None:
+    async def _ban(self, session: Session, channel: Channel, sign: str, mask: str) -> None:
         """Set (``+``) or lift (``-``) a ban, and say whether it holds.
 
         A server echoes a change, but not one that changes nothing (a mask already banned,
@@ -183,7 +184,7 @@ class MucAdmin:
             raise GatewayError(f"{session.host} did not change the ban list", "not-allowed",
                                "cancel")
 
-    async def _await_answer(self, session: IrcSession, channel: Channel, kind: str, nick: str,
+    async def _await_answer(self, session: Session, channel: Channel, kind: str, nick: str,
                             line: str, errors: Mapping[str, str] | None = None) -> Pending:
         """Send ``line`` and wait for what answers it (see ``Pending``)."""
         pending = Pending(kind, channel.folded, nick, errors=errors or {})

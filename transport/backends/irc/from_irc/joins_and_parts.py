@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from transport.backends.irc import mucxml, rooms
-from transport.backends.irc.channel import Channel, Member, role_affiliation
-from transport.backends.irc.inbound import irc_text, is_me, resolve_pending
+from transport.backends.irc.from_irc.inbound import irc_text, is_me, resolve_pending
+from transport.backends.irc.muc import occupancy as rooms
+from transport.backends.irc.muc import stanzas as mucxml
 from transport.backends.irc.protocol import IrcEvent
+from transport.backends.irc.session.channel_state import Channel, Member, role_affiliation
 from transport.core.events import XmppMessage
 from transport.xmpp.escaping import escape_node
 
 if TYPE_CHECKING:
-    from transport.backends.irc.session import IrcSession
+    from transport.backends.irc.session.interface import Session
 
 
-async def on_join(session: IrcSession, ev: IrcEvent) -> None:
+async def on_join(session: Session, ev: IrcEvent) -> None:
     name = ev.param(0)
     isupport = session.isupport
     folded = isupport.fold(name)
@@ -44,7 +45,7 @@ async def on_join(session: IrcSession, ev: IrcEvent) -> None:
         await rooms.to_all(session, channel, member)
 
 
-async def on_names(session: IrcSession, ev: IrcEvent) -> None:
+async def on_names(session: Session, ev: IrcEvent) -> None:
     channel = session.channels.get(session.isupport.fold(ev.param(2)))
     if channel is None:
         return
@@ -55,7 +56,7 @@ async def on_names(session: IrcSession, ev: IrcEvent) -> None:
         channel.add_member(name, session.isupport)
 
 
-async def on_end_of_names(session: IrcSession, ev: IrcEvent) -> None:
+async def on_end_of_names(session: Session, ev: IrcEvent) -> None:
     channel = session.channels.get(session.isupport.fold(ev.param(1)))
     if channel is None or channel.joined:
         return
@@ -75,7 +76,7 @@ async def on_end_of_names(session: IrcSession, ev: IrcEvent) -> None:
     channel.waiting.clear()
 
 
-async def _resync(session: IrcSession, channel: Channel, before: dict[str, Member]) -> None:
+async def _resync(session: Session, channel: Channel, before: dict[str, Member]) -> None:
     """After a reconnect: tell joined resources who left and came while we were away."""
     isupport = session.isupport
     for folded, member in before.items():
@@ -91,7 +92,7 @@ async def _resync(session: IrcSession, channel: Channel, before: dict[str, Membe
     session.server_message(f"Rejoined {channel.name}")
 
 
-async def on_part(session: IrcSession, ev: IrcEvent) -> None:
+async def on_part(session: Session, ev: IrcEvent) -> None:
     channel = session.channels.get(session.isupport.fold(ev.param(0)))
     if channel is None:
         return
@@ -107,7 +108,7 @@ async def on_part(session: IrcSession, ev: IrcEvent) -> None:
         await rooms.to_all(session, channel, member, unavailable=True, status=reason or None)
 
 
-async def on_quit(session: IrcSession, ev: IrcEvent) -> None:
+async def on_quit(session: Session, ev: IrcEvent) -> None:
     if is_me(session, ev.nick):
         return
     reason = await irc_text(session, ev.param(0), None)
@@ -117,7 +118,7 @@ async def on_quit(session: IrcSession, ev: IrcEvent) -> None:
             await rooms.to_all(session, channel, member, unavailable=True, status=reason or None)
 
 
-async def on_kick(session: IrcSession, ev: IrcEvent) -> None:
+async def on_kick(session: Session, ev: IrcEvent) -> None:
     isupport = session.isupport
     channel = session.channels.get(isupport.fold(ev.param(0)))
     if channel is None:
@@ -142,7 +143,7 @@ async def on_kick(session: IrcSession, ev: IrcEvent) -> None:
                            reason=reason)
 
 
-async def on_nick(session: IrcSession, ev: IrcEvent) -> None:
+async def on_nick(session: Session, ev: IrcEvent) -> None:
     old, new = ev.nick or "", ev.param(0)
     if not new:
         return

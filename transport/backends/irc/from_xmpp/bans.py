@@ -18,20 +18,20 @@ from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
 from transport.backends.irc.addressing import Jids, valid_resource
-from transport.backends.irc.channel import Member
-from transport.backends.irc.mucxml import MUC_ADMIN
+from transport.backends.irc.muc.stanzas import MUC_ADMIN
 from transport.backends.irc.protocol import IrcEvent, ISupport
+from transport.backends.irc.session.channel_state import Member
 from transport.backends.irc.text import clean
 from transport.core.errors import GatewayError
 
 if TYPE_CHECKING:
-    from transport.backends.irc.session import IrcSession
+    from transport.backends.irc.session.interface import Session
 
 LIST_LIMIT = 1000
 _BAD_MASK = re.compile(r"[\s,\x00-\x1f]")
 
 
-def collect(session: IrcSession, ev: IrcEvent) -> bool:
+def collect(session: Session, ev: IrcEvent) -> bool:
     """A 367 (one ban) or 368 (end of list) line for a pending ban-list query.
 
     False when no query waits for that channel's list (the user asked IRC directly).

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from transport.backends.irc.contracts import HistoryRequest
-from transport.backends.irc.members import POOL, intern
-from transport.backends.irc.members import Member as Member  # where callers look for it
 from transport.backends.irc.protocol import ISupport
 from transport.backends.irc.protocol.lite import Flag
+from transport.backends.irc.session.member_pool import POOL, intern
+from transport.backends.irc.session.member_pool import Member as Member  # where callers look for it
 
 _BY_MODE = {
     "q": ("moderator", "owner"),

@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from transport.backends.irc import command_forms as forms
+from transport.backends.irc.config import command_forms as forms
+from transport.backends.irc.config.prefs import ChannelPrefs, PrefsStore, ServerPrefs
 from transport.backends.irc.contracts import ConnectionInfo, IrcControl
-from transport.backends.irc.prefs import ChannelPrefs, PrefsStore, ServerPrefs
 from transport.core.backend import Command, CommandRequest, CommandResult, FormField
 from transport.core.errors import AddressError
 

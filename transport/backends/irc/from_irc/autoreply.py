@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from transport.backends.irc.bridge import log
+from transport.backends.irc.context import log
 from transport.backends.irc.protocol.ratelimit import PerKeyLimit
 
 if TYPE_CHECKING:
-    from transport.backends.irc.session import IrcSession
+    from transport.backends.irc.session.interface import Session
 
 BURST = 3
 EVERY = 10.0
@@ -23,7 +23,7 @@ BACKLOG = 8
 NICKS = 64  # nicks remembered; beyond, the backlog still bounds what is sent
 
 
-def answer(session: IrcSession, nick: str, lines: Sequence[str | bytes]) -> None:
+def answer(session: Session, nick: str, lines: Sequence[str | bytes]) -> None:
     """Send ``lines`` to ``nick`` if its allowance and the backlog permit (else drop them)."""
     conn = session.conn
     if conn is None or not session.registered.is_set():

@@ -14,15 +14,16 @@ from xml.etree import ElementTree as ET
 
 from slixmpp.xmlstream.handler import CoroutineCallback
 
-from transport.backends.irc import mucxml, rooms
 from transport.backends.irc.addressing import Address, check_nick, parse
-from transport.backends.irc.admin import MucAdmin
-from transport.backends.irc.bridge import Bridge, log
-from transport.backends.irc.channel import Channel
-from transport.backends.irc.history import history_request
-from transport.backends.irc.manager import SessionManager
+from transport.backends.irc.context import IrcContext, log
+from transport.backends.irc.from_xmpp.admin import MucAdmin
+from transport.backends.irc.history.line_log import history_request
+from transport.backends.irc.muc import occupancy as rooms
+from transport.backends.irc.muc import stanzas as mucxml
 from transport.backends.irc.protocol import sanitize
-from transport.backends.irc.session import IrcSession
+from transport.backends.irc.session.channel_state import Channel
+from transport.backends.irc.session.interface import Session
+from transport.backends.irc.session.manager import SessionManager
 from transport.core.errors import GatewayError
 from transport.xmpp.matchers import IqChild
 from transport.xmpp.stanzas import BodilessMessage, bare, error_condition
@@ -36,7 +37,7 @@ OwnerForm = Callable[[str, str, str, Any], Awaitable[Any]]
 class MucService:
     """Registers the handlers on the component and routes them to sessions."""
 
-    def __init__(self, bridge: Bridge, manager: SessionManager) -> None:
+    def __init__(self, bridge: IrcContext, manager: SessionManager) -> None:
         self.bridge = bridge
         self.manager = manager
         self.owner_form: OwnerForm | None = None
@@ -61,7 +62,7 @@ class MucService:
             return None
         return address if address.kind == "channel" else None
 
-    def _session_channel(self, user: str, address: Address) -> tuple[IrcSession, Channel] | None:
+    def _session_channel(self, user: str, address: Address) -> tuple[Session, Channel] | None:
         session = self.manager.get(user, address.server)
         if session is None:
             return None
@@ -151,7 +152,7 @@ class MucService:
         for invite in x.findall(f"{{{mucxml.MUC_USER}}}invite") if x is not None else ():
             self._invite(session, channel, invite, full)
 
-    def _invite(self, session: IrcSession, channel: Channel, invite: ET.Element,
+    def _invite(self, session: Session, channel: Channel, invite: ET.Element,
                 full: str) -> None:
         to = invite.get("to") or ""
         reason = invite.findtext(f"{{{mucxml.MUC_USER}}}reason") or ""

@@ -21,8 +21,8 @@ from slixmpp.jid import InvalidJID
 from slixmpp.xmlstream import ElementBase, register_stanza_plugin
 from slixmpp.xmlstream.handler import CoroutineCallback
 
-from transport.backends.irc.archive import MAM_MAX
 from transport.backends.irc.contracts import ArchivedLine, ChannelHistory, HistoryRequest
+from transport.backends.irc.history.archive import MAM_MAX
 from transport.core.events import XmppMessage
 from transport.xmpp.matchers import IqChild
 from transport.xmpp.stanzas import bare

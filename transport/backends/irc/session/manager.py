@@ -13,11 +13,12 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from transport.backends.irc.addressing import check_nick
-from transport.backends.irc.bridge import Bridge, log
-from transport.backends.irc.channel import Channel
+from transport.backends.irc.context import IrcContext, log
 from transport.backends.irc.contracts import ConnectionInfo
-from transport.backends.irc.pacing import ConnectPacer
-from transport.backends.irc.session import IrcSession
+from transport.backends.irc.session.channel_state import Channel
+from transport.backends.irc.session.interface import Session
+from transport.backends.irc.session.irc_session import IrcSession
+from transport.backends.irc.session.pacing import ConnectPacer
 from transport.core.errors import AddressError, GatewayError
 from transport.xmpp.escaping import escape_node
 
@@ -25,7 +26,7 @@ from transport.xmpp.escaping import escape_node
 class SessionManager:
     """Creates, finds and ends sessions; implements ``contracts.IrcControl``."""
 
-    def __init__(self, bridge: Bridge) -> None:
+    def __init__(self, bridge: IrcContext) -> None:
         self.bridge = bridge
         self.sessions: dict[tuple[str, str], IrcSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -61,7 +62,7 @@ class SessionManager:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def forget(self, session: IrcSession) -> None:
+    def forget(self, session: Session) -> None:
         if self.sessions.get((session.user, session.host)) is session:
             del self.sessions[(session.user, session.host)]
             log.info("IRC session for %s on %s ended", session.user, session.host)

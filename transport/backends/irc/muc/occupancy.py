@@ -13,26 +13,31 @@ import functools
 import time
 from typing import TYPE_CHECKING
 
-from transport.backends.irc import mucxml
 from transport.backends.irc.addressing import occupant_jid
-from transport.backends.irc.bridge import log
-from transport.backends.irc.channel import Channel, JoinRequest, Member, role_affiliation
+from transport.backends.irc.context import log
 from transport.backends.irc.contracts import HistoryRequest
-from transport.backends.irc.mam import history_messages
+from transport.backends.irc.history.mam import history_messages
+from transport.backends.irc.muc import stanzas as mucxml
+from transport.backends.irc.session.channel_state import (
+    Channel,
+    JoinRequest,
+    Member,
+    role_affiliation,
+)
 from transport.core.events import XmppMessage
 
 if TYPE_CHECKING:
-    from transport.backends.irc.session import IrcSession
+    from transport.backends.irc.session.interface import Session
 
 SHUTDOWN = 332
 
 
-def room_jid(session: IrcSession, channel: Channel, nick: str = "") -> str:
+def room_jid(session: Session, channel: Channel, nick: str = "") -> str:
     return session.bridge.jids.room(channel.room_local, nick)
 
 
 def item_for(
-    session: IrcSession, member: Member | None, nick: str, real: str | None
+    session: Session, member: Member | None, nick: str, real: str | None
 ) -> mucxml.Item:
     role, affiliation = role_affiliation(member.modes if member else "", session.isupport)
     jid = real if real is not None else session.bridge.jids.nick(session.host, nick).partition(
@@ -41,7 +46,7 @@ def item_for(
 
 
 def presence_of(
-    session: IrcSession, channel: Channel, member: Member, to: str, *,
+    session: Session, channel: Channel, member: Member, to: str, *,
     unavailable: bool = False, codes: tuple[int, ...] = (), status: str | None = None,
     new_nick: str | None = None, actor: str | None = None, reason: str | None = None,
     me: bool | None = None,
@@ -63,7 +68,7 @@ def presence_of(
         show="away" if member.away and not unavailable else None)
 
 
-async def to_all(session: IrcSession, channel: Channel, member: Member, **kwargs: object) -> None:
+async def to_all(session: Session, channel: Channel, member: Member, **kwargs: object) -> None:
     for full in list(channel.resources):
         stanza = presence_of(session, channel, member, full, **kwargs)  # type: ignore[arg-type]
         if stanza:
@@ -71,7 +76,7 @@ async def to_all(session: IrcSession, channel: Channel, member: Member, **kwargs
 
 
 async def join_sequence(
-    session: IrcSession, channel: Channel, full: str, request: JoinRequest
+    session: Session, channel: Channel, full: str, request: JoinRequest
 ) -> None:
     """Occupants, self-presence, history, subject — to one resource.
 
@@ -99,7 +104,7 @@ async def join_sequence(
     session.emit(subject)
 
 
-async def replay_history(session: IrcSession, channel: Channel, full: str,
+async def replay_history(session: Session, channel: Channel, full: str,
                          request: HistoryRequest) -> None:
     bridge = session.bridge
     limit = (await bridge.prefs.global_prefs(session.user)).max_history_length
@@ -111,7 +116,7 @@ async def replay_history(session: IrcSession, channel: Channel, full: str,
         session.emit(message)
 
 
-async def self_unavailable(session: IrcSession, channel: Channel, full: str, *,
+async def self_unavailable(session: Session, channel: Channel, full: str, *,
                            status: str | None = None, codes: tuple[int, ...] = ()) -> None:
     nick = channel.resources.get(full) or session.nick
     sender = room_jid(session, channel, session.nick if session.nick else nick)
@@ -121,28 +126,28 @@ async def self_unavailable(session: IrcSession, channel: Channel, full: str, *,
         status=status))
 
 
-async def open_window(session: IrcSession, channel: Channel) -> None:
+async def open_window(session: Session, channel: Channel) -> None:
     if channel.recording and not channel.window_open:
         channel.window_open = True
         await session.bridge.history.opened(session.user, session.host, channel.folded,
                                             time.time())
 
 
-async def close_window(session: IrcSession, channel: Channel) -> None:
+async def close_window(session: Session, channel: Channel) -> None:
     if channel.window_open:
         channel.window_open = False
         await session.bridge.history.closed(session.user, session.host, channel.folded,
                                             time.time())
 
 
-async def parted(session: IrcSession, channel: Channel) -> None:
+async def parted(session: Session, channel: Channel) -> None:
     """The gateway is out of the channel for good: stop archiving it for the user, and
     forget it so that a restart does not join it again."""
     await close_window(session, channel)
     await session.bridge.prefs.left(session.user, session.host, channel.folded)
 
 
-async def join(session: IrcSession, full: str, name: str, room_local: str, nick: str,
+async def join(session: Session, full: str, name: str, room_local: str, nick: str,
                password: str, history: HistoryRequest) -> None:
     """A resource joins: replay locally when the channel is joined, else JOIN on IRC."""
     isupport = session.isupport
@@ -173,7 +178,7 @@ async def join(session: IrcSession, full: str, name: str, room_local: str, nick:
         send_join(session, channel)
 
 
-async def _join_expired(session: IrcSession, channel: Channel, full: str,
+async def _join_expired(session: Session, channel: Channel, full: str,
                         request: JoinRequest) -> None:
     """A join still waiting after ``queue_timeout`` (the server is slow to accept, or keeps
     dropping the link) ends in an error the client can show, never pending forever."""
@@ -192,12 +197,12 @@ async def _join_expired(session: IrcSession, channel: Channel, full: str,
         await leave(session, full, channel.folded, "")
 
 
-def send_join(session: IrcSession, channel: Channel) -> None:
+def send_join(session: Session, channel: Channel) -> None:
     line = f"JOIN {channel.name} {channel.key}" if channel.key else f"JOIN {channel.name}"
     session.write_soon(line)
 
 
-async def leave(session: IrcSession, full: str, folded: str, status: str) -> None:
+async def leave(session: Session, full: str, folded: str, status: str) -> None:
     """A resource leaves; the last one parts the channel unless it is persistent."""
     channel = session.channels.get(folded)
     if channel is None:
@@ -218,17 +223,17 @@ async def leave(session: IrcSession, full: str, folded: str, status: str) -> Non
         session.submit(lambda: _quit_later(session, text))
 
 
-async def _quit_later(session: IrcSession, text: str) -> None:
+async def _quit_later(session: Session, text: str) -> None:
     if not session.channels:
         session.manager.background(session.quit(text))
 
 
-def change_nick(session: IrcSession, full: str, nick: str) -> None:
+def change_nick(session: Session, full: str, nick: str) -> None:
     session.nick_requests[full] = nick
     session.write_soon(f"NICK {nick}")
 
 
-async def remove_resource(session: IrcSession, full: str) -> None:
+async def remove_resource(session: Session, full: str) -> None:
     """A resource went away (or errored): take it out of every channel of the session."""
     for folded in list(session.channels):
         channel = session.channels[folded]

@@ -12,19 +12,21 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from transport.backends.irc import autoreply, mucxml, rooms
 from transport.backends.irc.addressing import valid_resource
-from transport.backends.irc.channel import Channel
 from transport.backends.irc.contracts import LineKind
-from transport.backends.irc.ctcp import resolve_ctcp
+from transport.backends.irc.from_irc import autoreply
+from transport.backends.irc.from_xmpp.ctcp import resolve_ctcp
+from transport.backends.irc.muc import occupancy as rooms
+from transport.backends.irc.muc import stanzas as mucxml
 from transport.backends.irc.protocol import IrcEvent, make_ctcp
+from transport.backends.irc.session.channel_state import Channel
 from transport.backends.irc.text import clean
 from transport.core.events import XmppMessage
 
 if TYPE_CHECKING:
-    from transport.backends.irc.session import IrcSession
+    from transport.backends.irc.session.interface import Session
 
-Handler = Callable[["IrcSession", IrcEvent], Awaitable[None]]
+Handler = Callable[["Session", IrcEvent], Awaitable[None]]
 VERSION = "xmpp-transport IRC gateway"
 QUIET = frozenset({"004", "005", "324", "329", "333", "353", "366", "321", "322", "323",
                     "375", "372", "376", "422", "396"})
@@ -44,11 +46,11 @@ OP_ERRORS = {"482": "not-allowed", "401": "item-not-found", "441": "item-not-fou
 _ROUTED_NOTICE = re.compile(r"^\[([^\]\s]+)\]\s?(.*)$", re.S)
 
 
-def is_me(session: IrcSession, nick: str | None) -> bool:
+def is_me(session: Session, nick: str | None) -> bool:
     return nick is not None and session.isupport.equal(nick, session.nick)
 
 
-async def irc_text(session: IrcSession, text: str, folded: str | None) -> str:
+async def irc_text(session: Session, text: str, folded: str | None) -> str:
     if any("\ud800" <= ch <= "\udfff" for ch in text):
         encoding = await session.bridge.encoding_in(session.user, session.host, folded)
         return clean(text, encoding)
@@ -62,7 +64,7 @@ def _from_server(ev: IrcEvent) -> bool:
 # -- life cycle --------------------------------------------------------------------------
 
 
-async def registered(session: IrcSession) -> None:
+async def registered(session: Session) -> None:
     bridge = session.bridge
     await session.presence(bridge.xmpp.make_presence(
         pto=session.user, pfrom=bridge.jids.server(session.host)))
@@ -78,7 +80,7 @@ async def registered(session: IrcSession) -> None:
             rooms.send_join(session, channel)
 
 
-async def disconnected(session: IrcSession, reason: str, closing: bool) -> None:
+async def disconnected(session: Session, reason: str, closing: bool) -> None:
     for channel in session.channels.values():
         if channel.joined:
             channel.before_rejoin = dict(channel.members)
@@ -98,7 +100,7 @@ async def disconnected(session: IrcSession, reason: str, closing: bool) -> None:
         session.server_message(f"Connection lost: {reason}")
 
 
-async def session_over(session: IrcSession) -> None:
+async def session_over(session: Session) -> None:
     for channel in list(session.channels.values()):
         for full in list(channel.resources):
             await rooms.self_unavailable(session, channel, full, codes=(332,),
@@ -109,7 +111,7 @@ async def session_over(session: IrcSession) -> None:
     session.channels.clear()
 
 
-async def connection_failed(session: IrcSession, error: str) -> None:
+async def connection_failed(session: Session, error: str) -> None:
     """A session that never registered gave up: its waiting joins get an error to show."""
     if "in use" in error:
         condition, etype = "conflict", "cancel"
@@ -126,7 +128,7 @@ async def connection_failed(session: IrcSession, error: str) -> None:
         pto=session.user, pfrom=session.bridge.jids.server(session.host), ptype="unavailable"))
 
 
-async def refuse_waiting(session: IrcSession, channel: Channel, condition: str, etype: str,
+async def refuse_waiting(session: Session, channel: Channel, condition: str, etype: str,
                           text: str) -> None:
     for full, request in list(channel.waiting.items()):
         sender = rooms.room_jid(session, channel, request.nick)
@@ -138,7 +140,7 @@ async def refuse_waiting(session: IrcSession, channel: Channel, condition: str, 
 # -- messages ----------------------------------------------------------------------------
 
 
-async def channel_line(session: IrcSession, channel: Channel, nick: str, kind: LineKind,
+async def channel_line(session: Session, channel: Channel, nick: str, kind: LineKind,
                        body: str, stamp: float | None, msg_id: str | None = None) -> None:
     """One line said in a channel: archived once, shown to every joined resource."""
     if not body:
@@ -174,7 +176,7 @@ def _ctcp(text: str) -> tuple[str, str] | None:
     return command.upper(), argument
 
 
-async def on_message(session: IrcSession, ev: IrcEvent) -> None:
+async def on_message(session: Session, ev: IrcEvent) -> None:
     target, raw = ev.param(0), ev.param(1)
     nick = ev.nick or ""
     if not target or not raw:
@@ -214,7 +216,7 @@ async def on_message(session: IrcSession, ev: IrcEvent) -> None:
                              type="chat", body=text, delay=ev.time))
 
 
-async def _private_ctcp(session: IrcSession, nick: str, ctcp: tuple[str, str],
+async def _private_ctcp(session: Session, nick: str, ctcp: tuple[str, str],
                         notice: bool) -> None:
     command, argument = ctcp
     if notice:  # a reply: it may answer a version or ping query sent from XMPP
@@ -231,7 +233,7 @@ async def _private_ctcp(session: IrcSession, nick: str, ctcp: tuple[str, str],
         autoreply.answer(session, nick, make_ctcp(nick, command, answer, reply=True))
 
 
-def resolve_pending(session: IrcSession, kind: str, folded: str, nick: str) -> None:
+def resolve_pending(session: Session, kind: str, folded: str, nick: str) -> None:
     isupport = session.isupport
     for pending in session.pending:
         if pending.kind == kind and pending.channel == folded and (
