@@ -174,6 +174,7 @@ async def test_the_echo_backend_logs_its_users_coming_and_going(gateway, users, 
         alice = await users()
         user = str(alice.boundjid.bare)
         await register(alice, GW, username="alice")
+        await wait_for_log(caplog, f"{user} came online")
         await alice.logout()
         await wait_for_log(caplog, f"{user} went offline")
     lines = [r.getMessage() for r in caplog.records if r.name == "transport.backends.echo"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from transport.backends.echo import EchoBackend, EchoSettings
 from transport.core.events import Registration
 from transport.core.policy import AccessPolicy
+from transport.xmpp.backend_context import Gateway
 from transport.xmpp.component import GatewayComponent
-from transport.xmpp.gateway import Gateway
 
 C = "echo.localhost"
 ALICE = "alice@localhost"
