@@ -132,7 +132,10 @@ class UserLifecycle:
 
     async def unregistered(self, user: str, registration: Registration) -> None:
         """``user``'s registration is gone: offline first if they were online, then
-        ``on_unregistered``; returns once both hooks ran."""
+        ``on_unregistered``; returns once both hooks ran (at once, when stopping)."""
+        if self._runner.stopped:
+            await self._unregistered(user, registration)  # the backend's data must go
+            return
         await self._runner.submit(user, lambda: self._unregistered(user, registration))
 
     def begin_resync(self) -> tuple[int, list[str]]:
@@ -168,7 +171,7 @@ class UserLifecycle:
         state.unconfirmed = None
         if not state.online:
             state.online = True
-            await self._store.add(self.component, user)
+            await self._remember(user, online=True)
             log.info("%s came online on %s", user, self.component)
             await self._hook("on_user_online", user, self._backend.on_user_online(user))
 
@@ -223,7 +226,7 @@ class UserLifecycle:
             await self._offline(user)
 
     async def _offline(self, user: str) -> None:
-        await self._store.remove(self.component, user)
+        await self._remember(user, online=False)
         log.info("%s went offline on %s", user, self.component)
         await self._hook("on_user_offline", user, self._backend.on_user_offline(user))
 
@@ -233,6 +236,18 @@ class UserLifecycle:
             await self._offline(user)
         await self._hook("on_unregistered", user,
                          self._backend.on_unregistered(user, registration))
+
+    async def _remember(self, user: str, *, online: bool) -> None:
+        """Keep the change in the store; if that fails (logged), the hook runs all the same
+        and only a restart's resync may repeat or miss it."""
+        try:
+            if online:
+                await self._store.add(self.component, user)
+            else:
+                await self._store.remove(self.component, user)
+        except Exception:
+            log.exception("%s: could not record that %s is %s", self.component, user,
+                          "online" if online else "offline")
 
     async def _hook(self, name: str, user: str, call: Awaitable[None]) -> None:
         """Run a backend hook; its failure is the backend's, logged, and changes no state."""

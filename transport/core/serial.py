@@ -68,6 +68,11 @@ class SerialRunner:
             if not self._workers:
                 self._idle.set()
 
+    @property
+    def stopped(self) -> bool:
+        """Whether ``stop`` was called: new jobs are not run."""
+        return self._stopped
+
     def busy_keys(self) -> set[str]:
         """The keys with jobs queued or running."""
         return set(self._workers)

@@ -255,3 +255,25 @@ async def test_a_stale_resync_end_changes_nothing(life, backend):
     life.end_resync(new, probe_again)
     await life.settled()
     assert backend.calls == [("online", ALICE)]
+
+
+async def test_unregistering_while_stopping_still_drops_the_users_data(life, backend, store):
+    life.available(ALICE, "phone", C)
+    await life.settled()
+    await life.stop()
+    await life.unregistered(ALICE, Registration("alice"))
+    assert backend.calls == [("online", ALICE), ("offline", ALICE), ("unregistered", ALICE)]
+    assert await store.online_users.list(C) == []
+
+
+async def test_a_store_failure_is_logged_and_the_hook_still_runs(tmp_path, backend, allowed,
+                                                                 caplog):
+    closed = await Store.open(tmp_path / "closed.sqlite3")
+    await closed.close()  # every write now fails
+    life = make(closed, backend, allowed)
+    life.available(ALICE, "phone", C)
+    life.unavailable(ALICE, "phone", C)
+    await life.settled()
+    assert backend.calls == [("online", ALICE), ("offline", ALICE)]
+    assert sum("could not record" in r.getMessage() for r in caplog.records) == 2
+    await life.stop()
