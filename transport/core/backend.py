@@ -328,9 +328,34 @@ class Backend(ABC):
         backend holds back for them; True when there was one."""
         return False
 
+    # Lifecycle hooks. The core calls them one at a time per user, in the order the events
+    # happened (different users concurrently); one that raises is logged with the user and
+    # changes nothing else. A user online when they unregister gets ``on_user_offline``
+    # before ``on_unregistered``.
+
+    async def on_registered(
+        self, user: str, registration: Registration, previous: Registration | None
+    ) -> None:
+        """``user``'s registration was stored: by XEP-0077, the ``register`` command, or
+        ``BackendContext.bind_registration`` (an approval, an admin). ``previous`` is the
+        registration it replaced, None for a new one; a re-registration with the same
+        legacy key and data calls nothing. The request does not wait for this hook."""
+
+    async def on_user_online(self, user: str) -> None:
+        """``user``'s first resource became available to this component (log in to the
+        network here). Only for users who may use the gateway (registered, where the
+        backend needs it). Not called again after a restart or reconnect for a user who
+        stayed online meanwhile: the backend restores such sessions itself."""
+
+    async def on_user_offline(self, user: str) -> None:
+        """``user``'s last resource went (unavailable, an error, or their server said they
+        are offline, which after a restart is how users who left meanwhile are found).
+        Not called when the gateway stops: the users did not log out."""
+
     async def on_unregistered(self, user: str, registration: Registration) -> None:
         """The user's registration (as it was) is gone; drop their legacy-side state, so
-        that nothing of theirs passes to whoever registers the same legacy key next."""
+        that nothing of theirs passes to whoever registers the same legacy key next.
+        The unregistration is answered once this returned."""
 
     @abstractmethod
     async def send(self, message: OutgoingMessage) -> SendOutcome:
