@@ -9,12 +9,11 @@ package, so a backend checks under ``mypy --strict`` with nothing but this packa
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Generic, Protocol, TypeVar, cast
+from typing import ClassVar, Generic, TypeVar, cast
 
 # The command and form types are part of the backend API: importable from here too.
 from transport.core.commands import Command as Command
@@ -25,15 +24,13 @@ from transport.core.commands import FormField as FormField
 from transport.core.commands import FormValue as FormValue
 from transport.core.commands import FormValues as FormValues
 from transport.core.commands import gateway_only as gateway_only
+from transport.core.context import BackendContext as BackendContext
 from transport.core.errors import AddressError
 from transport.core.events import (
     OutgoingMessage,
     Registration,
     SendOutcome,
-    StanzaErrorInfo,
-    XmppMessage,
 )
-from transport.core.metrics import MetricsRegistry
 
 # The settings helper and the storage types are part of the backend API: importable from
 # here too.
@@ -143,61 +140,6 @@ class SharedSettings:
 
     allowed_domains: tuple[str, ...]
     database_path: Path
-
-
-class BackendContext(Protocol):
-    """What the core offers a running backend."""
-
-    component_jid: str
-    log: logging.Logger
-
-    @property
-    def store(self) -> BackendStorage:
-        """The backend's own tables (``<name>_...``), through the core's single writer."""
-
-    @property
-    def metrics(self) -> MetricsRegistry:
-        """The process's metrics: a backend declares its own (bounded labels only)."""
-
-    async def deliver(self, message: XmppMessage, dedupe_key: str | None = None) -> bool:
-        """Queue a message for an XMPP user durably; returns once it is committed.
-
-        Returns False when ``dedupe_key`` was already queued (a retried legacy event).
-        """
-
-    async def deliver_many(
-        self, messages: Sequence[XmppMessage], dedupe_key: str | None = None
-    ) -> bool:
-        """Queue several messages in one commit, in order; False when ``dedupe_key`` was seen."""
-
-    async def confirm_delivery(self, legacy_id: str) -> None:
-        """The legacy side delivered ``legacy_id``: send the receipt if one was asked for."""
-
-    async def report_failure(self, legacy_id: str, error: StanzaErrorInfo) -> None:
-        """The legacy side failed ``legacy_id`` after accepting it: tell the sender."""
-
-    async def registered_user(self, user: str) -> Registration | None:
-        """The registration of a bare JID on this component, if any."""
-
-    async def user_by_legacy_key(self, legacy_key: str) -> str | None:
-        """The bare JID registered with ``legacy_key`` on this component, if any."""
-
-    async def bind_registration(self, user: str, registration: Registration) -> bool:
-        """Register ``user`` as an XEP-0077 request would, for a registration the backend
-        held back or an admin made; True when the user was not registered before.
-
-        A new user gets the XEP-0100 subscription request and available presence. Raises
-        ``RegistrationRefused`` (``conflict``) when another user holds the legacy key.
-        """
-
-    async def may_use(self, user: str) -> bool:
-        """Whether a bare JID may use the gateway (allowed domain; registered if needed).
-
-        For stanzas the core does not route to the backend (MUC presences, say).
-        """
-
-    def is_admin(self, user: str) -> bool:
-        """Whether a bare JID is one of the gateway's admins."""
 
 
 class Backend(ABC, Generic[SettingsT]):
@@ -342,9 +284,34 @@ class Backend(ABC, Generic[SettingsT]):
         backend holds back for them; True when there was one."""
         return False
 
+    # Lifecycle hooks. The core calls them one at a time per user, in the order the events
+    # happened (different users concurrently); one that raises is logged with the user and
+    # changes nothing else. A user online when they unregister gets ``on_user_offline``
+    # before ``on_unregistered``.
+
+    async def on_registered(
+        self, user: str, registration: Registration, previous: Registration | None
+    ) -> None:
+        """``user``'s registration was stored: by XEP-0077, the ``register`` command, or
+        ``BackendContext.bind_registration`` (an approval, an admin). ``previous`` is the
+        registration it replaced, None for a new one; a re-registration with the same
+        legacy key and data calls nothing. The request does not wait for this hook."""
+
+    async def on_user_online(self, user: str) -> None:
+        """``user``'s first resource became available to this component (log in to the
+        network here). Only for users who may use the gateway (registered, where the
+        backend needs it). Not called again after a restart or reconnect for a user who
+        stayed online meanwhile: the backend restores such sessions itself."""
+
+    async def on_user_offline(self, user: str) -> None:
+        """``user``'s last resource went (unavailable, an error, or their server said they
+        are offline, which after a restart is how users who left meanwhile are found).
+        Not called when the gateway stops: the users did not log out."""
+
     async def on_unregistered(self, user: str, registration: Registration) -> None:
         """The user's registration (as it was) is gone; drop their legacy-side state, so
-        that nothing of theirs passes to whoever registers the same legacy key next."""
+        that nothing of theirs passes to whoever registers the same legacy key next.
+        The unregistration is answered once this returned."""
 
     @abstractmethod
     async def send(self, message: OutgoingMessage) -> SendOutcome:

@@ -19,6 +19,7 @@ from transport.store.database import Database, DatabaseClosed, primary_code, unu
 from transport.store.files import DatabaseUnusable
 from transport.store.idmaps import IdMapping, IdMapRepo
 from transport.store.migrations import MigrationRefused, SchemaTooNew, check_version, migrate
+from transport.store.online import OnlineUsersRepo
 from transport.store.queues import (
     LegacyOutboxRepo,
     OutboxRow,
@@ -40,6 +41,7 @@ __all__ = [
     "LegacyKeyTaken",
     "LegacyOutboxRepo",
     "MigrationRefused",
+    "OnlineUsersRepo",
     "OutboxRow",
     "OutboxState",
     "PrefixedStorage",
@@ -76,6 +78,7 @@ class Store:
         self.id_maps = IdMapRepo(db)
         self.user_settings = UserSettingsRepo(db)
         self._backend_storages: dict[str, PrefixedStorage] = {}
+        self.online_users = OnlineUsersRepo(db)
 
     @classmethod
     async def open(

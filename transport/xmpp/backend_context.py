@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from transport.core.backend import Backend, BackendContext, BackendStorage
 from transport.core.errors import RegistrationRefused
 from transport.core.events import OutgoingMessage, Registration, StanzaErrorInfo, XmppMessage
+from transport.core.lifecycle import UserLifecycle
 from transport.core.metrics import MetricsRegistry
 from transport.core.outbox import OutboxDispatcher
 from transport.core.policy import AccessPolicy
@@ -107,6 +108,8 @@ class Gateway:
             self.reports.mapped, observe=latency.labels(backend_cls.name, TO_LEGACY).observe,
         )
         self.received = 0
+        self.lifecycle = UserLifecycle(self.component_jid, self.backend, store.online_users,
+                                       self.may_use)
 
     # -- what BackendView passes on ------------------------------------------------------
 
@@ -179,6 +182,8 @@ class Gateway:
                 "conflict", "cancel") from exc
         log.info("%s %s with %s", user, "re-registered" if was else "registered",
                  self.component_jid)
+        if was != registration:
+            self.lifecycle.registered(user, registration, was)
         if was is None and greet:
             self.greet(user)
         return was is None

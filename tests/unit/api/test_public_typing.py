@@ -22,6 +22,7 @@ import pytest
 import transport
 from transport.core import backend as backend_api
 from transport.core import commands as commands_api
+from transport.core import context as context_api
 from transport.core import errors as errors_api
 from transport.core import events as events_api
 from transport.core import metrics as metrics_api
@@ -61,7 +62,8 @@ def test_the_check_catches_a_leak(tmp_path: Path) -> None:
     assert "slixmpp" in result.stdout
 
 
-API_MODULES = (backend_api, commands_api, errors_api, events_api, metrics_api, storage_api)
+API_MODULES = (backend_api, commands_api, context_api, errors_api, events_api, metrics_api,
+               storage_api)
 
 
 def _public_hints() -> Iterator[tuple[str, object]]:
