@@ -60,6 +60,14 @@ class BackendContext(Protocol):
         ``RegistrationRefused`` (``conflict``) when another user holds the legacy key.
         """
 
+    async def online_users(self) -> Sequence[str]:
+        """The bare JIDs the core holds online on this domain, sorted, as stored.
+
+        Read it in ``start()`` to restore the legacy sessions of users who stayed online
+        through a restart: they get no second ``on_user_online`` (they never logged out),
+        and those the resync finds gone get ``on_user_offline`` after ``start()`` returned.
+        """
+
     async def may_use(self, user: str) -> bool:
         """Whether a bare JID may use the gateway (allowed domain; registered if needed).
 

@@ -59,6 +59,7 @@ class BackendView:
         self.report_failure = gateway.report_failure
         self.registered_user = gateway.registered_user
         self.user_by_legacy_key = gateway.user_by_legacy_key
+        self.online_users = gateway.online_users
         self.may_use = gateway.may_use
         self.is_admin = gateway.is_admin
 
@@ -162,6 +163,9 @@ class Gateway:
     async def user_by_legacy_key(self, legacy_key: str) -> str | None:
         record = await self._store.users.by_legacy_key(self.component_jid, legacy_key)
         return None if record is None else str(record.jid)
+
+    async def online_users(self) -> list[str]:
+        return await self._store.online_users.list(self.component_jid)
 
     def is_admin(self, user: str) -> bool:
         return self.policy.is_admin(user)

@@ -55,6 +55,7 @@ class MyNetBackend(Backend[MyNetSettings]):
         assert_type(self.settings, MyNetSettings)
         assert_type(self.ctx.store, BackendStorage)
         self.greeting = settings.greeting
+        self.restored: frozenset[str] = frozenset()
 
     @classmethod
     def parse_settings(cls, section: Mapping[str, object]) -> MyNetSettings:
@@ -66,6 +67,11 @@ class MyNetBackend(Backend[MyNetSettings]):
     @classmethod
     def migrations(cls) -> Sequence[str]:
         return ("CREATE TABLE mynet_seen (user TEXT PRIMARY KEY, times INTEGER NOT NULL);",)
+
+    async def start(self) -> None:
+        online = await self.ctx.online_users()
+        assert_type(online, Sequence[str])
+        self.restored = frozenset(online)
 
     def normalize_contact(self, localpart: str) -> str:
         if not localpart.isalnum():

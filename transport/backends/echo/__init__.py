@@ -4,7 +4,8 @@ Every message sent to ``anything@echo.example.org`` comes back from that JID. Tw
 prefixes exercise the core's error paths end to end: ``fail:CONDITION text`` is refused
 with that stanza error, and ``flaky:N text`` fails temporarily N times before it echoes.
 Its lifecycle hooks only log what a real network's backend would act on (log in when a
-user comes online, log out when they go, drop their account when they unregister).
+user comes online, log in again at start for those who stayed online through a restart,
+log out when they go, drop their account when they unregister).
 """
 
 from __future__ import annotations
@@ -99,6 +100,11 @@ class EchoBackend(Backend[EchoSettings]):
         else:
             self.ctx.log.info("%s is now %s (was %s)", user, registration.legacy_key,
                               previous.legacy_key)
+
+    async def start(self) -> None:
+        for user in await self.ctx.online_users():
+            self.ctx.log.info("%s stayed online through a restart: a network backend would "
+                              "log in for them again now", user)
 
     async def on_user_online(self, user: str) -> None:
         self.ctx.log.info("%s came online: a network backend would log in for them now", user)
