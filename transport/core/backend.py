@@ -157,7 +157,6 @@ class Backend(ABC, Generic[SettingsT]):
     # What a registration binds, as users call it: "number" for SMS ("This number is
     # already registered by another user").
     legacy_key_name: ClassVar[str] = "account"
-    secret_env: ClassVar[Mapping[str, str]] = {}
     # The ``settings_table`` class of the backend's own keys; None: it has none.
     settings_type: ClassVar[type | None] = None
     resend_unconfirmed: ClassVar[bool] = True

@@ -62,7 +62,6 @@ class IrcBackend(Backend[IrcSettings]):
         "urn:xmpp:mam:2",
     )
     registration = None
-    secret_env: ClassVar[Mapping[str, str]] = {}
     settings_type: ClassVar[type | None] = IrcSettings
     pipelined_sends: ClassVar[bool] = True  # lines of several messages share one write
 

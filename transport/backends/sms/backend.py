@@ -81,7 +81,6 @@ class SmsBackend(Backend[SmsSettings]):
     identities: ClassVar[tuple[Identity, ...]] = (Identity("gateway", "sms", "SMS (Twilio)"),)
     features: ClassVar[tuple[str, ...]] = ("http://jabber.org/protocol/address",)
     registration: RegistrationSpec | None = RegistrationSpec(INSTRUCTIONS, (PHONE_FIELD,))
-    secret_env: ClassVar[Mapping[str, str]] = {"twilio.auth_token": "TWILIO_AUTH_TOKEN"}
     settings_type: ClassVar[type | None] = SmsSettings
     resend_unconfirmed: ClassVar[bool] = False
 
