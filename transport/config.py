@@ -219,14 +219,22 @@ class _Reader:
         except TypeError as exc:  # a backend's bad declaration must still end as a problem
             self._backend_problems(path, exc)
             return
+        blocked: set[str] = set()  # a non-table in the way, reported once
         for dotted, variable in overrides.items():
+            value = self.env.get(variable, "")
             *parents, leaf = dotted.split(".")
             table, where = section, path
             for part in parents:
                 where = key_path(where, part)
-                child = table.setdefault(part, {})
+                child = table.get(part)
+                if child is None and not value:
+                    break  # nothing in the file, nothing to put: the table stays absent
+                if child is None:
+                    child = {}
                 if not isinstance(child, dict):
-                    self.problems.add(where, f"expected a table, got {show(child)}")
+                    if where not in blocked:
+                        self.problems.add(where, f"expected a table, got {show(child)}")
+                        blocked.add(where)
                     break
                 table[part] = child = dict(child)  # never mutate the parsed file
                 table = child
@@ -234,7 +242,6 @@ class _Reader:
                 current = table.get(leaf)
                 if isinstance(current, str | int | float) and not isinstance(current, bool):
                     self.secrets.add(str(current))  # a backend's message might quote it
-                value = self.env.get(variable, "")
                 if value:
                     self.secrets.add(value)
                     table[leaf] = value
