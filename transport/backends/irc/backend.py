@@ -45,6 +45,7 @@ from transport.core.backend import (
 from transport.core.errors import AddressError
 from transport.core.events import OutgoingMessage, SendOutcome
 from transport.core.ordering import LaneTurns
+from transport.xmpp.namespaces import MAM, MUC
 
 
 class IrcBackend(Backend):
@@ -56,8 +57,8 @@ class IrcBackend(Backend):
         Identity("gateway", "irc", "IRC gateway"),
     )
     features: ClassVar[tuple[str, ...]] = (
-        "http://jabber.org/protocol/muc",
-        "urn:xmpp:mam:2",
+        MUC,
+        MAM,
     )
     registration = None
     secret_env: ClassVar[Mapping[str, str]] = {}

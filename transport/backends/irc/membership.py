@@ -12,7 +12,7 @@ from transport.backends.irc import mucxml, rooms
 from transport.backends.irc.channel import Channel, Member, role_affiliation
 from transport.backends.irc.inbound import irc_text, is_me, resolve_pending
 from transport.backends.irc.protocol import IrcEvent
-from transport.core.events import XmppMessage
+from transport.core.events import MucInvite, XmppMessage
 from transport.xmpp.escaping import escape_node
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ async def on_join(session: IrcSession, ev: IrcEvent) -> None:
             channel.recording = await session.bridge.recording(session.user, session.host, folded)
             session.emit(XmppMessage(
                 to=session.user, sender=session.bridge.jids.room(local), type="normal",
-                extra_xml=(mucxml.invite(session.bridge.jids.server(session.host)),)))
+                invite=MucInvite(session.bridge.jids.server(session.host))))
         channel.name = name
         channel.members = {}
         channel.joined = False

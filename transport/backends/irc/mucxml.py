@@ -1,6 +1,6 @@
-"""XEP-0045 pieces the IRC backend sends: occupant presences, status codes, invites.
+"""XEP-0045 pieces the IRC backend sends: occupant presences, status codes, refused joins.
 
-Built with ElementTree and sent through the component with ``from`` set explicitly.
+Sent through the component with ``from`` set explicitly.
 """
 
 from __future__ import annotations
@@ -11,16 +11,24 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from transport.backends.irc.text import clean
+from transport.core.events import StanzaErrorInfo
 from transport.core.ids import new_id
-from transport.xmpp.render import attr, text
+from transport.xmpp.namespaces import MUC, MUC_ADMIN, MUC_OWNER, MUC_USER
+from transport.xmpp.render import attr, render_presence_error, text
 
-MUC = "http://jabber.org/protocol/muc"
-MUC_USER = f"{MUC}#user"
-MUC_ADMIN = f"{MUC}#admin"
-MUC_OWNER = f"{MUC}#owner"
-SID = "urn:xmpp:sid:0"
-STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
-COMPONENT_NS = "jabber:component:accept"
+__all__ = [
+    "MUC",
+    "MUC_ADMIN",
+    "MUC_OWNER",
+    "MUC_USER",
+    "Item",
+    "history_request",
+    "join_password",
+    "join_refused",
+    "occupant",
+    "occupant_xml",
+    "refusal",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,49 +119,14 @@ def occupant_xml(
     return "".join(parts)
 
 
-def presence_error(
-    xmpp: Any, sender: str, to: str, condition: str, etype: str, text: str = ""
-) -> Any:
+def refusal(condition: str, etype: str = "cancel", text: str = "") -> StanzaErrorInfo:
+    """A stanza error whose text may come from IRC (formatting and illegal characters go)."""
+    return StanzaErrorInfo(condition, clean(text), etype)
+
+
+def join_refused(sender: str, to: str, condition: str, etype: str, text: str = "") -> str:
     """A join refused: ``<presence type='error'>`` with the ``<x muc/>`` echoed back."""
-    pres = xmpp.make_presence(pto=to, pfrom=sender, ptype="error")
-    ET.SubElement(pres.xml, f"{{{MUC}}}x")
-    error = ET.SubElement(pres.xml, f"{{{COMPONENT_NS}}}error", {"type": etype})
-    ET.SubElement(error, f"{{{STANZAS}}}{condition}")
-    if text:
-        ET.SubElement(error, f"{{{STANZAS}}}text").text = clean(text)
-    return pres
-
-
-def reply_error(iq: Any, condition: str, etype: str = "cancel", text: str = "") -> None:
-    """Answer an iq with a stanza error (any RFC 6120 condition, even ones slixmpp lacks)."""
-    reply = iq.reply(clear=False)
-    reply["type"] = "error"
-    error = ET.SubElement(reply.xml, f"{{{iq.namespace}}}error", {"type": etype})
-    ET.SubElement(error, f"{{{STANZAS}}}{condition}")
-    if text:
-        ET.SubElement(error, f"{{{STANZAS}}}text").text = clean(text)
-    reply.send()
-
-
-def empty_subject() -> str:
-    """``<subject/>`` with no text (slixmpp drops an empty subject it is given)."""
-    return f'<subject xmlns="{COMPONENT_NS}"/>'
-
-
-def stanza_id(uid: str, by: str) -> str:
-    """Formatted directly: it is built for every relayed line."""
-    return f'<stanza-id xmlns="{SID}" id="{attr(uid)}" by="{attr(by)}"/>'
-
-
-def invite(sender: str, reason: str = "", password: str = "") -> str:
-    """A mediated invitation's ``<x/>`` (the room's message carries it)."""
-    x = ET.Element(f"{{{MUC_USER}}}x")
-    element = ET.SubElement(x, f"{{{MUC_USER}}}invite", {"from": sender})
-    if reason:
-        ET.SubElement(element, f"{{{MUC_USER}}}reason").text = clean(reason)
-    if password:
-        ET.SubElement(x, f"{{{MUC_USER}}}password").text = password
-    return ET.tostring(x, encoding="unicode")
+    return render_presence_error(sender, to, refusal(condition, etype, text), echo=MUC)
 
 
 def history_request(pres: Any) -> dict[str, str] | None:
