@@ -132,8 +132,8 @@ async def on_kick(session: IrcSession, ev: IrcEvent) -> None:
             sender = rooms.room_jid(session, channel, session.nick)
             item = mucxml.Item(role="none", affiliation="none", jid=full, actor=actor,
                                reason=reason or None)
-            await session.presence(mucxml.occupant(
-                session.bridge.xmpp, sender, full, item, codes=(307, 110), unavailable=True))
+            await session.presence(mucxml.occupant_xml(
+                sender, full, item, codes=(307, 110), unavailable=True))
         await rooms.parted(session, channel)
         return
     member = channel.remove_member(target, isupport)

@@ -115,8 +115,8 @@ async def self_unavailable(session: IrcSession, channel: Channel, full: str, *,
     nick = channel.resources.get(full) or session.nick
     sender = room_jid(session, channel, session.nick if session.nick else nick)
     item = mucxml.Item(role="none", affiliation="none", jid=full)
-    await session.presence(mucxml.occupant(
-        session.bridge.xmpp, sender, full, item, codes=(*codes, 110), unavailable=True,
+    await session.presence(mucxml.occupant_xml(
+        sender, full, item, codes=(*codes, 110), unavailable=True,
         status=status))
 
 

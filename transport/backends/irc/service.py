@@ -104,8 +104,8 @@ class MucService:
 
     async def _unavailable_anyway(self, pres: Any) -> None:
         item = mucxml.Item(role="none", affiliation="none")
-        self.bridge.xmpp.send(mucxml.occupant(
-            self.bridge.xmpp, str(pres["to"]), str(pres["from"]), item, codes=(110,),
+        self.bridge.xmpp.send(mucxml.occupant_xml(
+            str(pres["to"]), str(pres["from"]), item, codes=(110,),
             unavailable=True))
 
     async def _available(self, pres: Any, address: Address, full: str, user: str,
