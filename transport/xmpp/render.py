@@ -57,11 +57,12 @@ def attr(value: str) -> str:
 def render_message(event: XmppMessage) -> str:
     """The ``<message/>`` for a queued event, ``from`` always set explicitly."""
     head = f'<message type="{attr(event.type)}" to="{attr(event.to)}" from="{attr(event.sender)}"'
-    if event.id:
-        head += f' id="{attr(event.id)}"'
+    ident = attr(event.id) if event.id else ""  # escaped once, written up to three times
+    if ident:
+        head += f' id="{ident}"'
     parts = [head, ">"]
-    if event.id and event.type != "error":
-        parts.append(f'{_ORIGIN_ID}{attr(event.id)}"/>')
+    if ident and event.type != "error":
+        parts.append(f'{_ORIGIN_ID}{ident}"/>')
     if event.body:  # slixmpp drops an empty body too
         parts.append(f"<body>{text(event.body)}</body>")
     if event.subject is not None:
@@ -78,9 +79,10 @@ def render_message(event: XmppMessage) -> str:
         domain = event.sender.partition("/")[0].rpartition("@")[2]
         parts.append(f'{_DELAY}{stamp}" from="{attr(domain)}"/>')
     if event.stanza_id_by:
-        archive_id = event.stanza_id or event.id
+        sid = event.stanza_id
+        archive_id = attr(sid) if sid and sid != event.id else ident
         if archive_id:
-            parts.append(f'{_STANZA_ID}{attr(archive_id)}" by="{attr(event.stanza_id_by)}"/>')
+            parts.append(f'{_STANZA_ID}{archive_id}" by="{attr(event.stanza_id_by)}"/>')
     if event.nick:
         parts.append(f"{_NICK}{text(event.nick)}</nick>")
     if event.error is not None:
