@@ -94,7 +94,7 @@ class XmppMessage:
     stanza_id: str | None = None
     invite: MucInvite | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain JSON values, for a caller that encodes many messages at once."""
         raw = _shallow(self)
         if self.error is not None:
@@ -140,7 +140,7 @@ class OutgoingMessage:
     receipt_requested: bool = False
     extra_recipients: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain JSON values, for a caller that encodes many messages at once."""
         raw = _shallow(self)
         raw["attachments"] = [_shallow(a) for a in self.attachments]

@@ -15,19 +15,22 @@ import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from transport.app import Application
 from transport.config import ComponentSettings, DatabaseSettings, Settings, XmppSettings
 from transport.core.backend import Backend
 from transport.core.registry import load_backends
+
+if TYPE_CHECKING:  # the application (slixmpp, aiohttp) is imported when a gateway starts, so
+    # that loading the pytest plugin stays cheap for test runs that start none
+    from transport.app import Application
 
 
 @dataclass(frozen=True)
 class ComponentSpec:
     """One component to run: backend name, domain, secret and the backend's own keys."""
 
-    backend: str | type[Backend]
+    backend: str | type[Backend[Any]]
     jid: str
     secret: str
     options: dict[str, Any] | None = None
@@ -57,7 +60,9 @@ def build_settings(
     )
 
 
-def _component(spec: ComponentSpec, installed: Mapping[str, type[Backend]]) -> ComponentSettings:
+def _component(
+    spec: ComponentSpec, installed: Mapping[str, type[Backend[Any]]]
+) -> ComponentSettings:
     backend = installed[spec.backend] if isinstance(spec.backend, str) else spec.backend
     return ComponentSettings(
         name=backend.name, jid=spec.jid, secret=spec.secret, backend=backend,
@@ -68,6 +73,8 @@ def _component(spec: ComponentSpec, installed: Mapping[str, type[Backend]]) -> C
 @contextlib.asynccontextmanager
 async def running_gateway(settings: Settings, timeout: float = 10.0) -> AsyncIterator[Application]:
     """An ``Application`` started and connected; stopped cleanly on exit."""
+    from transport.app import Application
+
     app = Application(settings)
     await app.start()
     try:

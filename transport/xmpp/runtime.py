@@ -9,17 +9,19 @@ from typing import Any
 from transport.core.backend import Backend
 from transport.core.policy import AccessPolicy
 from transport.observe.metrics import GatewayMetrics
+from transport.store import Store
 from transport.xmpp.adhoc import CommandSet
 from transport.xmpp.admin_commands import AdminCommands
+from transport.xmpp.backend_context import Gateway
 from transport.xmpp.component import GatewayComponent
 from transport.xmpp.disco import DiscoHandler
-from transport.xmpp.gateway import Gateway
 from transport.xmpp.help import GatewayHelp
 from transport.xmpp.messages import MessageHandler
 from transport.xmpp.presence import PresenceHandler
 from transport.xmpp.queries import ContactQueries
 from transport.xmpp.registration import RegistrationHandler
 from transport.xmpp.registration_commands import RegistrationCommands
+from transport.xmpp.user_presence import UserPresenceTracker
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +32,9 @@ class ComponentRuntime:
     def __init__(
         self,
         xmpp: GatewayComponent,
-        backend_cls: type[Backend],
+        backend_cls: type[Backend[Any]],
         backend_settings: Any,
-        store: Any,
+        store: Store,
         policy: AccessPolicy,
         metrics: GatewayMetrics | None = None,
     ) -> None:
@@ -43,6 +45,7 @@ class ComponentRuntime:
         self._sessions = 0
         self.gateway = gw = Gateway(xmpp, backend_cls, backend_settings, store, policy, metrics)
         self.presence = PresenceHandler(gw)
+        self.user_presence = UserPresenceTracker(xmpp, gw.lifecycle, store)
         self.registration = RegistrationHandler(gw, self.presence)
         self.messages = MessageHandler(gw)
         admin = AdminCommands(gw, self.presence)
@@ -85,13 +88,17 @@ class ComponentRuntime:
 
     async def start(self) -> None:
         await self.gateway.backend.start()
+        await self.gateway.lifecycle.start()
         await self.gateway.outbox.start()
         self.gateway.pump.start()
         self.xmpp.start()
 
     async def stop(self, flush_timeout: float = 3.0) -> None:
         """Stop taking work, let the backend say goodbye while the stream is still up, flush
-        what it queued, then close the stream; whatever is left stays in the store."""
+        what it queued, then close the stream; whatever is left stays in the store.
+        Users online stay so in the store: nobody is announced offline (see ``lifecycle``)."""
+        await self.user_presence.stop()
+        await self.gateway.lifecycle.stop()
         await self.gateway.outbox.stop()
         await self.gateway.backend.stop()
         if self.xmpp.online.is_set():

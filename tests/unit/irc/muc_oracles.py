@@ -1,4 +1,4 @@
-"""The slixmpp-built occupant presence, kept as the oracle ``mucxml.occupant_xml`` must match."""
+"""The slixmpp-built occupant presence: the oracle ``muc.stanzas.occupant_xml`` must match."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from transport.backends.irc.mucxml import Item
+from transport.backends.irc.muc.stanzas import Item
 from transport.backends.irc.text import clean
 from transport.xmpp.namespaces import MUC_USER
 

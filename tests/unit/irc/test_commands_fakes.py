@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from transport.backends.irc.commands import CommandDefaults, IrcCommands, Target
+from transport.backends.irc.config.prefs import PrefsStore
 from transport.backends.irc.contracts import ConnectionInfo
-from transport.backends.irc.prefs import PrefsStore
+from transport.backends.irc.from_xmpp.commands import CommandDefaults, IrcCommands, Target
 from transport.backends.irc.schema import MIGRATIONS
 from transport.core.backend import Command, CommandRequest, CommandResult
 from transport.store import Store
@@ -80,7 +80,7 @@ class Env:
 
 async def make_env(tmp_path: Path, defaults: CommandDefaults | None = None) -> Env:
     store = await Store.open(tmp_path / "gw.sqlite3", extra_migrations={"irc": MIGRATIONS})
-    prefs = PrefsStore(store, COMPONENT)
+    prefs = PrefsStore(store.backend_storage("irc"), COMPONENT)
     control = FakeControl()
     changes: list[tuple[str, Target]] = []
 

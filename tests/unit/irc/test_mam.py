@@ -8,9 +8,9 @@ import pytest
 from slixmpp import JID, Iq, Message
 from slixmpp.exceptions import XMPPError
 
-from transport.backends.irc.archive import ChannelArchive
 from transport.backends.irc.contracts import ArchivedLine, ArchivePage, HistoryRequest
-from transport.backends.irc.mam import (
+from transport.backends.irc.history.archive import ChannelArchive
+from transport.backends.irc.history.mam import (
     MAM_NS,
     MamHandler,
     history_messages,
@@ -224,7 +224,7 @@ async def test_handler_ignores_results_and_errors():
 @pytest.fixture
 async def archive(tmp_path):
     store = await Store.open(tmp_path / "gw.sqlite3", extra_migrations={"irc": MIGRATIONS})
-    made = ChannelArchive(store, "irc.localhost", clock=lambda: T0 + 100)
+    made = ChannelArchive(store.backend_storage("irc"), "irc.localhost", clock=lambda: T0 + 100)
     await made.start()
     await made.opened("alice@localhost", SRV, "#foo", T0)
     yield made

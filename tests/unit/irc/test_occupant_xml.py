@@ -9,8 +9,8 @@ import pytest
 from muc_oracles import occupant
 from slixmpp import ComponentXMPP
 
-from transport.backends.irc import mucxml
 from transport.backends.irc.addressing import occupant_jid
+from transport.backends.irc.muc import stanzas as mucxml
 
 
 def shape(element: ET.Element) -> tuple[Any, ...]:

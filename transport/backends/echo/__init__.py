@@ -3,22 +3,25 @@
 Every message sent to ``anything@echo.example.org`` comes back from that JID. Two body
 prefixes exercise the core's error paths end to end: ``fail:CONDITION text`` is refused
 with that stanza error, and ``flaky:N text`` fails temporarily N times before it echoes.
+Its lifecycle hooks only log what a real network's backend would act on (log in when a
+user comes online, log out when they go, drop their account when they unregister).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from transport.core.backend import (
     Backend,
+    BackendContext,
     ContactInfo,
     FormField,
     Identity,
     RegistrationSpec,
-    SettingsError,
+    setting,
+    settings_table,
 )
 from transport.core.errors import (
     AddressError,
@@ -34,41 +37,33 @@ _FLAKY = re.compile(r"^flaky:(\d+)\b")
 _FAIL = re.compile(r"^fail:([a-z-]+)\s*(.*)$", re.S)
 
 
-@dataclass(frozen=True, slots=True)
+@settings_table
 class EchoSettings:
-    require_registration: bool = True
+    """The echo backend: a test and demonstration component that sends every message back."""
+
+    require_registration: bool = setting(
+        default=True,
+        doc="""true: users must register (XEP-0077, field "username") before using it;
+        false: no registration step.""")
 
 
-class EchoBackend(Backend):
+class EchoBackend(Backend[EchoSettings]):
     """Echoes messages back from the contact they were sent to."""
 
     name: ClassVar[str] = "echo"
     identities: ClassVar[tuple[Identity, ...]] = (Identity("gateway", "echo", "Echo gateway"),)
     features: ClassVar[tuple[str, ...]] = (RECEIPTS,)
+    settings_type: ClassVar[type | None] = EchoSettings
     registration: RegistrationSpec | None = RegistrationSpec(
         instructions="Choose a user name; it is yours alone on this gateway.",
         fields=(FormField("username", "User name"),),
     )
 
-    def __init__(self, ctx: Any, settings: EchoSettings) -> None:
+    def __init__(self, ctx: BackendContext, settings: EchoSettings) -> None:
         super().__init__(ctx, settings)
         if not settings.require_registration:
             self.registration = None
         self._flaky_attempts: dict[str, int] = {}
-
-    @classmethod
-    def parse_settings(cls, section: Mapping[str, Any]) -> EchoSettings:
-        problems = [SettingsError(k, "unknown key") for k in section if k != "require_registration"]
-        value = section.get("require_registration", True)
-        if not isinstance(value, bool):
-            problems.append(SettingsError("require_registration", "expected true or false"))
-        if problems:
-            raise ExceptionGroup("echo settings", problems)
-        return EchoSettings(require_registration=value)
-
-    @classmethod
-    def example_settings(cls) -> str:
-        return "require_registration = true   # users must register (field: username)\n"
 
     def normalize_contact(self, localpart: str) -> str:
         if not _LOCALPART.match(localpart):
@@ -96,6 +91,25 @@ class EchoBackend(Backend):
         if not username or len(username) > 64:
             raise RegistrationRefused("The user name must have 1 to 64 characters")
         return Registration(legacy_key=username.lower(), data={"username": username})
+
+    async def on_registered(
+        self, user: str, registration: Registration, previous: Registration | None
+    ) -> None:
+        if previous is None:
+            self.ctx.log.info("%s registered as %s", user, registration.legacy_key)
+        else:
+            self.ctx.log.info("%s is now %s (was %s)", user, registration.legacy_key,
+                              previous.legacy_key)
+
+    async def on_user_online(self, user: str) -> None:
+        self.ctx.log.info("%s came online: a network backend would log in for them now", user)
+
+    async def on_user_offline(self, user: str) -> None:
+        self.ctx.log.info("%s went offline: a network backend would log out for them now",
+                          user)
+
+    async def on_unregistered(self, user: str, registration: Registration) -> None:
+        self.ctx.log.info("%s unregistered; %s is free again", user, registration.legacy_key)
 
     async def send(self, message: OutgoingMessage) -> SendOutcome:
         flaky = _FLAKY.match(message.body)

@@ -31,7 +31,6 @@ from transport.backends.sms.settings import (
     check_shared,
     media_dir,
     media_dir_problem,
-    parse_settings,
 )
 from transport.backends.sms.status import StatusHandler
 from transport.backends.sms.store import MIGRATIONS, SmsRepo
@@ -72,35 +71,9 @@ MODE_INSTRUCTIONS: Final = {
 PHONE_FIELD: Final = FormField("phone", "Phone number", desc="Your Twilio number (E.164)")
 SENT_KEPT: Final = 14 * 86400.0  # status callbacks come within hours; keep SIDs two weeks
 USAGE_KEPT_DAYS: Final = 31  # daily SMS counts stay a month for the admin to look at
-EXAMPLE: Final = """\
-default_region = "US"
-registration = "approval"
-[sms.twilio]
-account_sid = "AC00000000000000000000000000000000"
-auth_token = "change-me"
-numbers = []
-api_base_url = "https://api.twilio.com"
-messages_per_second = 1.0
-[sms.webhook]
-listen_host = "127.0.0.1"
-listen_port = 8080
-public_url = "https://gw.example.org"
-max_body_bytes = 65536
-read_timeout = 10.0
-[sms.media]
-dir = "sms-media"
-max_bytes = 5242880
-expire_after = 2592000
-[sms.limits]
-messages_per_day = 200
-segments_per_day = 1000
-recipients_per_message = 10
-max_segments = 10
-countries = []
-"""
 
 
-class SmsBackend(Backend):
+class SmsBackend(Backend[SmsSettings]):
     """Each registered user owns one Twilio number; contacts are ``+E164@domain``."""
 
     name: ClassVar[str] = "sms"
@@ -109,6 +82,7 @@ class SmsBackend(Backend):
     features: ClassVar[tuple[str, ...]] = (ADDRESS,)
     registration: RegistrationSpec | None = RegistrationSpec(INSTRUCTIONS, (PHONE_FIELD,))
     secret_env: ClassVar[Mapping[str, str]] = {"twilio.auth_token": "TWILIO_AUTH_TOKEN"}
+    settings_type: ClassVar[type | None] = SmsSettings
     resend_unconfirmed: ClassVar[bool] = False
 
     def __init__(self, ctx: Any, settings: SmsSettings) -> None:
@@ -118,9 +92,9 @@ class SmsBackend(Backend):
                                              (PHONE_FIELD,))
         public = settings.webhook.public_url
         self.numbers = Numbers(settings.default_region)
-        self.repo = SmsRepo(ctx.store.db)
+        self.repo = SmsRepo(ctx.store)
         self.api = TwilioApi(settings.twilio, twilio_requests(ctx.metrics))
-        self.spending = Spending.for_store(settings.limits, ctx.store.db)
+        self.spending = Spending.for_store(settings.limits, ctx.store)
         watch_usage(ctx.metrics, self.spending.ledger)
         self.sender = Sender(self.api, Pacer(settings.twilio.messages_per_second), self.repo,
                              public + STATUS_PATH, self.spending)
@@ -132,7 +106,7 @@ class SmsBackend(Backend):
             self._on_sms, self._on_status, self.media.serve,
         )
         self._unrouted = UnroutedCommands(self.repo)
-        self.pending = PendingRepo(ctx.store.db)
+        self.pending = PendingRepo(ctx.store)
         self.registrar = Registrar(ctx, settings.registration, self.pending, self.repo,
                                    self.media)
         self._registration_commands = RegistrationCommands(self.registrar,
@@ -141,28 +115,22 @@ class SmsBackend(Backend):
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
-    def parse_settings(cls, section: Mapping[str, Any]) -> SmsSettings:
-        return parse_settings(section)
-
-    @classmethod
-    def check_shared(cls, settings: Any, shared: SharedSettings) -> Sequence[SettingsError]:
+    def check_shared(
+        cls, settings: SmsSettings, shared: SharedSettings
+    ) -> Sequence[SettingsError]:
         return check_shared(settings, shared)
-
-    @classmethod
-    def example_settings(cls) -> str:
-        return EXAMPLE
 
     @classmethod
     def migrations(cls) -> Sequence[str]:
         return MIGRATIONS
 
     def _media_dir(self) -> Path:
-        return media_dir(self.settings.media, Path(self.ctx.store.db.path))
+        return media_dir(self.settings.media, self.ctx.store.path)
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        problem = media_dir_problem(self.media.directory, Path(self.ctx.store.db.path))
+        problem = media_dir_problem(self.media.directory, self.ctx.store.path)
         if problem:
             raise StartupError("sms.media.dir", problem)
         await self.api.open()
