@@ -1,4 +1,4 @@
-"""mucxml.occupant_xml writes the same presence as the stanza-built mucxml.occupant."""
+"""mucxml.occupant_xml writes the same presence as the slixmpp-built oracle."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
+from muc_oracles import occupant
 from slixmpp import ComponentXMPP
 
 from transport.backends.irc.addressing import occupant_jid
@@ -36,7 +37,7 @@ async def test_text_and_stanza_presences_agree(case: dict[str, Any]) -> None:
     xmpp = ComponentXMPP("irc.localhost", "secret", "127.0.0.1", 5347, plugin_whitelist=[])
     sender = "#chan%irc.example.org@irc.localhost/Nick"
     to = "u@example.org/phone"
-    built = mucxml.occupant(xmpp, sender, to, **case)
+    built = occupant(xmpp, sender, to, **case)
     written = mucxml.occupant_xml(sender, to, **case)
     assert shape(ET.fromstring(written)) == shape(ET.fromstring(str(built)))
     assert ET.fromstring(written).get("id")

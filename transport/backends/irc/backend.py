@@ -47,6 +47,7 @@ from transport.core.errors import AddressError
 from transport.core.events import OutgoingMessage, SendOutcome
 from transport.core.ordering import LaneTurns
 from transport.xmpp.backend_context import XmppBackendContext
+from transport.xmpp.namespaces import MAM, MUC
 
 
 class IrcBackend(Backend[IrcSettings]):
@@ -58,8 +59,8 @@ class IrcBackend(Backend[IrcSettings]):
         Identity("gateway", "irc", "IRC gateway"),
     )
     features: ClassVar[tuple[str, ...]] = (
-        "http://jabber.org/protocol/muc",
-        "urn:xmpp:mam:2",
+        MUC,
+        MAM,
     )
     registration = None
     settings_type: ClassVar[type | None] = IrcSettings

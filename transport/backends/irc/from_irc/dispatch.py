@@ -16,7 +16,7 @@ from transport.backends.irc.muc import occupancy as rooms
 from transport.backends.irc.muc import stanzas as mucxml
 from transport.backends.irc.protocol import IrcEvent
 from transport.backends.irc.session.channel_state import Channel, parse_modes, role_affiliation
-from transport.core.events import XmppMessage
+from transport.core.events import MucInvite, XmppMessage
 from transport.xmpp.escaping import escape_node
 
 if TYPE_CHECKING:
@@ -94,8 +94,7 @@ async def on_topic(session: Session, ev: IrcEvent) -> None:
     for full in channel.resources:
         session.emit(XmppMessage(
             to=full, sender=rooms.room_jid(session, channel, channel.topic_by),
-            type="groupchat", subject=channel.topic or None,
-            extra_xml=() if channel.topic else (mucxml.empty_subject(),)))
+            type="groupchat", subject=channel.topic or ""))
 
 
 async def on_topic_reply(session: Session, ev: IrcEvent) -> None:
@@ -117,7 +116,7 @@ async def on_invite(session: Session, ev: IrcEvent) -> None:
     local = escape_node(f"{session.isupport.fold(name)}%{session.host}")
     inviter = session.bridge.jids.nick(session.host, ev.nick or "")
     session.emit(XmppMessage(to=session.user, sender=session.bridge.jids.room(local),
-                             type="normal", extra_xml=(mucxml.invite(inviter),)))
+                             type="normal", invite=MucInvite(inviter)))
 
 
 async def on_away(session: Session, ev: IrcEvent) -> None:
@@ -172,8 +171,8 @@ async def on_nick_error(session: Session, ev: IrcEvent) -> None:
         del session.nick_requests[full]
         for channel in session.channels.values():
             if full in channel.resources:
-                await session.presence(mucxml.presence_error(
-                    session.bridge.xmpp, rooms.room_jid(session, channel, nick), full,
+                await session.presence(mucxml.join_refused(
+                    rooms.room_jid(session, channel, nick), full,
                     "conflict", "cancel", ev.param(-1)))
 
 

@@ -132,8 +132,8 @@ async def refuse_waiting(session: Session, channel: Channel, condition: str, ety
                           text: str) -> None:
     for full, request in list(channel.waiting.items()):
         sender = rooms.room_jid(session, channel, request.nick)
-        await session.presence(mucxml.presence_error(
-            session.bridge.xmpp, sender, full, condition, etype, text))
+        await session.presence(mucxml.join_refused(
+            sender, full, condition, etype, text))
     channel.waiting.clear()
 
 
@@ -162,10 +162,10 @@ async def channel_line(session: Session, channel: Channel, nick: str, kind: Line
     sender = rooms.room_jid(session, channel, nick)
     if not valid_resource(room, nick):
         sender, shown = room, f"<{nick}> {shown}"
-    extra = (mucxml.stanza_id(uid, room),) if uid else ()
     for full in channel.resources:
         session.emit(XmppMessage(to=full, sender=sender, type="groupchat", body=shown,
-                                 id=msg_id or uid, delay=stamp, extra_xml=extra))
+                                 id=msg_id or uid, delay=stamp, stanza_id=uid,
+                                 stanza_id_by=room if uid else None))
 
 
 def _ctcp(text: str) -> tuple[str, str] | None:

@@ -13,7 +13,7 @@ from transport.backends.irc.muc import occupancy as rooms
 from transport.backends.irc.muc import stanzas as mucxml
 from transport.backends.irc.protocol import IrcEvent
 from transport.backends.irc.session.channel_state import Channel, Member, role_affiliation
-from transport.core.events import XmppMessage
+from transport.core.events import MucInvite, XmppMessage
 from transport.xmpp.escaping import escape_node
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ async def on_join(session: Session, ev: IrcEvent) -> None:
             channel.recording = await session.bridge.recording(session.user, session.host, folded)
             session.emit(XmppMessage(
                 to=session.user, sender=session.bridge.jids.room(local), type="normal",
-                extra_xml=(mucxml.invite(session.bridge.jids.server(session.host)),)))
+                invite=MucInvite(session.bridge.jids.server(session.host))))
         channel.name = name
         channel.members = {}
         channel.joined = False
@@ -133,8 +133,8 @@ async def on_kick(session: Session, ev: IrcEvent) -> None:
             sender = rooms.room_jid(session, channel, session.nick)
             item = mucxml.Item(role="none", affiliation="none", jid=full, actor=actor,
                                reason=reason or None)
-            await session.presence(mucxml.occupant(
-                session.bridge.xmpp, sender, full, item, codes=(307, 110), unavailable=True))
+            await session.presence(mucxml.occupant_xml(
+                sender, full, item, codes=(307, 110), unavailable=True))
         await rooms.parted(session, channel)
         return
     member = channel.remove_member(target, isupport)

@@ -33,7 +33,7 @@ from transport.backends.irc.session.channel_state import (
 )
 from transport.backends.irc.session.interface import Session
 from transport.core.errors import GatewayError
-from transport.xmpp.stanzas import bare
+from transport.xmpp.stanzas import bare, reply_error
 
 ANSWER_TIMEOUT = 10.0
 # XEP-0045 §9.1: a ban by someone without the privilege is <forbidden/>.
@@ -51,7 +51,7 @@ class MucAdmin:
     async def handle(self, iq: Any, address: Address | None) -> None:
         found = self.session_channel(bare(iq["from"]), address) if address else None
         if found is None or str(iq["from"]) not in found[1].resources:
-            mucxml.reply_error(iq, "not-acceptable", "modify")
+            reply_error(iq, mucxml.refusal("not-acceptable", "modify"))
             return
         session, channel = found
         items = iq.xml.findall(f".//{{{mucxml.MUC_ADMIN}}}item")
@@ -65,14 +65,14 @@ class MucAdmin:
             else:
                 raise GatewayError("Expected get, or set with items", "bad-request", "modify")
         except PermissionError as exc:
-            mucxml.reply_error(iq, exc.args[0], "cancel", exc.args[1] if len(exc.args) > 1
-                               else "")
+            reply_error(iq, mucxml.refusal(exc.args[0], "cancel", exc.args[1] if len(exc.args) > 1
+                                                else ""))
             return
         except (TimeoutError, ConnectionError):
-            mucxml.reply_error(iq, "remote-server-timeout", "wait")
+            reply_error(iq, mucxml.refusal("remote-server-timeout", "wait"))
             return
         except GatewayError as exc:
-            mucxml.reply_error(iq, exc.condition, exc.etype, exc.text)
+            reply_error(iq, mucxml.refusal(exc.condition, exc.etype, exc.text))
             return
         reply.send()
 

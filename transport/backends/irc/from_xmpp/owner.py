@@ -7,11 +7,10 @@ from xml.etree import ElementTree as ET
 
 from transport.backends.irc.addressing import NetworkInfo, parse
 from transport.backends.irc.from_xmpp.commands import IrcCommands
-from transport.backends.irc.muc.stanzas import MUC_OWNER
 from transport.core.errors import GatewayError
 from transport.xmpp.forms import form_values, make_form
-
-DATA = "jabber:x:data"
+from transport.xmpp.namespaces import DATA_FORMS as DATA
+from transport.xmpp.namespaces import MUC_OWNER
 
 
 class OwnerForm:

@@ -24,9 +24,12 @@ from transport.backends.irc.protocol import sanitize
 from transport.backends.irc.session.channel_state import Channel
 from transport.backends.irc.session.interface import Session
 from transport.backends.irc.session.manager import SessionManager
+from transport.backends.irc.text import clean
 from transport.core.errors import GatewayError
+from transport.core.events import MucInvite
 from transport.xmpp.matchers import IqChild
-from transport.xmpp.stanzas import BodilessMessage, bare, error_condition
+from transport.xmpp.render import render_invite
+from transport.xmpp.stanzas import BodilessMessage, bare, error_condition, reply_error
 
 _SUBSCRIPTIONS = frozenset({"subscribe", "subscribed", "unsubscribe", "unsubscribed", "probe"})
 _KICKABLE = frozenset({"recipient-unavailable", "gone", "item-not-found",
@@ -97,13 +100,13 @@ class MucService:
             check_nick(nick)
             await self._available(pres, address, full, user, nick)
         except GatewayError as exc:
-            self.bridge.xmpp.send(mucxml.presence_error(
-                self.bridge.xmpp, str(pres["to"]), full, exc.condition, exc.etype, exc.text))
+            self.bridge.xmpp.send(mucxml.join_refused(
+                str(pres["to"]), full, exc.condition, exc.etype, exc.text))
 
     async def _unavailable_anyway(self, pres: Any) -> None:
         item = mucxml.Item(role="none", affiliation="none")
-        self.bridge.xmpp.send(mucxml.occupant(
-            self.bridge.xmpp, str(pres["to"]), str(pres["from"]), item, codes=(110,),
+        self.bridge.xmpp.send(mucxml.occupant_xml(
+            str(pres["to"]), str(pres["from"]), item, codes=(110,),
             unavailable=True))
 
     async def _available(self, pres: Any, address: Address, full: str, user: str,
@@ -170,7 +173,7 @@ class MucService:
         if not to:
             return
         message = self.bridge.xmpp.make_message(mto=to, mfrom=rooms.room_jid(session, channel))
-        message.append(ET.fromstring(mucxml.invite(full, reason)))
+        message.append(ET.fromstring(render_invite(MucInvite(full, clean(reason)))))
         message.send()
 
     # -- IQs --------------------------------------------------------------------------------
@@ -181,11 +184,11 @@ class MucService:
     async def _on_owner(self, iq: Any) -> None:
         address = self._room(iq["to"])
         if address is None or self.owner_form is None:
-            mucxml.reply_error(iq, "feature-not-implemented")
+            reply_error(iq, mucxml.refusal("feature-not-implemented"))
             return
         try:
             result = await self.owner_form(bare(iq["from"]), iq["to"].user, iq["type"], iq)
         except GatewayError as exc:
-            mucxml.reply_error(iq, exc.condition, exc.etype, exc.text)
+            reply_error(iq, mucxml.refusal(exc.condition, exc.etype, exc.text))
             return
         result.send()

@@ -25,15 +25,15 @@ from transport.backends.irc.contracts import ArchivedLine, ChannelHistory, Histo
 from transport.backends.irc.history.archive import MAM_MAX
 from transport.core.events import XmppMessage
 from transport.xmpp.matchers import IqChild
+from transport.xmpp.namespaces import CLIENT as CLIENT_NS
+from transport.xmpp.namespaces import DATA_FORMS as DATA_NS
+from transport.xmpp.namespaces import DELAY as DELAY_NS
+from transport.xmpp.namespaces import FORWARD as FORWARD_NS
+from transport.xmpp.namespaces import MAM as MAM_NS
+from transport.xmpp.namespaces import RSM as RSM_NS
+from transport.xmpp.namespaces import SID as SID_NS
 from transport.xmpp.stanzas import bare
 
-MAM_NS: Final = "urn:xmpp:mam:2"
-RSM_NS: Final = "http://jabber.org/protocol/rsm"
-FORWARD_NS: Final = "urn:xmpp:forward:0"
-DELAY_NS: Final = "urn:xmpp:delay"
-DATA_NS: Final = "jabber:x:data"
-CLIENT_NS: Final = "jabber:client"
-SID_NS: Final = "urn:xmpp:sid:0"
 NOTICE_PREFIX: Final = "[notice] "
 FORM_FIELDS: Final = (("FORM_TYPE", "hidden"), ("with", "jid-single"),
                       ("start", "text-single"), ("end", "text-single"))

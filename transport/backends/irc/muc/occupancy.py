@@ -99,8 +99,7 @@ async def join_sequence(
         await replay_history(session, channel, full, request.history)
     subject = XmppMessage(
         to=full, sender=room_jid(session, channel, channel.topic_by), type="groupchat",
-        subject=channel.topic or None,
-        extra_xml=() if channel.topic else (mucxml.empty_subject(),))
+        subject=channel.topic or "")
     session.emit(subject)
 
 
@@ -121,8 +120,8 @@ async def self_unavailable(session: Session, channel: Channel, full: str, *,
     nick = channel.resources.get(full) or session.nick
     sender = room_jid(session, channel, session.nick if session.nick else nick)
     item = mucxml.Item(role="none", affiliation="none", jid=full)
-    await session.presence(mucxml.occupant(
-        session.bridge.xmpp, sender, full, item, codes=(*codes, 110), unavailable=True,
+    await session.presence(mucxml.occupant_xml(
+        sender, full, item, codes=(*codes, 110), unavailable=True,
         status=status))
 
 
@@ -188,8 +187,8 @@ async def _join_expired(session: Session, channel: Channel, full: str,
     why = f" ({session.connect_error})" if session.connect_error and not session.ready else ""
     text = f"{session.host} did not let the gateway into {channel.name} in time{why}"
     log.info("Join of %s to %s on %s timed out", full, channel.name, session.host)
-    await session.presence(mucxml.presence_error(
-        session.bridge.xmpp, room_jid(session, channel, request.nick), full,
+    await session.presence(mucxml.join_refused(
+        room_jid(session, channel, request.nick), full,
         "remote-server-timeout", "wait", text))
     if channel.persistent:  # the gateway stays on it (a restore may be the one waiting)
         del channel.waiting[full]
