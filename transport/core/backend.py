@@ -33,6 +33,8 @@ from transport.core.events import (
     XmppMessage,
 )
 from transport.core.metrics import MetricsRegistry
+from transport.core.room_hooks import Rooms
+from transport.core.rooms import RoomEvents
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,12 @@ class BackendContext(Protocol):
     def metrics(self) -> MetricsRegistry:
         """The process's metrics: a backend declares its own (bounded labels only)."""
 
+    @property
+    def rooms(self) -> RoomEvents:
+        """The MUC service, for a backend with ``Backend.rooms``: tell it what happens in
+        rooms. Usable once the backend's ``__init__`` returned; raises ``RuntimeError``
+        for a backend without rooms."""
+
     async def deliver(self, message: XmppMessage, dedupe_key: str | None = None) -> bool:
         """Queue a message for an XMPP user durably; returns once it is committed.
 
@@ -214,6 +222,9 @@ class Backend(ABC):
     # backend keeps each lane's messages in call order, retries by itself, and never
     # raises ``TemporaryFailure``.
     pipelined_sends: ClassVar[bool] = False
+    # Group chats: a backend whose network has rooms sets this in ``__init__``, and the
+    # core runs an XEP-0045 service for it (see ``transport.core.room_hooks``).
+    rooms: Rooms | None = None
 
     def __init__(self, ctx: BackendContext, settings: Any) -> None:
         self.ctx = ctx

@@ -16,10 +16,12 @@ from transport.core.events import OutgoingMessage, Registration, StanzaErrorInfo
 from transport.core.outbox import OutboxDispatcher
 from transport.core.policy import AccessPolicy
 from transport.core.reports import DeliveryReports
+from transport.core.rooms import RoomEvents
 from transport.observe.metrics import TO_LEGACY, TO_XMPP, GatewayMetrics
 from transport.store import LegacyKeyTaken
 from transport.xmpp.component import GatewayComponent
 from transport.xmpp.delivery import DeliveryPump
+from transport.xmpp.muc.service import MucService
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,10 @@ class Gateway:
             self.reports.mapped, observe=latency.labels(backend_cls.name, TO_LEGACY).observe,
         )
         self.received = 0
+        self.muc: MucService | None = None
+        if self.backend.rooms is not None:
+            self.muc = MucService(xmpp, self.component_jid, self.backend.rooms,
+                                  self.deliver_many, self.may_use)
 
     # -- BackendContext -------------------------------------------------------------------
 
@@ -66,6 +72,12 @@ class Gateway:
     @property
     def metrics(self) -> GatewayMetrics:
         return self._metrics
+
+    @property
+    def rooms(self) -> RoomEvents:
+        if self.muc is None:
+            raise RuntimeError(f"{self.backend.name} has no rooms (Backend.rooms is None)")
+        return self.muc.events
 
     async def deliver(self, message: XmppMessage, dedupe_key: str | None = None) -> bool:
         queued: bool = await self._store.xmpp_queue.enqueue(

@@ -1,0 +1,89 @@
+"""Which XMPP resources sit in which room under which nick: the core's only room state.
+
+One ``RoomPresence`` per (user, room) while at least one of the user's resources is in
+the room or waiting to be: all of them share one membership on the legacy network. The
+occupant list stays with the backend (``Rooms.occupants``); what is kept here is small
+and per user: the resources, the user's nick and own occupant, and the subject.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from enum import Enum
+
+from transport.core.rooms import JoinRequest, Occupant
+
+
+class Phase(Enum):
+    """Where the user's membership stands."""
+
+    JOINING = "joining"  # the backend was asked to join (or rejoins); resources wait
+    JOINED = "joined"  # the backend said ``joined``: new resources are answered at once
+
+
+@dataclass(slots=True)
+class Waiting:
+    """A resource waiting for the join; ``timer`` is cancelled when it is answered."""
+
+    request: JoinRequest
+    timer: asyncio.TimerHandle | None = None
+
+
+class RoomPresence:
+    """The user's membership of one room, shared by their resources."""
+
+    __slots__ = ("localpart", "me", "nick_requests", "phase", "resources", "subject",
+                 "subject_by", "waiting")
+
+    def __init__(self, localpart: str) -> None:
+        self.localpart = localpart
+        self.phase = Phase.JOINING
+        self.me: Occupant | None = None
+        # Joined full JIDs -> the nick each asked for (a 210 when the room gave another).
+        self.resources: dict[str, str] = {}
+        self.waiting: dict[str, Waiting] = {}
+        self.nick_requests: dict[str, str] = {}
+        self.subject: str | None = None
+        self.subject_by = ""
+
+    @property
+    def nick(self) -> str:
+        return self.me.nick if self.me is not None else ""
+
+    @property
+    def empty(self) -> bool:
+        return not self.resources and not self.waiting
+
+
+class Occupancy:
+    """Every user's ``RoomPresence``, by (bare JID, room key)."""
+
+    __slots__ = ("_rooms",)
+
+    def __init__(self) -> None:
+        self._rooms: dict[tuple[str, str], RoomPresence] = {}
+
+    def get(self, user: str, room: str) -> RoomPresence | None:
+        return self._rooms.get((user, room))
+
+    def open(self, user: str, room: str, localpart: str) -> RoomPresence:
+        state = self._rooms.get((user, room))
+        if state is None:
+            state = self._rooms[(user, room)] = RoomPresence(localpart)
+        return state
+
+    def drop(self, user: str, room: str) -> RoomPresence | None:
+        return self._rooms.pop((user, room), None)
+
+    def of_resource(self, full: str) -> list[tuple[str, str]]:
+        """The (user, room) pairs a full JID is in or waits for."""
+        user = full.partition("/")[0]
+        return [key for key, state in self._rooms.items()
+                if key[0] == user and (full in state.resources or full in state.waiting)]
+
+    def pairs(self) -> list[tuple[str, str]]:
+        return list(self._rooms)
+
+    def __len__(self) -> int:
+        return len(self._rooms)
