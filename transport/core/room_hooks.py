@@ -16,6 +16,7 @@ from transport.core.errors import GatewayError
 from transport.core.rooms import (
     AdminItem,
     ConfigForm,
+    FormValue,
     JoinRequest,
     Occupant,
     RoomArchive,
@@ -112,8 +113,11 @@ class Rooms(ABC):
         """The ``muc#owner`` form; None: the room cannot be configured."""
         return None
 
-    async def configure(self, user: str, room: str, values: Mapping[str, str]) -> None:
-        """Apply a submitted ``muc#owner`` form (raise ``GatewayError`` to refuse it)."""
+    async def configure(self, user: str, room: str, values: Mapping[str, FormValue]) -> None:
+        """Apply a submitted ``muc#owner`` form (raise ``GatewayError`` to refuse it).
+
+        Values are strings, booleans for boolean fields, lists for multi-value ones.
+        """
         raise GatewayError("This room cannot be configured", "feature-not-implemented",
                            "cancel")
 

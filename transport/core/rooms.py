@@ -21,6 +21,8 @@ from transport.core.events import XmppMessage
 Role = Literal["moderator", "participant", "visitor", "none"]
 Affiliation = Literal["owner", "admin", "member", "outcast", "none"]
 Show = Literal["away", "chat", "dnd", "xa"]
+# A submitted form field: text, a boolean field's value, or a multi-value field's values.
+FormValue = str | bool | list[str]
 
 
 @dataclass(frozen=True, slots=True)
