@@ -10,7 +10,7 @@ Nothing here knows slixmpp or any network.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -53,9 +53,13 @@ class HistoryRequest:
 
 @dataclass(frozen=True, slots=True)
 class JoinRequest:
-    """A join the core hands the backend: the first of a user's resources to ask."""
+    """A join the core hands the backend: the first of a user's resources to ask.
+
+    ``localpart`` is the room JID's localpart as the user wrote it.
+    """
 
     resource: str
+    localpart: str
     nick: str
     password: str = ""
     history: HistoryRequest = HistoryRequest()
@@ -165,8 +169,9 @@ class RoomEvents(Protocol):
     the user's resources is in (a room the backend keeps joined on its own) cost nothing.
     """
 
-    def resources(self, user: str, room: str) -> Collection[str]:
-        """The full JIDs of ``user`` in the room (joined, not waiting), for relaying."""
+    def resources(self, user: str, room: str) -> Mapping[str, str]:
+        """The full JIDs of ``user`` in the room (joined, not waiting), each with the nick
+        it asked for; for relaying to each of them. A live view: copy it to keep it."""
 
     def room_jid(self, user: str, room: str, nick: str = "") -> str:
         """The room's JID as the user joined it (``room/nick`` when ``nick``; the bare room

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from transport.core.errors import GatewayError
 from transport.core.events import XmppMessage
@@ -19,7 +20,7 @@ from transport.xmpp.muc.sequence import join_sequence
 from transport.xmpp.muc.state import Phase, RoomPresence
 
 log = logging.getLogger(__name__)
-_NONE: tuple[str, ...] = ()
+_NONE: Mapping[str, str] = MappingProxyType({})
 
 
 class RoomEventsService:
@@ -30,9 +31,9 @@ class RoomEventsService:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def resources(self, user: str, room: str) -> Collection[str]:
+    def resources(self, user: str, room: str) -> Mapping[str, str]:
         state = self.ctx.occupancy.get(user, room)
-        return _NONE if state is None else state.resources.keys()
+        return _NONE if state is None else state.resources
 
     def room_jid(self, user: str, room: str, nick: str = "") -> str:
         return self.ctx.room_jid(self.ctx.occupancy.get(user, room), room, nick)

@@ -76,7 +76,8 @@ class JoinHandler:
                 state.nick_requests[full] = nick
                 await self.ctx.hooks.change_nick(user, room, nick)
             return
-        request = JoinRequest(full, nick, join_password(muc), history_request(muc))
+        request = JoinRequest(full, pres["to"].user, nick, join_password(muc),
+                              history_request(muc))
         log.info("%s joins %s", full, room)
         if state is not None and state.phase is Phase.JOINED:
             entry = state.waiting.pop(full, None)
