@@ -116,6 +116,8 @@ class RoomEventsService:
                                 codes=(xml.NEW_NICK,), new_nick=occupant.nick)
         if me:
             state.me = occupant
+            for full in state.resources:
+                state.resources[full] = occupant.nick
         batch += self._presences(state, room, occupant, me=me)
         if batch:
             await self.ctx.output.presences(user, room, batch)
