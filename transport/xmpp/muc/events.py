@@ -60,7 +60,7 @@ class RoomEventsService:
         state.phase = Phase.JOINED
         state.me = me
         state.subject, state.subject_by = subject, subject_by
-        waiting, state.waiting = state.waiting, {}
+        waiting = state.take_waiting()
         for full, entry in waiting.items():
             _cancel(entry.timer)
             await join_sequence(self.ctx, state, user, room, full, entry.request.nick,
@@ -70,7 +70,7 @@ class RoomEventsService:
         state = self.ctx.occupancy.get(user, room)
         if state is None:
             return
-        waiting, state.waiting = state.waiting, {}
+        waiting = state.take_waiting()
         batch = []
         for full, entry in waiting.items():
             _cancel(entry.timer)
@@ -110,7 +110,7 @@ class RoomEventsService:
         if state is None:
             return
         if me:
-            state.nick_requests.clear()
+            state.take_nick_requests()
         old = Occupant(old_nick, occupant.role, occupant.affiliation, occupant.jid)
         batch = self._presences(state, room, old, me=me, unavailable=True,
                                 codes=(xml.NEW_NICK,), new_nick=occupant.nick)
@@ -126,7 +126,7 @@ class RoomEventsService:
         state = self.ctx.occupancy.get(user, room)
         if state is None or not state.nick_requests:
             return
-        requests, state.nick_requests = state.nick_requests, {}
+        requests = state.take_nick_requests()
         batch = "".join(
             xml.error_presence(self.ctx.room_jid(state, room, nick), full, error.condition,
                                error.etype, error.text)

@@ -73,7 +73,7 @@ class JoinHandler:
         if muc is None and state is not None and (
                 full in state.resources or full in state.waiting):
             if full in state.resources and nick != state.nick:
-                state.nick_requests[full] = nick
+                state.ask_nick(full, nick)
                 await self.ctx.hooks.change_nick(user, room, nick)
             return
         request = JoinRequest(full, pres["to"].user, nick, join_password(muc),
@@ -90,7 +90,7 @@ class JoinHandler:
         old = state.waiting.get(full)
         if old is not None and old.timer is not None:
             old.timer.cancel()
-        state.waiting[full] = Waiting(request, self._arm(user, room, full, request))
+        state.wait(full, Waiting(request, self._arm(user, room, full, request)))
         if not first:
             return
         try:

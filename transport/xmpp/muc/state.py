@@ -30,6 +30,12 @@ class Waiting:
     timer: asyncio.TimerHandle | None = None
 
 
+# Shared while nobody waits or asks for a nick (almost always): a user in many rooms keeps
+# no empty dicts. Only ``RoomPresence.wait``/``ask_nick`` write, into a dict of its own.
+_NO_WAITING: dict[str, Waiting] = {}
+_NO_REQUESTS: dict[str, str] = {}
+
+
 class RoomPresence:
     """The user's membership of one room, shared by their resources."""
 
@@ -42,14 +48,33 @@ class RoomPresence:
         self.me: Occupant | None = None
         # Joined full JIDs -> the nick each asked for (a 210 when the room gave another).
         self.resources: dict[str, str] = {}
-        self.waiting: dict[str, Waiting] = {}
-        self.nick_requests: dict[str, str] = {}
+        self.waiting = _NO_WAITING
+        self.nick_requests = _NO_REQUESTS
         self.subject: str | None = None
         self.subject_by = ""
 
     @property
     def nick(self) -> str:
         return self.me.nick if self.me is not None else ""
+
+    def wait(self, full: str, entry: Waiting) -> None:
+        if self.waiting is _NO_WAITING:
+            self.waiting = {}
+        self.waiting[full] = entry
+
+    def take_waiting(self) -> dict[str, Waiting]:
+        """The waiting resources, now no longer waiting."""
+        waiting, self.waiting = self.waiting, _NO_WAITING
+        return waiting
+
+    def ask_nick(self, full: str, nick: str) -> None:
+        if self.nick_requests is _NO_REQUESTS:
+            self.nick_requests = {}
+        self.nick_requests[full] = nick
+
+    def take_nick_requests(self) -> dict[str, str]:
+        requests, self.nick_requests = self.nick_requests, _NO_REQUESTS
+        return requests
 
     @property
     def empty(self) -> bool:
