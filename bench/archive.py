@@ -37,8 +37,8 @@ from typing import Any
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     del sys.path[0]
 
-from transport.backends.irc.archive import ChannelArchive
 from transport.backends.irc.contracts import HistoryRequest
+from transport.backends.irc.history.archive import ChannelArchive
 from transport.backends.irc.schema import MIGRATIONS
 from transport.store import Store
 

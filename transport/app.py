@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import signal
+from typing import TYPE_CHECKING
 
 from transport.config import Settings
 from transport.core.errors import StartupError
@@ -14,7 +15,6 @@ from transport.core.policy import AccessPolicy
 from transport.observe.components import ComponentCollector
 from transport.observe.health import HealthCheck
 from transport.observe.metrics import GatewayMetrics
-from transport.observe.server import OpsServer
 from transport.service_status import ServiceStatus
 from transport.store import DatabaseUnusable, Store
 from transport.store.depths import QueueDepths
@@ -23,6 +23,9 @@ from transport.systemd_notify import SystemdNotifier
 from transport.watchdog import LoopMonitor
 from transport.xmpp.component import GatewayComponent
 from transport.xmpp.runtime import ComponentRuntime
+
+if TYPE_CHECKING:
+    from transport.observe.server import OpsServer
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,9 @@ class Application:
             await runtime.start()
         self.retention.start()
         if settings.metrics is not None:
+            # aiohttp is a third of the idle footprint: loaded only when it serves something.
+            from transport.observe.server import OpsServer
+
             self.ops = OpsServer(
                 settings.metrics.listen_host, settings.metrics.listen_port, self.metrics,
                 self.health(), [(r.backend_name, r.gateway.component_jid) for r in self.runtimes])

@@ -11,26 +11,32 @@ not the working directory, so the service behaves the same whoever starts it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, TypeVar
 
-from transport.config_types import (
-    ConfigError,
-    Problems,
-    Table,
-    bare_jid,
-    domain_name,
-    key_path,
-    read_toml,
-    show,
-    subtable,
+from transport.config_sections import (
+    DEFAULT_RETENTION_DAYS as DEFAULT_RETENTION_DAYS,
 )
+from transport.config_sections import LOG_LEVELS as LOG_LEVELS
+from transport.config_sections import MAX_RETENTION_DAYS as MAX_RETENTION_DAYS
+from transport.config_sections import (
+    ComponentKeys,
+    DatabaseSettings,
+    LoggingSettings,
+    MetricsSettings,
+    XmppSettings,
+)
+from transport.config_types import ConfigError, Problems, key_path, read_toml, show, subtable
 from transport.core import registry
 from transport.core.backend import Backend, SettingsError, SharedSettings
+from transport.core.settings import parse_settings
+
+T = TypeVar("T")
 
 __all__ = [
     "LOG_LEVELS",
@@ -46,42 +52,7 @@ __all__ = [
 
 CORE_SECTIONS = ("xmpp", "database", "logging", "metrics")
 GENERIC_KEYS = ("enabled", "jid", "secret")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_DOMAIN = "a domain name like sms.example.org"
-DEFAULT_RETENTION_DAYS = 30
-MAX_RETENTION_DAYS = 36500
 _MIN_SCRUBBED = 4  # shorter "secrets" would garble messages more than they'd protect
-
-
-@dataclass(frozen=True, slots=True)
-class XmppSettings:
-    """How to reach the XMPP server's component listener, and who may use the gateway."""
-
-    host: str = "127.0.0.1"
-    port: int = 5347
-    admins: tuple[str, ...] = ()
-    allowed_domains: tuple[str, ...] = ()  # () = everyone the server routes to us
-    reconnect_max_delay: float = 10.0
-    keepalive_interval: float = 60.0
-    ping_timeout: float = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class DatabaseSettings:
-    """The SQLite file (absolute), its ``PRAGMA synchronous`` mode, and how many days
-    delivered/sent queue rows and de-duplication keys are kept."""
-
-    path: Path
-    synchronous: Literal["full", "normal"] = "full"
-    retention_days: int = DEFAULT_RETENTION_DAYS
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsSettings:
-    """Where ``/metrics``, ``/healthz`` and ``/status`` are served (``[metrics]``)."""
-
-    listen_host: str = "127.0.0.1"
-    listen_port: int = 9464
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,11 +124,10 @@ class _Reader:
         self.enabled = 0
 
     def read(self, data: Mapping[str, Any]) -> Settings:
-        xmpp = self._xmpp(subtable(data, "xmpp", self.problems))
-        database = self._database(subtable(data, "database", self.problems))
-        log_level = self._logging(subtable(data, "logging", self.problems))
-        metrics = (self._metrics(subtable(data, "metrics", self.problems))
-                   if "metrics" in data else None)
+        xmpp = self._section(XmppSettings, data, "xmpp") or XmppSettings()
+        database = self._database(self._section(DatabaseSettings, data, "database"))
+        logging = self._section(LoggingSettings, data, "logging") or LoggingSettings()
+        metrics = self._section(MetricsSettings, data, "metrics") if "metrics" in data else None
         components: list[ComponentSettings] = []
         for name, value in data.items():
             if name in CORE_SECTIONS:
@@ -169,52 +139,28 @@ class _Reader:
         self._check_shared(components, SharedSettings(xmpp.allowed_domains, database.path))
         if self.problems.lines:
             raise ConfigError([self._scrub(line) for line in self.problems.lines])
-        return Settings(xmpp, database, tuple(components), log_level, self.source, metrics)
+        return Settings(xmpp, database, tuple(components), logging.level, self.source, metrics)
 
-    def _xmpp(self, data: Mapping[str, Any] | None) -> XmppSettings:
-        if data is None:
-            return XmppSettings()
-        t = Table(data, "xmpp", self.problems)
-        d = XmppSettings()
-        settings = XmppSettings(
-            host=t.text("host", d.host),
-            port=t.integer("port", d.port, 1, 65535),
-            admins=t.checked_list("admins", bare_jid, "a bare JID like admin@example.org"),
-            allowed_domains=t.checked_list("allowed_domains", domain_name, _DOMAIN),
-            reconnect_max_delay=t.positive("reconnect_max_delay", d.reconnect_max_delay),
-            keepalive_interval=t.positive("keepalive_interval", d.keepalive_interval),
-            ping_timeout=t.positive("ping_timeout", d.ping_timeout),
-        )
-        t.finish()
-        return settings
+    def _section(self, table: type[T], data: Mapping[str, Any], name: str) -> T | None:
+        """One of the core's sections; None when it has problems (they are recorded)."""
+        return self._parsed(table, subtable(data, name, self.problems), name)
 
-    def _database(self, data: Mapping[str, Any] | None) -> DatabaseSettings:
-        t = Table(data or {}, "database", self.problems)
-        raw = t.text("path") if data is not None else ""
-        path = Path(os.path.normpath(self.source.parent / Path(raw).expanduser()))
-        sync = t.choice("synchronous", "full", ("full", "normal"))
-        retention = t.integer("retention_days", DEFAULT_RETENTION_DAYS, 1,
-                              MAX_RETENTION_DAYS)
-        t.finish()
-        return DatabaseSettings(path, cast(Literal["full", "normal"], sync), retention)
-
-    def _logging(self, data: Mapping[str, Any] | None) -> str:
-        t = Table(data or {}, "logging", self.problems)
-        level = t.choice("level", "INFO", LOG_LEVELS)
-        t.finish()
-        return level
-
-    def _metrics(self, data: Mapping[str, Any] | None) -> MetricsSettings | None:
+    def _parsed(self, table: type[T], data: Mapping[str, Any] | None, path: str) -> T | None:
         if data is None:
             return None
-        t = Table(data, "metrics", self.problems)
-        d = MetricsSettings()
-        settings = MetricsSettings(
-            listen_host=t.text("listen_host", d.listen_host),
-            listen_port=t.integer("listen_port", d.listen_port, 0, 65535),
-        )
-        t.finish()
-        return settings
+        try:
+            return parse_settings(table, data)
+        except ExceptionGroup as group:
+            self._backend_problems(path, group)
+            return None
+
+    def _database(self, parsed: DatabaseSettings | None) -> DatabaseSettings:
+        """``database.path`` made absolute against the config file's directory."""
+        relative = parsed.path.expanduser() if parsed else Path()
+        path = Path(os.path.normpath(self.source.parent / relative))
+        if parsed is None:
+            return DatabaseSettings(path=path)
+        return dataclasses.replace(parsed, path=path)
 
     def _component(self, name: str, value: Any) -> ComponentSettings | None:
         """Read one backend section; None when it is disabled or has problems."""
@@ -231,22 +177,20 @@ class _Reader:
             self.problems.add(path, f"expected a table, got {show(value)}")
             return None
         section = dict(value)
-        t = Table({k: section.pop(k) for k in GENERIC_KEYS if k in section}, path, self.problems)
-        if not t.boolean("enabled", True):
+        generic = {k: section.pop(k) for k in GENERIC_KEYS if k in section}
+        if generic.get("enabled", True) is False:
             return None
         self.enabled += 1
         if backend is None:
             self.problems.add(path, f"backend failed to load ({self.failures[name]})")
             return None
-        jid = t.checked("jid", domain_name, _DOMAIN)
+        if isinstance(generic.get("secret"), str):
+            self.secrets.add(generic["secret"])
         env_secret = self.env.get(env_secret_name(name), "")
-        if env_secret:
-            t.ignore("secret")  # the environment wins; the file's value is not checked
-            secret = env_secret
-        else:
-            secret = t.text("secret", secret=True)
-        self.secrets.add(secret)
-        t.finish()
+        if env_secret:  # the environment wins; the file's value is not checked
+            generic["secret"] = env_secret
+            self.secrets.add(env_secret)
+        keys = self._parsed(ComponentKeys, generic, path)
         before = len(self.problems.lines)
         self._apply_secret_env(path, backend, section)
         if len(self.problems.lines) > before:
@@ -256,7 +200,9 @@ class _Reader:
         except Exception as exc:  # a backend's bug must still end as a problem line
             self._backend_problems(path, exc)
             return None
-        return ComponentSettings(name, jid, secret, backend, parsed)
+        if keys is None:
+            return None
+        return ComponentSettings(name, keys.jid, keys.secret, backend, parsed)
 
     def _apply_secret_env(self, path: str, backend: type[Backend], section: dict[str, Any]) -> None:
         """Put ``Backend.secret_env`` values into the section, creating tables as needed."""

@@ -1,9 +1,11 @@
 """A local demo: Prosody on free ports, the gateway attached, a demo user to log in with.
 
-Components: ``echo`` and ``sms`` (wired to the local Twilio stand-in, with a number pool
-the demo user can register and a command to "text" them); ``irc`` (with a local ngIRCd and
-a ready channel) when that backend is installed. Everything lives in a temporary directory
-and stops with Ctrl-C; nothing is installed as a service and no fixed port is assumed.
+Components: by default ``echo``, ``sms`` (wired to the local Twilio stand-in, with a number
+pool the demo user can register and a command to "text" them) and ``irc`` (with a local
+ngIRCd and a ready channel) when installed; ``--backend NAME`` runs any installed backend
+instead (repeat it for several), with its settings from ``--settings FILE``. Everything
+lives in a temporary directory and stops with Ctrl-C; nothing is installed as a service and
+no fixed port is assumed.
 """
 
 from __future__ import annotations
@@ -13,93 +15,71 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import secrets
-import shlex
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import tomllib
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from transport.app import Application
-from transport.config import MetricsSettings
+from transport.config import MetricsSettings, Settings
 from transport.core.registry import load_backends
+from transport.demo_parts import DOMAIN, DemoParts, PartContext, add_part, describe_backend
 from transport.demo_state import DemoState
 from transport.logging_setup import setup_logging
-from transport.testing.gateway import ComponentSpec, build_settings
-from transport.testing.servers.ircd import NgircdServer
+from transport.testing.gateway import build_settings
 from transport.testing.servers.prosody import ProsodyServer
-from transport.testing.twilio import TwilioStandIn
 
 log = logging.getLogger(__name__)
 
-DOMAIN = "localhost"
-DEMO_NUMBERS = ("+12125550142", "+12125550143")
-DEMO_FRIEND = "+16465550199"
-DEMO_CHANNEL = "#demo"
+#: What ``scripts/demo`` runs without ``--backend``: each of these that is installed.
+DEFAULT_BACKENDS = ("echo", "sms", "irc")
 
 
-@dataclass
-class DemoParts:
-    """What the demo started, for the instructions and the clean-up."""
-
-    components: list[ComponentSpec] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
-    standin: TwilioStandIn | None = None
-    ircd: NgircdServer | None = None
+class DemoError(Exception):
+    """The demo cannot start as asked; the message says why and what to do."""
 
 
-async def _sms_part(parts: DemoParts, workdir: Path, state: DemoState) -> None:
-    account, token = state.account_sid, state.auth_token
-    standin = TwilioStandIn({account: token}, {account: list(DEMO_NUMBERS)},
-                            port=state.port("standin.port"))
-    await standin.start()
-    parts.standin = standin
-    port = state.port("webhook.port")
-    public = f"http://127.0.0.1:{port}"
-    for number in DEMO_NUMBERS:
-        standin.set_sms_url(number, f"{public}/twilio/sms")
-    jid = f"sms.{DOMAIN}"
-    parts.components.append(ComponentSpec("sms", jid, secrets.token_hex(12), {
-        "default_region": "US",
-        "registration": "open",
-        "twilio": {"account_sid": account, "auth_token": token, "numbers": list(DEMO_NUMBERS),
-                   "api_base_url": standin.url, "messages_per_second": 0},
-        "webhook": {"listen_host": "127.0.0.1", "listen_port": port, "public_url": public},
-        "media": {"dir": str(workdir / "sms-media")},
-    }))
-    text_cmd = [
-        sys.executable, "-m", "transport.testing.twilio", "send-inbound", "--url", standin.url,
-        "--account-sid", account, "--auth-token", token, "--to", DEMO_NUMBERS[0],
-        "--from", DEMO_FRIEND, "--body", "Hello from a phone!",
-    ]
-    parts.lines += [
-        f"  SMS ({jid}, Twilio replaced by a local stand-in at {standin.url}):",
-        f"  - register with {jid}, phone number {DEMO_NUMBERS[0]} (or {DEMO_NUMBERS[1]});",
-        f"  - text {DEMO_FRIEND}@{jid}: the stand-in accepts it and reports it delivered;",
-        "  - have that friend text you back, from another terminal:",
-        f"      {shlex.join(text_cmd)}",
-    ]
+def choose_backends(requested: Sequence[str], installed: Collection[str]) -> list[str]:
+    """The backends to run, in the order asked, or the default set when none is named."""
+    if not requested:
+        return [name for name in DEFAULT_BACKENDS if name in installed]
+    unknown = [name for name in requested if name not in installed]
+    if unknown:
+        raise DemoError(f"no backend named {', '.join(map(repr, unknown))} is installed; "
+                        f"installed: {', '.join(sorted(installed)) or 'none'}")
+    return list(dict.fromkeys(requested))
 
 
-def _irc_part(parts: DemoParts, state: DemoState) -> None:
-    ircd = NgircdServer()  # its own world-readable temp dir: it runs as nobody
-    ircd.prefer_ports(state.preferred("ngircd"))
-    ircd.start()
-    state.remember("ngircd", port=ircd.port)
-    parts.ircd = ircd
-    host = "127.0.0.1"
-    jid = f"irc.{DOMAIN}"
-    parts.components.append(ComponentSpec("irc", jid, secrets.token_hex(12), {
-        "servers": {host: {"port": ircd.port, "tls": False}},
-    }))
-    parts.lines += [
-        f"  IRC ({jid}, a local ngIRCd on port {ircd.port}):",
-        f"  - join the room {DEMO_CHANNEL}%{host}@{jid} with any nick;",
-        f"  - IRC users are contacts: nick%{host}@{jid}; the server itself is {host}@{jid};",
-        f"  - any IRC client can join too: irc://{host}:{ircd.port}/{DEMO_CHANNEL}",
-    ]
+def read_backend_settings(path: Path | None) -> dict[str, dict[str, Any]]:
+    """``--settings FILE``: a TOML file with one table per backend, its config-section keys."""
+    if path is None:
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise DemoError(f"cannot read the settings file {path}: {exc}") from None
+    not_tables = [name for name, value in data.items() if not isinstance(value, dict)]
+    if not_tables:
+        raise DemoError(f"{path}: expected one table per backend, not {', '.join(not_tables)}")
+    return data
+
+
+def _problems(exc: BaseException) -> list[str]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [line for inner in exc.exceptions for line in _problems(inner)]
+    return [str(exc)]
+
+
+def _settings(parts: DemoParts, server: ProsodyServer, workdir: Path) -> Settings:
+    try:
+        return build_settings("127.0.0.1", server.component_port, workdir / "transport.sqlite3",
+                              parts.components, admins=[f"demo@{DOMAIN}"])
+    except (ValueError, TypeError, BaseExceptionGroup) as exc:
+        raise DemoError("a backend refused its settings (give them with --settings FILE):\n  "
+                        + "\n  ".join(_problems(exc))) from None
 
 
 def _client_lines(server: ProsodyServer, password: str) -> list[str]:
@@ -130,9 +110,12 @@ def _client_lines(server: ProsodyServer, password: str) -> list[str]:
     ]
 
 
-def _instructions(server: ProsodyServer, password: str, parts: DemoParts, ops: str) -> str:
-    upload = f"  Pictures: HTTP upload (XEP-0363) is served by {server.upload_domain}; " \
-        "an upload sent to a phone contact goes out as MMS."
+def _instructions(server: ProsodyServer, password: str, parts: DemoParts, app: Application,
+                  ops: str) -> str:
+    reach = [line for r in app.runtimes for line in parts.lines.get(r.backend_name) or
+             describe_backend(r.gateway.backend, r.gateway.component_jid)]
+    upload = f"  Pictures: HTTP upload (XEP-0363) is served by {server.upload_domain}" + (
+        "; an upload sent to a phone contact goes out as MMS." if "sms" in parts.lines else ".")
     return "\n".join([
         "",
         "xmpp-transport demo is running.",
@@ -140,9 +123,7 @@ def _instructions(server: ProsodyServer, password: str, parts: DemoParts, ops: s
         *_client_lines(server, password),
         "",
         "Then try:",
-        f"  Echo (echo.{DOMAIN}): register with any user name, then chat with "
-        f"anything@echo.{DOMAIN}.",
-        *parts.lines,
+        *reach,
         upload,
         "",
         f"Status page: {ops}/status (Prometheus metrics at {ops}/metrics, health at "
@@ -155,16 +136,14 @@ def _instructions(server: ProsodyServer, password: str, parts: DemoParts, ops: s
     ])
 
 
-async def run_demo(workdir: Path) -> None:
-    installed = load_backends()
+async def run_demo(workdir: Path, backends: Sequence[str],
+                   settings: Mapping[str, Mapping[str, Any]]) -> None:
     state = DemoState.load(workdir)
-    parts = DemoParts(components=[ComponentSpec("echo", f"echo.{DOMAIN}", secrets.token_hex(12))])
+    parts = DemoParts()
     server: ProsodyServer | None = None
     try:
-        if "sms" in installed:
-            await _sms_part(parts, workdir, state)
-        if "irc" in installed:
-            _irc_part(parts, state)
+        for name in backends:
+            await add_part(name, parts, PartContext(workdir, state, settings.get(name, {})))
         server = ProsodyServer({c.jid: c.secret for c in parts.components},
                                base_dir=workdir / "prosody", tls=True, http_upload=True)
         server.prefer_ports(state.preferred("prosody"))
@@ -174,12 +153,11 @@ async def run_demo(workdir: Path) -> None:
         state.save(workdir)
         password = state.password
         server.register_user("demo", password)
-        settings = dataclasses.replace(build_settings(
-            "127.0.0.1", server.component_port, workdir / "transport.sqlite3",
-            parts.components, admins=[f"demo@{DOMAIN}"],
-        ), metrics=MetricsSettings("127.0.0.1", state.port("metrics.port")))
+        gateway_settings = dataclasses.replace(
+            _settings(parts, server, workdir),
+            metrics=MetricsSettings("127.0.0.1", state.port("metrics.port")))
         state.save(workdir)
-        app = Application(settings)
+        app = Application(gateway_settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -188,7 +166,7 @@ async def run_demo(workdir: Path) -> None:
         try:
             await asyncio.gather(*(r.wait_online(15) for r in app.runtimes))
             assert app.ops is not None
-            print(_instructions(server, password, parts, app.ops.url), flush=True)
+            print(_instructions(server, password, parts, app, app.ops.url), flush=True)
             await stop.wait()
         finally:
             await app.stop()
@@ -203,14 +181,28 @@ async def run_demo(workdir: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m transport.demo", description=__doc__)
+    parser.add_argument("--backend", action="append", default=[], metavar="NAME",
+                        help="run this installed backend (repeatable; default: "
+                        f"{', '.join(DEFAULT_BACKENDS)})")
+    parser.add_argument("--settings", type=Path, metavar="FILE",
+                        help="TOML with a table of settings per backend, as in the config")
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument("--dir", type=Path, help="keep state here instead of a temp dir")
     args = parser.parse_args(argv)
+    try:
+        backends = choose_backends(args.backend, load_backends())
+        settings = read_backend_settings(args.settings)
+    except DemoError as exc:
+        parser.error(str(exc))
     setup_logging(args.log_level)
     with contextlib.ExitStack() as stack:
         workdir = args.dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         workdir.mkdir(parents=True, exist_ok=True)
-        asyncio.run(run_demo(workdir))
+        try:
+            asyncio.run(run_demo(workdir, backends, settings))
+        except DemoError as exc:
+            print(f"demo: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -7,15 +7,12 @@ closed, canary latency), so every run of ``scripts/test`` shows them; replay a f
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
 from transport.testing.twilio import TwilioStandIn
 
-from .clients import LedgerClient
 from .gateway import ACCOUNT, POOL, PUBLIC, TOKEN
 from .report import FIGURES, seed
 
@@ -31,30 +28,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 @pytest.fixture
-async def standin() -> AsyncIterator[TwilioStandIn]:
+async def standin(twilio_standin: Any) -> TwilioStandIn:
     """The Twilio stand-in, with the pool's inbound webhooks pointing at the public URL."""
-    s = TwilioStandIn({ACCOUNT: TOKEN}, {ACCOUNT: list(POOL)}, callback_retry_delay=0.01)
-    await s.start()
+    s: TwilioStandIn = await twilio_standin({ACCOUNT: TOKEN}, {ACCOUNT: list(POOL)},
+                                            callback_retry_delay=0.01)
     for number in POOL:
         s.set_sms_url(number, f"{PUBLIC}/twilio/sms")
-    yield s
-    await s.stop()
-
-
-@pytest.fixture
-async def users(prosody: Any) -> AsyncIterator[Callable[..., Any]]:
-    """Factory: ``await users()`` -> a new user's logged-in ``LedgerClient``."""
-    clients: list[LedgerClient] = []
-
-    async def login(name: str | None = None) -> LedgerClient:
-        name = name or f"h{uuid.uuid4().hex[:10]}"
-        await prosody.aregister_user(name, "pw")
-        client = LedgerClient(f"{name}@{prosody.domain}/hostile", "pw", "127.0.0.1",
-                              prosody.c2s_port)
-        await client.login()
-        clients.append(client)
-        return client
-
-    yield login
-    for client in clients:
-        await client.logout()
+    return s

@@ -14,7 +14,7 @@ from collections import Counter
 
 from transport.testing.xmpp_steps import register
 
-from .clients import bare_sender, is_message, sender
+from .clients import LedgerClient, bare_sender, is_message, sender
 from .gateway import COMPONENTS, CONTACT, POOL, SMS, hostile_gateway
 from .report import record, seed
 from .webhooks import Answer, Generator, inbound, new_sid, send_raw, signed_post
@@ -38,7 +38,7 @@ async def test_bad_webhooks_are_refused_and_the_canary_passes(prosody, standin, 
     rng = random.Random(seed() + 3)
     async with hostile_gateway(tmp_path, prosody.component_port, standin.url, {}) as gateway:
         standin.route_url("https://sms-gw.example.test", gateway.webhook_url)
-        alice = await users()
+        alice = await users(client_class=LedgerClient)
         await register(alice, SMS, phone=POOL[0])
         await alice.expect_presence(SMS, "subscribe")
         host = f"127.0.0.1:{gateway.webhook_port}"

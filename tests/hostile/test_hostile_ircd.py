@@ -52,7 +52,7 @@ async def test_hostile_irc_server(prosody, ngircd, standin, users, tmp_path):
     async with HostileIrcServer(random.Random(seed() + 4)) as hostile, \
             hostile_gateway(tmp_path, prosody.component_port, standin.url,
                             {REAL_IRC_HOST: ngircd.port, HOSTILE_IRC_HOST: hostile.port}) as gw:
-        alice = await users()
+        alice = await users(client_class=LedgerClient)
         await register(alice, ECHO, username="alice")
         peer = await IrcPeer().connect(ngircd.host, ngircd.port, f"peer{rng.randrange(10**6)}")
         try:

@@ -62,8 +62,8 @@ async def test_stanza_barrage(prosody, ngircd, standin, users, tmp_path):
     async with HostileIrcServer(random.Random(seed() + 1), drop_after=4) as hostile, \
             hostile_gateway(tmp_path, prosody.component_port, standin.url,
                             {REAL_IRC_HOST: ngircd.port, HOSTILE_IRC_HOST: hostile.port}) as gw:
-        alice = await users()
-        bob = await users()
+        alice = await users(client_class=LedgerClient)
+        bob = await users(client_class=LedgerClient)
         await register(alice, ECHO, username="alice")
         await register(alice, SMS, phone=POOL[0])
         peer = await IrcPeer().connect(ngircd.host, ngircd.port, f"peer{rng.randrange(10**6)}")

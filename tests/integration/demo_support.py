@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 
-def start_demo(workdir: Path) -> subprocess.Popen[str]:
-    """``python -m transport.demo --dir workdir``, its output piped to the test."""
+def start_demo(workdir: Path, *args: str) -> subprocess.Popen[str]:
+    """``python -m transport.demo --dir workdir ARGS``, its output piped to the test."""
     return subprocess.Popen(
-        [sys.executable, "-m", "transport.demo", "--dir", str(workdir)],
+        [sys.executable, "-m", "transport.demo", "--dir", str(workdir), *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
     )
 

@@ -4,6 +4,8 @@ import asyncio
 import re
 import shlex
 import signal
+import subprocess
+import sys
 
 import aiohttp
 import pytest
@@ -75,3 +77,48 @@ async def test_a_restart_with_dir_keeps_password_ports_and_stand_in(tmp_path):
     assert "an admin of the gateway" in first.text
     assert "--dir" in first.text and "--log-level" in first.text
     assert oct((tmp_path / "demo" / "demo.json").stat().st_mode & 0o777) == "0o600"
+
+
+async def test_demo_with_one_chosen_backend_says_how_to_reach_it(tmp_path):
+    settings = tmp_path / "settings.toml"
+    settings.write_text("[echo]\nrequire_registration = false\n")
+    proc = start_demo(tmp_path / "demo", "--backend", "echo", "--settings", str(settings))
+    try:
+        text = await read_instructions(proc)
+        assert "  Echo gateway (echo.localhost, the echo backend):\n" \
+            "  - Chat with anything@echo.localhost: every message comes back.\n" in text
+        assert "register with" not in text  # the settings file turned registration off
+        assert "SMS (" not in text and "IRC (" not in text and "MMS" not in text
+        password = re.search(r"password  (\S+)", text).group(1)
+        port = int(re.search(r"port (\d+) \(STARTTLS", text).group(1))
+        demo = TestClient("demo@localhost/phone", password, "127.0.0.1", port)
+        await demo.login()
+        send_chat(demo, "anything@echo.localhost", "ping")
+        await demo.expect_message(sender="anything@echo.localhost", body="ping")
+        await demo.logout()
+        proc.send_signal(signal.SIGINT)
+        assert await asyncio.get_running_loop().run_in_executor(None, proc.wait, 30) == 0
+    finally:
+        stop_demo(proc)
+
+
+def test_an_unknown_backend_lists_the_installed_ones(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "transport.demo", "--dir", str(tmp_path), "--backend", "nope"],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60, check=False)
+    assert result.returncode == 2
+    assert re.search(r"no backend named 'nope' is installed; installed: .*\becho\b.*\birc\b",
+                     result.stderr), result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing was started
+
+
+def test_settings_a_backend_refuses_are_named_and_nothing_keeps_running(tmp_path):
+    settings = tmp_path / "settings.toml"
+    settings.write_text("[echo]\ncolour = 'blue'\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "transport.demo", "--dir", str(tmp_path / "demo"),
+         "--backend", "echo", "--settings", str(settings)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60, check=False)
+    assert result.returncode == 1
+    assert "a backend refused its settings (give them with --settings FILE)" in result.stderr
+    assert "colour: unknown key" in result.stderr

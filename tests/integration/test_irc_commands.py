@@ -11,9 +11,9 @@ import pytest
 from slixmpp.exceptions import IqError
 from slixmpp.plugins.xep_0004 import Form
 
-from transport.backends.irc.commands import IrcCommands, Target
+from transport.backends.irc.config.prefs import PrefsStore
 from transport.backends.irc.contracts import ConnectionInfo
-from transport.backends.irc.prefs import PrefsStore
+from transport.backends.irc.from_xmpp.commands import IrcCommands, Target
 from transport.backends.irc.schema import MIGRATIONS
 from transport.core.backend import Backend, Identity
 from transport.core.events import OutgoingMessage, SendOutcome

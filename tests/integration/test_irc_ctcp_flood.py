@@ -10,7 +10,7 @@ import time
 import pytest
 from test_irc_support import join, nick_jid, room, unique
 
-from transport.backends.irc import autoreply
+from transport.backends.irc.from_irc import autoreply
 from transport.backends.irc.protocol import Event, IrcEvent
 from transport.testing.gateway import running_gateway
 

@@ -16,9 +16,9 @@ import pytest
 from slixmpp import JID
 from slixmpp.exceptions import IqError
 
-from transport.backends.irc.archive import ChannelArchive
 from transport.backends.irc.contracts import HistoryRequest
-from transport.backends.irc.mam import history_messages, parse_time
+from transport.backends.irc.history.archive import ChannelArchive
+from transport.backends.irc.history.mam import history_messages, parse_time
 from transport.backends.irc.schema import MIGRATIONS
 from transport.core.backend import Backend, Identity
 from transport.core.events import OutgoingMessage, SendOutcome
@@ -48,7 +48,7 @@ class HistoryBackend(Backend):
 
     def __init__(self, ctx: Any, settings: Any) -> None:
         super().__init__(ctx, settings)
-        from transport.backends.irc.mam import MamHandler
+        from transport.backends.irc.history.mam import MamHandler
 
         self.archive = ChannelArchive(ctx.store, ctx.component_jid, flush_interval=0.01)
         self.mam = MamHandler(ctx.component, self.archive, resolve_room)
@@ -233,6 +233,6 @@ async def test_join_history_is_delivered_with_delay_and_stanza_id(backend, alice
 
 
 def _iso(timestamp: float) -> str:
-    from transport.backends.irc.mam import stamp
+    from transport.backends.irc.history.mam import stamp
 
     return stamp(timestamp)

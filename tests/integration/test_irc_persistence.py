@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from test_irc_support import GW, HOST, codes, join, room, unique
 
-from transport.backends.irc.prefs import PrefsStore
+from transport.backends.irc.config.prefs import PrefsStore
 from transport.testing.gateway import running_gateway
 from transport.testing.xmpp_client import TestClient
 from transport.testing.xmpp_steps import run_command

@@ -20,7 +20,7 @@ from test_irc_support import (
     unique,
 )
 
-from transport.backends.irc.prefs import ChannelPrefs, PrefsStore
+from transport.backends.irc.config.prefs import ChannelPrefs, PrefsStore
 from transport.testing.gateway import ComponentSpec, running_gateway
 from transport.testing.servers import NgircdServer
 from transport.testing.xmpp_client import TestClient

@@ -13,7 +13,7 @@ import pytest
 from irc_endpoint_support import CountingListener, configure_server, error_text
 from test_irc_support import GW, HOST, is_self_presence, join, room, unique
 
-from transport.backends.irc.prefs import ServerPrefs
+from transport.backends.irc.config.prefs import ServerPrefs
 from transport.testing.gateway import running_gateway
 from transport.testing.servers import NgircdServer
 

@@ -105,15 +105,14 @@ class SmsGateway:
 
 
 @pytest.fixture
-async def standin(request: pytest.FixtureRequest) -> AsyncIterator[TwilioStandIn]:
+async def standin(request: pytest.FixtureRequest, twilio_standin: Any) -> TwilioStandIn:
     """The stand-in; ``indirect`` parametrization passes extra constructor arguments."""
-    s = TwilioStandIn({ACCOUNT: TOKEN}, {ACCOUNT: [*POOL, OWNED_OUTSIDE_POOL]},
-                      callback_retry_delay=0.01, **getattr(request, "param", {}))
-    await s.start()
+    s: TwilioStandIn = await twilio_standin(
+        {ACCOUNT: TOKEN}, {ACCOUNT: [*POOL, OWNED_OUTSIDE_POOL]}, callback_retry_delay=0.01,
+        **getattr(request, "param", {}))
     for number in (*POOL, OWNED_OUTSIDE_POOL):
         s.set_sms_url(number, f"{PUBLIC}/twilio/sms")
-    yield s
-    await s.stop()
+    return s
 
 
 @pytest.fixture

@@ -36,6 +36,12 @@ from transport.core.metrics import MetricsRegistry
 from transport.core.room_hooks import Rooms
 from transport.core.rooms import RoomEvents
 
+# The settings helper is part of the backend API: importable from here too.
+from transport.core.settings import SettingsError as SettingsError
+from transport.core.settings import parse_settings as parse_settings
+from transport.core.settings import setting as setting
+from transport.core.settings import settings_table as settings_table
+
 
 @dataclass(frozen=True, slots=True)
 class Identity:
@@ -131,15 +137,6 @@ class SharedSettings:
     database_path: Path
 
 
-class SettingsError(ValueError):
-    """A problem in a backend's config section; ``key`` is relative to the section."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {problem}")
-        self.key = key
-        self.problem = problem
-
-
 class BackendContext(Protocol):
     """What the core offers a running backend."""
 
@@ -216,6 +213,8 @@ class Backend(ABC):
     # already registered by another user").
     legacy_key_name: ClassVar[str] = "account"
     secret_env: ClassVar[Mapping[str, str]] = {}
+    # The ``settings_table`` class of the backend's own keys; None: it has none.
+    settings_type: ClassVar[type | None] = None
     resend_unconfirmed: ClassVar[bool] = True
     # True: the outbox may call ``send`` for a lane's next messages before the earlier
     # calls returned, so that a backend can put several on the wire at once. Such a
@@ -235,9 +234,12 @@ class Backend(ABC):
         """Turn the backend's config section into settings; raise ``SettingsError``s.
 
         ``section`` has the generic keys (``enabled``, ``jid``, ``secret``) removed. The
-        default accepts no further keys. Raise ``ExceptionGroup`` of ``SettingsError`` to
-        report several problems at once.
+        default reads it into ``settings_type`` (no keys at all without one: None). An
+        override raises an ``ExceptionGroup`` of ``SettingsError`` to report several
+        problems at once.
         """
+        if cls.settings_type is not None:
+            return parse_settings(cls.settings_type, section)
         unknown = sorted(section)
         if unknown:
             raise ExceptionGroup(
@@ -250,11 +252,6 @@ class Backend(ABC):
         """Problems of the backend's settings that show only next to the core's
         (``check-config`` and ``run`` report them); keys relative to the section."""
         return ()
-
-    @classmethod
-    def example_settings(cls) -> str:
-        """TOML lines documenting the backend's own keys, for ``config.example.toml``."""
-        return ""
 
     async def start(self) -> None:
         """Open connections, servers and tasks. Called once the store is open."""

@@ -15,12 +15,15 @@ import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from transport.app import Application
 from transport.config import ComponentSettings, DatabaseSettings, Settings, XmppSettings
 from transport.core.backend import Backend
 from transport.core.registry import load_backends
+
+if TYPE_CHECKING:  # the application (slixmpp, aiohttp) is imported when a gateway starts, so
+    # that loading the pytest plugin stays cheap for test runs that start none
+    from transport.app import Application
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ def _component(spec: ComponentSpec, installed: Mapping[str, type[Backend]]) -> C
 @contextlib.asynccontextmanager
 async def running_gateway(settings: Settings, timeout: float = 10.0) -> AsyncIterator[Application]:
     """An ``Application`` started and connected; stopped cleanly on exit."""
+    from transport.app import Application
+
     app = Application(settings)
     await app.start()
     try:

@@ -9,7 +9,7 @@ from typing import Any
 from transport.core.backend import Command, CommandRequest, CommandResult, FormField
 from transport.core.events import XmppMessage
 from transport.observe.figures import component_figures
-from transport.xmpp.gateway import Gateway
+from transport.xmpp.backend_context import Gateway
 from transport.xmpp.presence import PresenceHandler
 from transport.xmpp.registration import unregister
 

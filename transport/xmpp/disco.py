@@ -20,8 +20,8 @@ from slixmpp.xmlstream.handler import CoroutineCallback
 from transport.core.backend import ContactInfo, ItemsPage, PageRequest
 from transport.core.errors import GatewayError
 from transport.xmpp.adhoc import CommandSet
+from transport.xmpp.backend_context import Gateway
 from transport.xmpp.forms import make_form
-from transport.xmpp.gateway import Gateway
 from transport.xmpp.matchers import IqChild
 from transport.xmpp.stanzas import bare, xmpp_error
 

@@ -8,7 +8,7 @@ network, whether and how to register, and the commands they may run.
 from __future__ import annotations
 
 from transport.xmpp.adhoc import CommandSet
-from transport.xmpp.gateway import Gateway
+from transport.xmpp.backend_context import Gateway
 
 
 class GatewayHelp:

@@ -15,7 +15,7 @@ from transport.core.ids import new_id
 from transport.core.ordering import LaneTurns, Turn
 from transport.core.policy import registration_required
 from transport.xmpp.address_guard import error_reply
-from transport.xmpp.gateway import Gateway
+from transport.xmpp.backend_context import Gateway
 from transport.xmpp.matchers import StanzaName
 from transport.xmpp.stanzas import bare
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from transport.core.errors import GatewayError
 from transport.core.policy import registration_required
-from transport.xmpp.gateway import Gateway
+from transport.xmpp.backend_context import Gateway
 from transport.xmpp.stanzas import bare
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from slixmpp.xmlstream.handler import CoroutineCallback
 
 from transport.core.backend import SoftwareVersion
 from transport.core.errors import GatewayError
-from transport.xmpp.gateway import Gateway
+from transport.xmpp.backend_context import Gateway
 from transport.xmpp.matchers import IqChild
 from transport.xmpp.stanzas import bare, xmpp_error
 

@@ -23,8 +23,8 @@ from slixmpp.xmlstream.handler import CoroutineCallback
 from transport.core.backend import PendingRegistration
 from transport.core.errors import GatewayError, RegistrationRefused
 from transport.core.events import XmppMessage
+from transport.xmpp.backend_context import Gateway
 from transport.xmpp.forms import form_values, make_form, missing_required
-from transport.xmpp.gateway import Gateway
 from transport.xmpp.matchers import IqChild
 from transport.xmpp.presence import PresenceHandler
 from transport.xmpp.stanzas import bare, xmpp_error

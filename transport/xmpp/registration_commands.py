@@ -14,7 +14,7 @@ from typing import Any
 
 from transport.core.backend import Command, CommandRequest, CommandResult, FormField
 from transport.core.errors import GatewayError
-from transport.xmpp.gateway import Gateway
+from transport.xmpp.backend_context import Gateway
 from transport.xmpp.presence import PresenceHandler
 from transport.xmpp.registration import announce, field_text, submit, unregister
 

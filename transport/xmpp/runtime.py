@@ -11,9 +11,9 @@ from transport.core.policy import AccessPolicy
 from transport.observe.metrics import GatewayMetrics
 from transport.xmpp.adhoc import CommandSet
 from transport.xmpp.admin_commands import AdminCommands
+from transport.xmpp.backend_context import Gateway
 from transport.xmpp.component import GatewayComponent
 from transport.xmpp.disco import DiscoHandler
-from transport.xmpp.gateway import Gateway
 from transport.xmpp.help import GatewayHelp
 from transport.xmpp.messages import MessageHandler
 from transport.xmpp.presence import PresenceHandler

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from transport.backends.irc.archive import ChannelArchive
 from transport.backends.irc.contracts import ChannelHistory, HistoryRequest
+from transport.backends.irc.history.archive import ChannelArchive
 
 GW = "irc.localhost"
 SRV = "irc.example.org"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from transport.backends.irc.archive import ChannelArchive
+from transport.backends.irc.history.archive import ChannelArchive
 from transport.backends.irc.schema import MIGRATIONS
 from transport.store import Store
 

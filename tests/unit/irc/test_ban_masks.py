@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from transport.backends.irc.bans import listed, normal_mask
+from transport.backends.irc.from_xmpp.bans import listed, normal_mask
 from transport.backends.irc.protocol import ISupport
 
 

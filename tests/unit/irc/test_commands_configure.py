@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from test_commands_fakes import ALICE, BOB, Env, make_env
 
-from transport.backends.irc.commands import SAVED, CommandDefaults, ServerDefaults, Target
-from transport.backends.irc.prefs import ChannelPrefs, GlobalPrefs, ServerPrefs
+from transport.backends.irc.config.prefs import ChannelPrefs, GlobalPrefs, ServerPrefs
+from transport.backends.irc.from_xmpp.commands import SAVED, CommandDefaults, ServerDefaults, Target
 
 SERVER = "irc.example.org"
 CHAN = "#Foo%irc.example.org"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from test_commands_fakes import ADMIN, ALICE, BOB, Env, make_env
 
-from transport.backends.irc.commands import Target
+from transport.backends.irc.from_xmpp.commands import Target
 
 SERVER = "irc.example.org"
 

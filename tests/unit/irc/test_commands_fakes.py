@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from transport.backends.irc.commands import CommandDefaults, IrcCommands, Target
+from transport.backends.irc.config.prefs import PrefsStore
 from transport.backends.irc.contracts import ConnectionInfo
-from transport.backends.irc.prefs import PrefsStore
+from transport.backends.irc.from_xmpp.commands import CommandDefaults, IrcCommands, Target
 from transport.backends.irc.schema import MIGRATIONS
 from transport.core.backend import Command, CommandRequest, CommandResult
 from transport.store import Store

@@ -10,15 +10,15 @@ import ssl
 
 import pytest
 
-from transport.backends.irc.connecting import worth_retrying
-from transport.backends.irc.pacing import ConnectPacer, HostGate
-from transport.backends.irc.protocol import IrcConnectionError
-from transport.backends.irc.settings import (
+from transport.backends.irc.config.settings import (
     DEFAULT_CONNECTS_PER_SECOND,
     DEFAULT_MAX_CONNECTING,
     ServerConfig,
     parse_settings,
 )
+from transport.backends.irc.protocol import IrcConnectionError
+from transport.backends.irc.session.connecting import worth_retrying
+from transport.backends.irc.session.pacing import ConnectPacer, HostGate
 
 
 async def _storm(gate: HostGate, attempts: int, hold: float) -> tuple[list[float], int]:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from transport.backends.irc.ctcp import parse_version
+from transport.backends.irc.from_xmpp.ctcp import parse_version
 from transport.core.backend import SoftwareVersion
 
 

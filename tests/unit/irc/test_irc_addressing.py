@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 
 from transport.backends.irc.addressing import Address, Jids, NetworkInfo, canonical, parse
-from transport.backends.irc.channel import (
+from transport.backends.irc.config.settings import parse_settings
+from transport.backends.irc.history.line_log import LineLog, NullHistory, history_request
+from transport.backends.irc.protocol import ISupport
+from transport.backends.irc.session.channel_state import (
     AFFILIATION_MODES,
     Channel,
     mode_line,
     parse_modes,
     role_affiliation,
 )
-from transport.backends.irc.history import LineLog, NullHistory, history_request
-from transport.backends.irc.protocol import ISupport
-from transport.backends.irc.settings import parse_settings
 from transport.backends.irc.text import PASSTHROUGH, clean, reencode
 from transport.core.errors import AddressError
 
@@ -117,7 +117,7 @@ def test_history_request_attributes() -> None:
 
 
 def test_line_log_window_is_bounded_and_indexes_forget_expired_lines() -> None:
-    from transport.backends.irc import history
+    from transport.backends.irc.history import line_log as history
 
     class Counting(NullHistory):
         def __init__(self) -> None:

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from test_commands_fakes import ALICE, Env, make_env
 
-from transport.backends.irc import hosts
-from transport.backends.irc.commands import CommandDefaults, ServerDefaults
-from transport.backends.irc.connecting import endpoints, route
-from transport.backends.irc.prefs import ServerPrefs
-from transport.backends.irc.settings import ServerConfig, parse_settings
+from transport.backends.irc.config.prefs import ServerPrefs
+from transport.backends.irc.config.settings import ServerConfig, parse_settings
+from transport.backends.irc.from_xmpp.commands import CommandDefaults, ServerDefaults
+from transport.backends.irc.session import hosts
+from transport.backends.irc.session.connecting import endpoints, route
 
 REFUSED = {
     "127.0.0.1": "loopback", "127.9.9.9": "loopback", "::1": "loopback",

@@ -8,9 +8,9 @@ import pytest
 from slixmpp import JID, Iq, Message
 from slixmpp.exceptions import XMPPError
 
-from transport.backends.irc.archive import ChannelArchive
 from transport.backends.irc.contracts import ArchivedLine, ArchivePage, HistoryRequest
-from transport.backends.irc.mam import (
+from transport.backends.irc.history.archive import ChannelArchive
+from transport.backends.irc.history.mam import (
     MAM_NS,
     MamHandler,
     history_messages,

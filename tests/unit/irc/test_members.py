@@ -7,9 +7,9 @@ import gc
 
 import pytest
 
-from transport.backends.irc.channel import Channel
-from transport.backends.irc.members import POOL, Member, MemberPool
 from transport.backends.irc.protocol import ISupport
+from transport.backends.irc.session.channel_state import Channel
+from transport.backends.irc.session.member_pool import POOL, Member, MemberPool
 
 ISUP = ISupport({"PREFIX": "(qaohv)~&@%+", "CASEMAPPING": "rfc1459"})
 

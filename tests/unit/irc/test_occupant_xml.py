@@ -8,8 +8,8 @@ from xml.etree import ElementTree as ET
 import pytest
 from slixmpp import ComponentXMPP
 
-from transport.backends.irc import mucxml
 from transport.backends.irc.addressing import occupant_jid
+from transport.backends.irc.muc import stanzas as mucxml
 
 
 def shape(element: ET.Element) -> tuple[Any, ...]:

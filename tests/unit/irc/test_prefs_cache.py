@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from transport.backends.irc.prefs import ChannelPrefs, GlobalPrefs, PrefsStore, ServerPrefs
+from transport.backends.irc.config.prefs import ChannelPrefs, GlobalPrefs, PrefsStore, ServerPrefs
 
 GW = "irc.localhost"
 SRV = "irc.example.org"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from transport.backends.irc.prefs import ChannelPrefs, GlobalPrefs, Joined, PrefsStore
+from transport.backends.irc.config.prefs import ChannelPrefs, GlobalPrefs, Joined, PrefsStore
 from transport.backends.irc.schema import MIGRATIONS
 from transport.store import Store
 from transport.store.migrations import schema_version

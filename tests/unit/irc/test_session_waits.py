@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from transport.backends.irc.protocol.lite import Flag
-from transport.backends.irc.session import IrcSession
+from transport.backends.irc.session.irc_session import IrcSession
 from transport.core.errors import DeliveryRefused
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from transport.backends.irc.protocol.ratelimit import TokenBucket
 from transport.backends.irc.protocol.wire import LineWire
-from transport.backends.irc.session import IrcSession
+from transport.backends.irc.session.irc_session import IrcSession
 
 
 def session() -> IrcSession:

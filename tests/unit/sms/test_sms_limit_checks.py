@@ -67,18 +67,18 @@ def test_every_bad_limit_is_reported_with_its_key():
         "messages_per_day": 0, "segments_per_day": "many", "recipients_per_message": True,
         "max_segments": 1.5, "countries": ["US", "XX", 1, "USA"], "per_hour": 3,
     }) == [
-        "limits.countries[1]: expected an ISO 3166 alpha-2 country code like \"US\", got 'XX'",
+        "limits.countries[1]: expected an ISO 3166 alpha-2 country code like \"US\", got \"XX\"",
         "limits.countries[2]: expected an ISO 3166 alpha-2 country code like \"US\", got 1",
         "limits.countries[3]: expected an ISO 3166 alpha-2 country code like \"US\", "
-        "got 'USA'",
+        "got \"USA\"",
         "limits.max_segments: expected an integer from 1 to 1000, got 1.5",
         "limits.messages_per_day: expected an integer from 1 to 100000000, got 0",
         "limits.per_hour: unknown key",
-        "limits.recipients_per_message: expected an integer from 1 to 1000, got True",
-        "limits.segments_per_day: expected an integer from 1 to 100000000, got 'many'",
+        "limits.recipients_per_message: expected an integer from 1 to 1000, got true",
+        "limits.segments_per_day: expected an integer from 1 to 100000000, got \"many\"",
     ]
     assert limits_problems({"countries": "US"}) == [
-        "limits.countries: expected a list of country codes like [\"US\", \"CA\"], got 'US'"]
+        "limits.countries: expected a list of country codes like [\"US\", \"CA\"], got \"US\""]
     assert limits_problems("none") == ["limits: expected a table"]
 
 
@@ -107,7 +107,7 @@ countries = ["US", "Canada"]
     assert "sms.limits.segments_per_day: expected an integer from 1 to 100000000, got -1" \
         in lines
     assert "sms.limits.countries[1]: expected an ISO 3166 alpha-2 country code like \"US\", " \
-        "got 'Canada'" in lines
+        "got \"Canada\"" in lines
 
 
 # -- per-stanza caps ------------------------------------------------------------------

@@ -59,18 +59,18 @@ def test_every_problem_is_reported_with_its_key():
     }
     found = problems(section)
     assert found == [
-        "default_region: expected a region code like US or GB, got 'XX'",
-        "twilio.account_sid: expected AC followed by 32 hexadecimal digits",
+        "default_region: expected a region code like US or GB, got \"XX\"",
+        "twilio.account_sid: expected AC followed by 32 hexadecimal digits, got \"AC123\"",
         "twilio.auth_token: missing",
-        "twilio.numbers[1]: expected an E.164 number like \"+12125550142\", got '2125550101'",
+        "twilio.numbers[1]: expected an E.164 number like \"+12125550142\", got \"2125550101\"",
         "twilio.numbers[2]: expected an E.164 number like \"+12125550142\", got 7",
-        "twilio.api_base_url: expected an http:// or https:// URL, got 'ftp://x'",
+        "twilio.api_base_url: expected an http:// or https:// URL, got \"ftp://x\"",
         "twilio.messages_per_second: expected a number 0 or more, got -1",
         "twilio.extra: unknown key",
         "webhook.public_url: must not contain a query, a fragment or credentials",
         "webhook.listen_port: expected an integer from 0 to 65535, got 70000",
         "webhook.max_body_bytes: expected an integer from 1024 to 16777216, got 10",
-        "media.max_bytes: expected an integer from 1024 to 104857600, got 'big'",
+        "media.max_bytes: expected an integer from 1024 to 104857600, got \"big\"",
         "media.expire_after: expected a number greater than 0, got 0",
         "colour: unknown key",
     ]

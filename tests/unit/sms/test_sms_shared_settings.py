@@ -50,7 +50,7 @@ def test_an_open_gateway_accepts_only_admin_registration(tmp_path):
 
 def test_an_unknown_registration_mode_is_named(tmp_path):
     assert load(tmp_path, '["example.org"]', 'registration = "anyone"') == [
-        'sms.registration: expected "open", "approval" or "admin", got \'anyone\'']
+        'sms.registration: expected one of "open", "approval", "admin", got "anyone"']
 
 
 @pytest.mark.parametrize("where", ['"."', '".."', '"/"', '"media/.."'])

@@ -24,25 +24,15 @@ from twilio_standin_support import (
 from transport.testing.twilio import TwilioStandIn
 
 
-@pytest.fixture(autouse=True)
-def _no_twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """TWILIO_REGION/TWILIO_EDGE would rewrite the stand-in's host."""
-    for var in ("TWILIO_REGION", "TWILIO_EDGE"):
-        monkeypatch.delenv(var, raising=False)
-
-
 @pytest.fixture
-async def standin() -> AsyncIterator[TwilioStandIn]:
-    s = TwilioStandIn(
+async def standin(twilio_standin) -> TwilioStandIn:
+    return await twilio_standin(
         {ACCOUNT: TOKEN, OTHER_ACCOUNT: OTHER_TOKEN},
         {ACCOUNT: [NUMBER, NUMBER2], OTHER_ACCOUNT: [OTHER_NUMBER]},
         api_keys={API_KEY: (ACCOUNT, API_SECRET)},
         messaging_services={SERVICE: ACCOUNT},
         callback_retry_delay=0.01,
     )
-    await s.start()
-    yield s
-    await s.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from transport.core.backend import (
@@ -18,7 +17,8 @@ from transport.core.backend import (
     FormField,
     Identity,
     RegistrationSpec,
-    SettingsError,
+    setting,
+    settings_table,
 )
 from transport.core.errors import (
     AddressError,
@@ -33,9 +33,14 @@ _FLAKY = re.compile(r"^flaky:(\d+)\b")
 _FAIL = re.compile(r"^fail:([a-z-]+)\s*(.*)$", re.S)
 
 
-@dataclass(frozen=True, slots=True)
+@settings_table
 class EchoSettings:
-    require_registration: bool = True
+    """The echo backend: a test and demonstration component that sends every message back."""
+
+    require_registration: bool = setting(
+        default=True,
+        doc="""true: users must register (XEP-0077, field "username") before using it;
+        false: no registration step.""")
 
 
 class EchoBackend(Backend):
@@ -44,6 +49,7 @@ class EchoBackend(Backend):
     name: ClassVar[str] = "echo"
     identities: ClassVar[tuple[Identity, ...]] = (Identity("gateway", "echo", "Echo gateway"),)
     features: ClassVar[tuple[str, ...]] = ("urn:xmpp:receipts",)
+    settings_type: ClassVar[type | None] = EchoSettings
     registration: RegistrationSpec | None = RegistrationSpec(
         instructions="Choose a user name; it is yours alone on this gateway.",
         fields=(FormField("username", "User name"),),
@@ -54,20 +60,6 @@ class EchoBackend(Backend):
         if not settings.require_registration:
             self.registration = None
         self._flaky_attempts: dict[str, int] = {}
-
-    @classmethod
-    def parse_settings(cls, section: Mapping[str, Any]) -> EchoSettings:
-        problems = [SettingsError(k, "unknown key") for k in section if k != "require_registration"]
-        value = section.get("require_registration", True)
-        if not isinstance(value, bool):
-            problems.append(SettingsError("require_registration", "expected true or false"))
-        if problems:
-            raise ExceptionGroup("echo settings", problems)
-        return EchoSettings(require_registration=value)
-
-    @classmethod
-    def example_settings(cls) -> str:
-        return "require_registration = true   # users must register (field: username)\n"
 
     def normalize_contact(self, localpart: str) -> str:
         if not _LOCALPART.match(localpart):

@@ -9,29 +9,31 @@ round trips (``ctcp.CtcpQueries``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from slixmpp import JID
 
-from transport.backends.irc import metrics, outbound, schema
+import transport.backends.irc.metrics as metrics
+import transport.backends.irc.schema as schema
 from transport.backends.irc.addressing import Jids, NetworkInfo, canonical, parse
-from transport.backends.irc.archive import ChannelArchive
-from transport.backends.irc.bridge import Bridge, log
-from transport.backends.irc.commands import (
+from transport.backends.irc.config.prefs import PrefsStore
+from transport.backends.irc.config.settings import IrcSettings
+from transport.backends.irc.context import IrcContext, log
+from transport.backends.irc.from_xmpp import outbound
+from transport.backends.irc.from_xmpp.commands import (
     CommandDefaults,
     IrcCommands,
     ServerDefaults,
     Target,
 )
-from transport.backends.irc.ctcp import CtcpQueries
-from transport.backends.irc.discovery import Discovery
-from transport.backends.irc.history import LineLog
-from transport.backends.irc.mam import MamHandler
-from transport.backends.irc.manager import SessionManager
-from transport.backends.irc.owner import OwnerForm
-from transport.backends.irc.prefs import PrefsStore
-from transport.backends.irc.service import MucService
-from transport.backends.irc.settings import EXAMPLE, IrcSettings, parse_settings
+from transport.backends.irc.from_xmpp.ctcp import CtcpQueries
+from transport.backends.irc.from_xmpp.discovery import Discovery
+from transport.backends.irc.from_xmpp.owner import OwnerForm
+from transport.backends.irc.from_xmpp.service import MucService
+from transport.backends.irc.history.archive import ChannelArchive
+from transport.backends.irc.history.line_log import LineLog
+from transport.backends.irc.history.mam import MamHandler
+from transport.backends.irc.session.manager import SessionManager
 from transport.core.backend import (
     Backend,
     BackendContext,
@@ -61,6 +63,7 @@ class IrcBackend(Backend):
     )
     registration = None
     secret_env: ClassVar[Mapping[str, str]] = {}
+    settings_type: ClassVar[type | None] = IrcSettings
     pipelined_sends: ClassVar[bool] = True  # lines of several messages share one write
 
     def __init__(self, ctx: BackendContext, settings: IrcSettings | None) -> None:
@@ -71,7 +74,7 @@ class IrcBackend(Backend):
         self._turns = LaneTurns()
         retention = settings.retention_days or None
         self.archive = ChannelArchive(ctx.store, ctx.component_jid, retention)
-        self.bridge = Bridge(ctx, settings, self.prefs, self.archive, LineLog(self.archive),
+        self.bridge = IrcContext(ctx, settings, self.prefs, self.archive, LineLog(self.archive),
                              self.info, Jids(ctx.component_jid))
         self.manager = SessionManager(self.bridge)
         metrics.watch(ctx.metrics, self.manager, self.bridge.totals)
@@ -83,14 +86,6 @@ class IrcBackend(Backend):
         self.service.owner_form = OwnerForm(ctx.component, self.irc_commands, self.info).handle
         self.mam = MamHandler(ctx.component, self.archive, self._resolve_room)
         self.ctcp = CtcpQueries(self.manager)
-
-    @classmethod
-    def parse_settings(cls, section: Mapping[str, Any]) -> IrcSettings:
-        return parse_settings(section)
-
-    @classmethod
-    def example_settings(cls) -> str:
-        return EXAMPLE
 
     @classmethod
     def migrations(cls) -> Sequence[str]:

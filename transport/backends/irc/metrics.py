@@ -1,6 +1,6 @@
 """The IRC backend's figures: connections up, joins, reconnects, lines held by the throttle.
 
-The relay path only bumps plain integers (``Bridge.totals``, ``LineWire.throttled_total``);
+The relay path only bumps plain integers (``IrcContext.totals``, ``LineWire.throttled_total``);
 they become Prometheus counters when someone scrapes.
 """
 
@@ -12,8 +12,8 @@ from transport.backends.irc.protocol.wire import LineWire
 from transport.core.metrics import CounterLike, MetricsRegistry
 
 if TYPE_CHECKING:
-    from transport.backends.irc.bridge import IrcTotals
-    from transport.backends.irc.manager import SessionManager
+    from transport.backends.irc.context import IrcTotals
+    from transport.backends.irc.session.manager import SessionManager
 
 
 class _Delta:

@@ -31,7 +31,6 @@ from transport.backends.sms.settings import (
     check_shared,
     media_dir,
     media_dir_problem,
-    parse_settings,
 )
 from transport.backends.sms.status import StatusHandler
 from transport.backends.sms.store import MIGRATIONS, SmsRepo
@@ -72,32 +71,6 @@ MODE_INSTRUCTIONS: Final = {
 PHONE_FIELD: Final = FormField("phone", "Phone number", desc="Your Twilio number (E.164)")
 SENT_KEPT: Final = 14 * 86400.0  # status callbacks come within hours; keep SIDs two weeks
 USAGE_KEPT_DAYS: Final = 31  # daily SMS counts stay a month for the admin to look at
-EXAMPLE: Final = """\
-default_region = "US"
-registration = "approval"
-[sms.twilio]
-account_sid = "AC00000000000000000000000000000000"
-auth_token = "change-me"
-numbers = []
-api_base_url = "https://api.twilio.com"
-messages_per_second = 1.0
-[sms.webhook]
-listen_host = "127.0.0.1"
-listen_port = 8080
-public_url = "https://gw.example.org"
-max_body_bytes = 65536
-read_timeout = 10.0
-[sms.media]
-dir = "sms-media"
-max_bytes = 5242880
-expire_after = 2592000
-[sms.limits]
-messages_per_day = 200
-segments_per_day = 1000
-recipients_per_message = 10
-max_segments = 10
-countries = []
-"""
 
 
 class SmsBackend(Backend):
@@ -109,6 +82,7 @@ class SmsBackend(Backend):
     features: ClassVar[tuple[str, ...]] = ("http://jabber.org/protocol/address",)
     registration: RegistrationSpec | None = RegistrationSpec(INSTRUCTIONS, (PHONE_FIELD,))
     secret_env: ClassVar[Mapping[str, str]] = {"twilio.auth_token": "TWILIO_AUTH_TOKEN"}
+    settings_type: ClassVar[type | None] = SmsSettings
     resend_unconfirmed: ClassVar[bool] = False
 
     def __init__(self, ctx: Any, settings: SmsSettings) -> None:
@@ -141,16 +115,8 @@ class SmsBackend(Backend):
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
-    def parse_settings(cls, section: Mapping[str, Any]) -> SmsSettings:
-        return parse_settings(section)
-
-    @classmethod
     def check_shared(cls, settings: Any, shared: SharedSettings) -> Sequence[SettingsError]:
         return check_shared(settings, shared)
-
-    @classmethod
-    def example_settings(cls) -> str:
-        return EXAMPLE
 
     @classmethod
     def migrations(cls) -> Sequence[str]:

@@ -7,14 +7,13 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
-from . import (
-    auth,
-    routes_account,
-    routes_control,
-    routes_media,
-    routes_messages,
-    routes_numbers,
-)
+import transport.testing.twilio.auth as auth
+import transport.testing.twilio.routes_account as routes_account
+import transport.testing.twilio.routes_control as routes_control
+import transport.testing.twilio.routes_media as routes_media
+import transport.testing.twilio.routes_messages as routes_messages
+import transport.testing.twilio.routes_numbers as routes_numbers
+
 from .context import CONTEXT, StandInContext
 from .errors import TwilioApiError, method_not_allowed, not_found
 from .forms import read_form

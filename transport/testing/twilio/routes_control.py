@@ -15,7 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from . import auth
+import transport.testing.twilio.auth as auth
+
 from .context import CONTEXT
 from .errors import TwilioApiError
 from .inbound import send_inbound

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 from multidict import MultiDictProxy
 
-from . import errors
+import transport.testing.twilio.errors as errors
+
 from .encoding import MAX_BODY_CHARS, body_length, count_segments
 from .state import Message, StandInState, new_sid
 

@@ -1,6 +1,6 @@
 """One IRC connection for one user: connect, negotiate, register, keep alive, send, report.
 
-Built on our own asyncio protocol (:mod:`.wire`) and jaraco's ``NickMask`` rather than on
+Built on our own asyncio protocol (:mod:`.wire`) and our ``NickMask`` rather than on
 ``irc.client_aio.AioConnection``: that class closes the link when a line has fewer
 parameters than it expects (``PRIVMSG #a`` raises in ``data_received``), sends NICK/USER
 before any ``CAP LS``, accepts CR in ``send_raw``, has no write back-pressure or "written"

@@ -7,10 +7,9 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 
-from irc.client import NickMask
-
 from .casemap import ISupport
 from .lite import Inbox
+from .nickmask import NickMask
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,8 @@ import logging
 import re
 from datetime import UTC, datetime
 
-from irc.client import NickMask
-
 from .events import IrcEvent
+from .nickmask import NickMask
 
 log = logging.getLogger(__name__)
 

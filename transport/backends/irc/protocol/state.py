@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from irc.client import NickMask
-
 from .casemap import ISupport
 from .events import IrcEvent
 from .lines import prefix_len_for, sanitize
+from .nickmask import NickMask
 
 _FATAL_BEFORE_WELCOME = {
     "432": "erroneous nickname",

@@ -1,0 +1,1 @@
+"""The ``[irc]`` settings, per-user preferences and the configure forms."""

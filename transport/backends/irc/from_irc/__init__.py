@@ -1,0 +1,1 @@
+"""IRC -> XMPP: the one command table and the handlers it calls."""

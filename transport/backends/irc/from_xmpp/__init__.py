@@ -1,0 +1,1 @@
+"""XMPP -> IRC: messages, room joins and IQs, muc#admin/owner, CTCP queries, commands."""

@@ -1,0 +1,1 @@
+"""The channel archive, the per-channel line log and MAM on IRC rooms."""
