@@ -106,8 +106,8 @@ async def session_over(session: Session) -> None:
     for channel in list(session.channels.values()):
         await refuse_waiting(session, channel, "remote-server-not-found", "cancel",
                              "Disconnected from the IRC server")
-        await rooms.events(session).closed(session.user, channel.room, status="Disconnected from the IRC server",
-                          shutdown=True)
+        await rooms.events(session).closed(session.user, channel.room, shutdown=True,
+                                           status="Disconnected from the IRC server")
         await rooms.close_window(session, channel)
     session.channels.clear()
 

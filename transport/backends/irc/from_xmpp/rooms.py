@@ -14,7 +14,7 @@ from transport.backends.irc.addressing import Address, check_nick, parse
 from transport.backends.irc.context import IrcContext, log
 from transport.backends.irc.from_xmpp.admin import MucAdmin
 from transport.backends.irc.from_xmpp.commands import IrcCommands
-from transport.backends.irc.history.mam import line_to_body
+from transport.backends.irc.history.room_archive import ChannelHistoryArchive
 from transport.backends.irc.muc import occupancy
 from transport.backends.irc.protocol import sanitize
 from transport.backends.irc.session.channel_state import Channel
@@ -23,17 +23,7 @@ from transport.backends.irc.session.manager import SessionManager
 from transport.core.errors import GatewayError
 from transport.core.events import XmppMessage
 from transport.core.room_hooks import Rooms
-from transport.core.rooms import (
-    AdminItem,
-    ArchivedMessage,
-    ArchivePage,
-    ArchiveQuery,
-    ConfigForm,
-    FormValue,
-    HistoryRequest,
-    JoinRequest,
-    Occupant,
-)
+from transport.core.rooms import AdminItem, ConfigForm, FormValue, JoinRequest, Occupant
 
 
 class IrcRooms(Rooms):
@@ -48,7 +38,7 @@ class IrcRooms(Rooms):
         self.commands = commands
         self.join_timeout = bridge.settings.queue_timeout
         self.admin = MucAdmin(bridge)
-        self.archive = ChannelHistoryArchive(self)
+        self.archive = ChannelHistoryArchive(bridge.history, self.folded, self._replay_limit)
         self.output = SessionOutput(self)
 
     # -- naming ---------------------------------------------------------------------------
@@ -67,6 +57,13 @@ class IrcRooms(Rooms):
     def folded(self, room: str) -> tuple[str, str]:
         address = self.address(room)
         return address.server, self.bridge.info.fold(address.server, address.name)
+
+    async def _replay_limit(self, user: str, room: str) -> int:
+        """Lines a join replays: none unless the channel is recorded for the user."""
+        found = self.found(user, room)
+        if found is None or not found[1].recording:
+            return 0
+        return (await self.bridge.prefs.global_prefs(user)).max_history_length
 
     def found(self, user: str, room: str) -> tuple[Session, Channel] | None:
         address = self.address(room)
@@ -152,37 +149,6 @@ class IrcRooms(Rooms):
         error = await self.commands.apply_channel_form(user, server, folded, values)
         if error is not None:
             raise GatewayError(error, "not-acceptable", "modify")
-
-
-class ChannelHistoryArchive:
-    """The channel archive as the core's ``RoomArchive``: join history and MAM."""
-
-    def __init__(self, rooms: IrcRooms) -> None:
-        self.rooms = rooms
-
-    async def join_history(self, user: str, room: str,
-                           request: HistoryRequest) -> Sequence[ArchivedMessage]:
-        found = self.rooms.found(user, room)
-        if found is None or not found[1].recording:
-            return ()
-        bridge = self.rooms.bridge
-        limit = (await bridge.prefs.global_prefs(user)).max_history_length
-        if limit <= 0:
-            return ()
-        server, folded = self.rooms.folded(room)
-        lines = await bridge.history.join_history(user, server, folded, request, limit)
-        return [ArchivedMessage(line.uid, line.nick, line_to_body(line), line.timestamp)
-                for line in lines]
-
-    async def query(self, user: str, room: str, query: ArchiveQuery) -> ArchivePage:
-        server, folded = self.rooms.folded(room)
-        page = await self.rooms.bridge.history.query(
-            user, server, folded, start=query.start, end=query.end, with_nick=query.with_nick,
-            after=query.after, before=query.before, max_results=query.max_results)
-        return ArchivePage(
-            tuple(ArchivedMessage(line.uid, line.nick, line_to_body(line), line.timestamp)
-                  for line in page.lines),
-            page.complete, page.count, page.first_index)
 
 
 class SessionOutput:
