@@ -41,8 +41,10 @@ def occupant(session: Session, member: Member) -> Occupant:
 
 
 def me(session: Session, channel: Channel) -> Occupant:
-    return occupant(session, channel.member(session.nick, session.isupport)
-                    or Member(session.nick))
+    """The user's own occupant (without a JID: the service shows the resource's own)."""
+    member = channel.member(session.nick, session.isupport) or Member(session.nick)
+    role, affiliation = role_affiliation(member.modes, session.isupport)
+    return Occupant(member.nick, role, affiliation, None, "away" if member.away else None)
 
 
 def others(session: Session, channel: Channel) -> Iterator[Occupant]:
