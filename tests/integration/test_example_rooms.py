@@ -1,9 +1,13 @@
 """The worked example (``examples/roomchat``) against a real Prosody: every piece of
-XEP-0045 it gets from the core's MUC service without writing any of it."""
+XEP-0045 it gets from the core's MUC service without writing any of it.
+
+It is tested as a backend of one's own is, with the shipped test kit: ``transport_backend``
+names the class, and the ``gateway`` fixture runs it at ``roomchat.localhost``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -11,11 +15,10 @@ import pytest
 from slixmpp.exceptions import IqError
 
 from examples.roomchat import RoomChatBackend
-from transport.testing.gateway import ComponentSpec, running_gateway
 from transport.testing.xmpp_client import TestClient
 from transport.testing.xmpp_steps import register
 
-GW = "echo.localhost"
+GW = "roomchat.localhost"
 LOBBY = f"#lobby@{GW}"
 MUC = "http://jabber.org/protocol/muc"
 MUC_USER = f"{MUC}#user"
@@ -27,10 +30,8 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-async def rooms_gateway(gateway_settings: Callable[..., Any]) -> AsyncIterator[Any]:
-    spec = ComponentSpec(RoomChatBackend, GW, "echo-secret")
-    async with running_gateway(gateway_settings(component=spec)) as app:
-        yield app
+def transport_backend() -> type[RoomChatBackend]:
+    return RoomChatBackend
 
 
 async def member(users: Callable[..., Any], nick: str, **kwargs: Any) -> TestClient:
@@ -103,7 +104,7 @@ def say(client: TestClient, body: str) -> None:
     client.make_message(mto=LOBBY, mbody=body, mtype="groupchat").send()
 
 
-async def test_join_sequence_in_xep0045_order(rooms_gateway, users):
+async def test_join_sequence_in_xep0045_order(gateway, users):
     alice = await member(users, "alice")
     got = await join(alice, "alice")
     assert [(s.name, s["from"].resource) for s in got] == [
@@ -115,7 +116,7 @@ async def test_join_sequence_in_xep0045_order(rooms_gateway, users):
     assert got[2]["subject"] == "Welcome to #lobby"
 
 
-async def test_the_network_gives_the_registered_nick(rooms_gateway, users):
+async def test_the_network_gives_the_registered_nick(gateway, users):
     alice = await member(users, "alice")
     got = await join(alice, "wonderland")
     self_presence = got[-2]
@@ -123,7 +124,7 @@ async def test_the_network_gives_the_registered_nick(rooms_gateway, users):
     assert {"110", "210"} <= codes(self_presence)
 
 
-async def test_messages_history_and_other_occupants(rooms_gateway, users):
+async def test_messages_history_and_other_occupants(gateway, users):
     alice = await member(users, "alice")
     await join(alice, "alice")
     say(alice, "hello bot")
@@ -147,7 +148,7 @@ async def test_messages_history_and_other_occupants(rooms_gateway, users):
     assert (await alice.expect(said("hi alice")))["from"].resource == "bob"
 
 
-async def test_a_second_resource_shares_the_membership(rooms_gateway, users):
+async def test_a_second_resource_shares_the_membership(gateway, users):
     alice = await member(users, "alice")
     await join(alice, "alice")
     bob = await member(users, "bob")
@@ -177,7 +178,7 @@ async def test_a_second_resource_shares_the_membership(rooms_gateway, users):
     assert "110" not in codes(left)
 
 
-async def test_nick_change_subject_and_refused_nick(rooms_gateway, users):
+async def test_nick_change_subject_and_refused_nick(gateway, users):
     alice = await member(users, "alice")
     await join(alice, "alice")
     bob = await member(users, "bob")
@@ -204,7 +205,7 @@ async def test_nick_change_subject_and_refused_nick(rooms_gateway, users):
         assert changed["from"].resource == "robert"
 
 
-async def test_owner_kicks_and_admin_lists(rooms_gateway, users):
+async def test_owner_kicks_and_admin_lists(gateway, users):
     alice = await member(users, "alice")
     await join(alice, "alice")
     bob = await member(users, "bob")
@@ -233,7 +234,7 @@ async def test_owner_kicks_and_admin_lists(rooms_gateway, users):
     assert not_joined.value.condition == "not-acceptable"
 
 
-async def test_disco_owner_form_and_mam(rooms_gateway, users):
+async def test_disco_owner_form_and_mam(gateway, users):
     alice = await member(users, "alice")
     info = await alice.plugin["xep_0030"].get_info(LOBBY)
     assert MUC in info["disco_info"]["features"] and MAM in info["disco_info"]["features"]
@@ -267,7 +268,7 @@ async def test_disco_owner_form_and_mam(rooms_gateway, users):
     assert bodies == ["two", "three"]
 
 
-async def test_unregistered_users_and_bad_joins_get_errors(rooms_gateway, users):
+async def test_unregistered_users_and_bad_joins_get_errors(gateway, users):
     stranger = await users()
     got = await join(stranger, "me")
     assert got[-1]["type"] == "error"
