@@ -9,6 +9,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
+from slixmpp.exceptions import IqError
 
 from transport.core.backend import Backend, BackendContext, Identity
 from transport.core.errors import GatewayError
@@ -21,6 +22,8 @@ GW = "echo.localhost"
 ROOM = f"#r@{GW}"
 MUC = "http://jabber.org/protocol/muc"
 MUC_USER = f"{MUC}#user"
+MUC_ADMIN = f"{MUC}#admin"
+MUC_OWNER = f"{MUC}#owner"
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -210,3 +213,32 @@ async def test_stopping_the_gateway_closes_rooms_with_332(gateway_settings, user
         await alice.expect(from_room())
     closed = await alice.expect(from_room("unavailable"))
     assert codes(closed) == {"332", "110"}
+
+
+async def test_what_a_backend_leaves_out_is_refused_with_a_reason(scripted, users):
+    alice = await users()
+    info = await alice.plugin["xep_0030"].get_info(ROOM)
+    assert MUC in info["disco_info"]["features"]
+    assert "urn:xmpp:mam:2" not in info["disco_info"]["features"], "no archive, no MAM"
+    assert ("conference", "text") in {(i[0], i[1]) for i in info["disco_info"]["identities"]}
+
+    owner = alice.make_iq_get(ito=ROOM)
+    ET.SubElement(owner.xml, f"{{{MUC_OWNER}}}query")
+    with pytest.raises(IqError) as no_form:
+        await alice.query(owner)
+    assert no_form.value.condition == "feature-not-implemented"
+
+    send_join(alice)
+    await alice.expect(from_room())
+    change = alice.make_iq_set(ito=ROOM)
+    query = ET.SubElement(change.xml, f"{{{MUC_ADMIN}}}query")
+    ET.SubElement(query, f"{{{MUC_ADMIN}}}item", {"nick": "peer", "role": "none"})
+    with pytest.raises(IqError) as no_kick:
+        await alice.query(change)
+    assert no_kick.value.condition == "feature-not-implemented"
+
+    subject = alice.make_message(mto=ROOM, mtype="groupchat")
+    subject["subject"] = "mine"
+    subject.send()
+    refused = await alice.expect(lambda s: s.name == "message" and s["type"] == "error")
+    assert refused["error"]["condition"] == "forbidden"
