@@ -157,9 +157,7 @@ class BackendContext(Protocol):
 
     @property
     def rooms(self) -> RoomEvents:
-        """The MUC service, for a backend with ``Backend.rooms``: tell it what happens in
-        rooms. Usable once the backend's ``__init__`` returned; raises ``RuntimeError``
-        for a backend without rooms."""
+        """The MUC service of a backend with ``Backend.rooms``, once ``__init__`` returned."""
 
     async def deliver(self, message: XmppMessage, dedupe_key: str | None = None) -> bool:
         """Queue a message for an XMPP user durably; returns once it is committed.
@@ -221,9 +219,7 @@ class Backend(ABC):
     # backend keeps each lane's messages in call order, retries by itself, and never
     # raises ``TemporaryFailure``.
     pipelined_sends: ClassVar[bool] = False
-    # Group chats: a backend whose network has rooms sets this in ``__init__``, and the
-    # core runs an XEP-0045 service for it (see ``transport.core.room_hooks``).
-    rooms: Rooms | None = None
+    rooms: Rooms | None = None  # group chats: set in __init__ for the core's MUC service
 
     def __init__(self, ctx: BackendContext, settings: Any) -> None:
         self.ctx = ctx
@@ -339,9 +335,34 @@ class Backend(ABC):
         backend holds back for them; True when there was one."""
         return False
 
+    # Lifecycle hooks. The core calls them one at a time per user, in the order the events
+    # happened (different users concurrently); one that raises is logged with the user and
+    # changes nothing else. A user online when they unregister gets ``on_user_offline``
+    # before ``on_unregistered``.
+
+    async def on_registered(
+        self, user: str, registration: Registration, previous: Registration | None
+    ) -> None:
+        """``user``'s registration was stored: by XEP-0077, the ``register`` command, or
+        ``BackendContext.bind_registration`` (an approval, an admin). ``previous`` is the
+        registration it replaced, None for a new one; a re-registration with the same
+        legacy key and data calls nothing. The request does not wait for this hook."""
+
+    async def on_user_online(self, user: str) -> None:
+        """``user``'s first resource became available to this component (log in to the
+        network here). Only for users who may use the gateway (registered, where the
+        backend needs it). Not called again after a restart or reconnect for a user who
+        stayed online meanwhile: the backend restores such sessions itself."""
+
+    async def on_user_offline(self, user: str) -> None:
+        """``user``'s last resource went (unavailable, an error, or their server said they
+        are offline, which after a restart is how users who left meanwhile are found).
+        Not called when the gateway stops: the users did not log out."""
+
     async def on_unregistered(self, user: str, registration: Registration) -> None:
         """The user's registration (as it was) is gone; drop their legacy-side state, so
-        that nothing of theirs passes to whoever registers the same legacy key next."""
+        that nothing of theirs passes to whoever registers the same legacy key next.
+        The unregistration is answered once this returned."""
 
     @abstractmethod
     async def send(self, message: OutgoingMessage) -> SendOutcome:

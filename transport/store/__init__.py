@@ -18,6 +18,7 @@ from transport.store.database import Database, DatabaseClosed, primary_code, unu
 from transport.store.files import DatabaseUnusable
 from transport.store.idmaps import IdMapping, IdMapRepo
 from transport.store.migrations import SchemaTooNew, check_version, migrate
+from transport.store.online import OnlineUsersRepo
 from transport.store.queues import (
     LegacyOutboxRepo,
     OutboxRow,
@@ -38,6 +39,7 @@ __all__ = [
     "IdMapping",
     "LegacyKeyTaken",
     "LegacyOutboxRepo",
+    "OnlineUsersRepo",
     "OutboxRow",
     "OutboxState",
     "QueuedMessage",
@@ -72,6 +74,7 @@ class Store:
         self.outbox = LegacyOutboxRepo(db)
         self.id_maps = IdMapRepo(db)
         self.user_settings = UserSettingsRepo(db)
+        self.online_users = OnlineUsersRepo(db)
 
     @classmethod
     async def open(

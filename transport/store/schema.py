@@ -142,4 +142,15 @@ ALTER TABLE dedupe_keys_v2 RENAME TO dedupe_keys;
 CREATE INDEX dedupe_keys_created ON dedupe_keys (created_at);
 """
 
-CORE_MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2)
+# Users the backend was told are online (``on_user_online`` without ``on_user_offline``
+# since), so that a restart neither repeats the call nor forgets who to ask about.
+_V3: Final = """
+CREATE TABLE online_users (
+    component TEXT NOT NULL,
+    user TEXT NOT NULL,
+    since REAL NOT NULL,
+    PRIMARY KEY (component, user)
+) WITHOUT ROWID;
+"""
+
+CORE_MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3)

@@ -36,6 +36,7 @@ _REMOVE: Final = (
     "DELETE FROM user_settings WHERE component = ? AND user = ?",
     "DELETE FROM legacy_outbox WHERE component = ? AND user = ?",
     "DELETE FROM id_map WHERE component = ? AND user = ?",
+    "DELETE FROM online_users WHERE component = ? AND user = ?",
     "DELETE FROM xmpp_queue WHERE component = ?1 AND (to_jid = ?2"
     " OR (to_jid >= ?2 || '/' AND to_jid < ?2 || '0'))",
 )

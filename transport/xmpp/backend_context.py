@@ -13,6 +13,7 @@ from typing import Any
 from transport.core.backend import Backend
 from transport.core.errors import RegistrationRefused
 from transport.core.events import OutgoingMessage, Registration, StanzaErrorInfo, XmppMessage
+from transport.core.lifecycle import UserLifecycle
 from transport.core.outbox import OutboxDispatcher
 from transport.core.policy import AccessPolicy
 from transport.core.reports import DeliveryReports
@@ -54,6 +55,8 @@ class Gateway:
             self.reports.mapped, observe=latency.labels(backend_cls.name, TO_LEGACY).observe,
         )
         self.received = 0
+        self.lifecycle = UserLifecycle(self.component_jid, self.backend, store.online_users,
+                                       self.may_use)
         self.muc: MucService | None = None
         if self.backend.rooms is not None:
             self.muc = MucService(xmpp, self.component_jid, self.backend.rooms,
@@ -136,6 +139,8 @@ class Gateway:
                 "conflict", "cancel") from exc
         log.info("%s %s with %s", user, "re-registered" if was else "registered",
                  self.component_jid)
+        if was != registration:
+            self.lifecycle.registered(user, registration, was)
         if was is None and greet:
             self.greet(user)
         return was is None

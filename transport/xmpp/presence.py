@@ -30,25 +30,11 @@ class PresenceHandler:
         xmpp.add_event_handler("presence_unsubscribe", self._on_unsubscribe)
         xmpp.add_event_handler("presence_unsubscribed", self._on_unsubscribed)
         xmpp.add_event_handler("presence_probe", self._on_probe)
-        # Who is online, for the status line: resources that sent us available presence
-        # (to the domain, a contact or a room) and have not gone unavailable since.
-        self.online: dict[str, set[str]] = {}
-        xmpp.add_event_handler("presence_available", self._on_available)
-        xmpp.add_event_handler("presence_unavailable", self._on_unavailable)
 
-    def _on_available(self, pres: Any) -> None:
-        full = pres.xml.get("from") or ""
-        bare_jid, _, resource = full.partition("/")
-        self.online.setdefault(bare_jid, set()).add(resource)
-
-    def _on_unavailable(self, pres: Any) -> None:
-        full = pres.xml.get("from") or ""
-        bare_jid, _, resource = full.partition("/")
-        resources = self.online.get(bare_jid)
-        if resources is not None:
-            resources.discard(resource)
-            if not resources:
-                del self.online[bare_jid]
+    @property
+    def online(self) -> dict[str, frozenset[str]]:
+        """Users online here and their resources, for the status line (see ``lifecycle``)."""
+        return self.gw.lifecycle.online
 
     @property
     def _registration_required(self) -> bool:

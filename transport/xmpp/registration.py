@@ -193,14 +193,15 @@ async def announce(gw: Gateway, user: str, outcome: Submitted) -> None:
 async def unregister(gw: Gateway, presence: PresenceHandler, user: str) -> bool:
     """Say goodbye and delete everything of ``user``, in the store and in the backend, so
     that a legacy key (an SMS number) they release passes on with nothing of theirs;
-    False when they were not registered."""
+    False when they were not registered. A user who was online is announced offline to
+    the backend before ``on_unregistered``."""
     registration = await gw.registered_user(user)
     if registration is None:
         return False
     contacts = await presence.contacts_of(user)
     await gw.store.users.remove(gw.component_jid, user)
     presence.farewell(user, contacts)
-    await gw.backend.on_unregistered(user, registration)
+    await gw.lifecycle.unregistered(user, registration)
     return True
 
 

@@ -20,6 +20,7 @@ from transport.xmpp.presence import PresenceHandler
 from transport.xmpp.queries import ContactQueries
 from transport.xmpp.registration import RegistrationHandler
 from transport.xmpp.registration_commands import RegistrationCommands
+from transport.xmpp.user_presence import UserPresenceTracker
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class ComponentRuntime:
         self._sessions = 0
         self.gateway = gw = Gateway(xmpp, backend_cls, backend_settings, store, policy, metrics)
         self.presence = PresenceHandler(gw)
+        self.user_presence = UserPresenceTracker(xmpp, gw.lifecycle, store)
         self.registration = RegistrationHandler(gw, self.presence)
         self.messages = MessageHandler(gw)
         admin = AdminCommands(gw, self.presence)
@@ -85,13 +87,17 @@ class ComponentRuntime:
 
     async def start(self) -> None:
         await self.gateway.backend.start()
+        await self.gateway.lifecycle.start()
         await self.gateway.outbox.start()
         self.gateway.pump.start()
         self.xmpp.start()
 
     async def stop(self, flush_timeout: float = 3.0) -> None:
         """Stop taking work, let the backend say goodbye while the stream is still up, flush
-        what it queued, then close the stream; whatever is left stays in the store."""
+        what it queued, then close the stream; whatever is left stays in the store.
+        Users online stay so in the store: nobody is announced offline (see ``lifecycle``)."""
+        await self.user_presence.stop()
+        await self.gateway.lifecycle.stop()
         await self.gateway.outbox.stop()
         await self.gateway.backend.stop()
         if self.gateway.muc is not None:

@@ -3,6 +3,8 @@
 Every message sent to ``anything@echo.example.org`` comes back from that JID. Two body
 prefixes exercise the core's error paths end to end: ``fail:CONDITION text`` is refused
 with that stanza error, and ``flaky:N text`` fails temporarily N times before it echoes.
+Its lifecycle hooks only log what a real network's backend would act on (log in when a
+user comes online, log out when they go, drop their account when they unregister).
 """
 
 from __future__ import annotations
@@ -87,6 +89,25 @@ class EchoBackend(Backend):
         if not username or len(username) > 64:
             raise RegistrationRefused("The user name must have 1 to 64 characters")
         return Registration(legacy_key=username.lower(), data={"username": username})
+
+    async def on_registered(
+        self, user: str, registration: Registration, previous: Registration | None
+    ) -> None:
+        if previous is None:
+            self.ctx.log.info("%s registered as %s", user, registration.legacy_key)
+        else:
+            self.ctx.log.info("%s is now %s (was %s)", user, registration.legacy_key,
+                              previous.legacy_key)
+
+    async def on_user_online(self, user: str) -> None:
+        self.ctx.log.info("%s came online: a network backend would log in for them now", user)
+
+    async def on_user_offline(self, user: str) -> None:
+        self.ctx.log.info("%s went offline: a network backend would log out for them now",
+                          user)
+
+    async def on_unregistered(self, user: str, registration: Registration) -> None:
+        self.ctx.log.info("%s unregistered; %s is free again", user, registration.legacy_key)
 
     async def send(self, message: OutgoingMessage) -> SendOutcome:
         flaky = _FLAKY.match(message.body)
