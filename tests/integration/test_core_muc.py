@@ -242,3 +242,15 @@ async def test_what_a_backend_leaves_out_is_refused_with_a_reason(scripted, user
     subject.send()
     refused = await alice.expect(lambda s: s.name == "message" and s["type"] == "error")
     assert refused["error"]["condition"] == "forbidden"
+
+
+async def test_a_room_closing_answers_the_resources_still_waiting(scripted, users):
+    alice = await users()
+    hooks(scripted).mode = "hang"
+    send_join(alice)
+    await called(hooks(scripted), "join")
+    await scripted.runtimes[0].gateway.rooms.closed(str(alice.boundjid.bare), "#r",
+                                                    status="The network went away")
+    error = await alice.expect(from_room("error"))
+    assert error["error"]["condition"] == "service-unavailable"
+    assert error["error"]["text"] == "The network went away"

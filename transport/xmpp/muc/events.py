@@ -17,7 +17,7 @@ from transport.core.rooms import Occupant
 from transport.xmpp.muc import xml
 from transport.xmpp.muc.context import MucContext
 from transport.xmpp.muc.sequence import join_sequence
-from transport.xmpp.muc.state import Phase, RoomPresence
+from transport.xmpp.muc.state import Phase, RoomPresence, Waiting
 
 log = logging.getLogger(__name__)
 _NONE: Mapping[str, str] = MappingProxyType({})
@@ -160,12 +160,11 @@ class RoomEventsService:
         state = self.ctx.occupancy.drop(user, room)
         if state is None:
             return
-        for entry in state.waiting.values():
-            _cancel(entry.timer)
         codes = (xml.SHUTDOWN,) if shutdown else ()
         sender = self.ctx.room_jid(state, room, state.nick)
         batch = "".join(xml.self_gone(sender, full, codes=codes, status=status)
                         for full in state.resources)
+        batch += self._refuse_waiting(state, room, status or "The room is gone")
         if batch:
             await self.ctx.output.presences(user, room, batch)
 
@@ -187,15 +186,21 @@ class RoomEventsService:
         state = self.ctx.occupancy.drop(user, room)
         if state is None:
             return
-        for entry in state.waiting.values():
-            _cancel(entry.timer)
         sender = self.ctx.room_jid(state, room, state.nick)
         batch = "".join(
             xml.self_gone(sender, full, codes=(code,), actor=actor, reason=reason,
                           affiliation=affiliation or "none")
             for full in state.resources)
+        batch += self._refuse_waiting(state, room, reason or "You were removed from the room")
         if batch:
             await self.ctx.output.presences(user, room, batch)
+
+    def _refuse_waiting(self, state: RoomPresence, room: str, text: str) -> str:
+        """Error presences for resources still waiting to join a room the user is out of."""
+        return "".join(
+            xml.error_presence(self.ctx.room_jid(state, room, entry.request.nick), full,
+                               "service-unavailable", "cancel", text)
+            for full, entry in _cancelled(state.take_waiting()))
 
     async def _to_all(self, user: str, room: str, occupant: Occupant, *, me: bool = False,
                       unavailable: bool = False, codes: tuple[int, ...] = (),
@@ -232,3 +237,9 @@ class RoomEventsService:
 def _cancel(timer: asyncio.TimerHandle | None) -> None:
     if timer is not None:
         timer.cancel()
+
+
+def _cancelled(waiting: dict[str, Waiting]) -> list[tuple[str, Waiting]]:
+    for entry in waiting.values():
+        _cancel(entry.timer)
+    return list(waiting.items())
