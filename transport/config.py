@@ -66,7 +66,7 @@ class ComponentSettings:
     name: str
     jid: str
     secret: str = field(repr=False)
-    backend: type[Backend]
+    backend: type[Backend[Any]]
     backend_settings: Any = field(default=None, repr=False)
 
 
@@ -90,7 +90,7 @@ def env_secret_name(backend_name: str) -> str:
 def load_settings(
     path: Path,
     env: Mapping[str, str] | None = None,
-    backends: Mapping[str, type[Backend]] | None = None,
+    backends: Mapping[str, type[Backend[Any]]] | None = None,
 ) -> Settings:
     """Read and validate ``path``; raise ``ConfigError`` listing every problem.
 
@@ -112,7 +112,7 @@ class _Reader:
         self,
         source: Path,
         env: Mapping[str, str],
-        backends: Mapping[str, type[Backend]],
+        backends: Mapping[str, type[Backend[Any]]],
         failures: Mapping[str, str],
     ) -> None:
         self.source = source
@@ -204,7 +204,9 @@ class _Reader:
             return None
         return ComponentSettings(name, keys.jid, keys.secret, backend, parsed)
 
-    def _apply_secret_env(self, path: str, backend: type[Backend], section: dict[str, Any]) -> None:
+    def _apply_secret_env(
+        self, path: str, backend: type[Backend[Any]], section: dict[str, Any]
+    ) -> None:
         """Put ``Backend.secret_env`` values into the section, creating tables as needed."""
         for dotted, variable in backend.secret_env.items():
             *parents, leaf = dotted.split(".")

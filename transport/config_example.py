@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 from transport.config import env_secret_name
 from transport.config_sections import (
@@ -77,7 +77,7 @@ def core_sections() -> str:
     return "\n".join(out.lines) + "\n"
 
 
-def example_section(backend: type[Backend], enabled: bool) -> str:
+def example_section(backend: type[Backend[Any]], enabled: bool) -> str:
     """The documented section of one backend: the keys every section has, then its own."""
     name = backend.name
     out = ExampleWriter(enabled)
@@ -98,7 +98,7 @@ def example_section(backend: type[Backend], enabled: bool) -> str:
     return "\n".join(out.lines) + "\n"
 
 
-def example_config(backends: Sequence[type[Backend]], enabled: Sequence[str]) -> str:
+def example_config(backends: Sequence[type[Backend[Any]]], enabled: Sequence[str]) -> str:
     """The whole example file."""
     sections = [example_section(b, b.name in enabled) for b in backends]
     return core_sections() + "".join("\n" + section for section in sections)

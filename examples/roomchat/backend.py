@@ -9,7 +9,6 @@ this file only maps the network's events to ``ctx.rooms`` and the hooks to the n
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 from examples.roomchat.archive import LineArchive
 from examples.roomchat.network import BOT, Line, Member, Network, NetworkError, Room
@@ -23,7 +22,14 @@ from transport.core.backend import (
 from transport.core.errors import AddressError, DeliveryRefused, GatewayError, RegistrationRefused
 from transport.core.events import OutgoingMessage, Registration, SendOutcome
 from transport.core.room_hooks import Rooms
-from transport.core.rooms import AdminItem, ConfigForm, JoinRequest, Occupant, RoomInfo
+from transport.core.rooms import (
+    AdminItem,
+    ConfigForm,
+    FormValues,
+    JoinRequest,
+    Occupant,
+    RoomInfo,
+)
 
 
 def occupant(member: Member) -> Occupant:
@@ -94,7 +100,7 @@ class ChatRooms(Rooms):
         subject = known.subject if known is not None else ""
         return ConfigForm(f"Configure {room}", (FormField("subject", "Subject", value=subject),))
 
-    async def configure(self, user: str, room: str, values: Mapping[str, object]) -> None:
+    async def configure(self, user: str, room: str, values: FormValues) -> None:
         subject = values.get("subject")
         if isinstance(subject, str):
             await self.set_subject(user, room, subject)
@@ -152,7 +158,7 @@ class Relay:
                                             reason=reason or None, me=other is member)
 
 
-class RoomChatBackend(Backend):
+class RoomChatBackend(Backend[None]):
     """Rooms of the toy network as MUC rooms; a nickname as registration."""
 
     name = "roomchat"
@@ -164,7 +170,7 @@ class RoomChatBackend(Backend):
         "Choose the nickname you go by in every room.",
         (FormField("nick", "Nickname", required=True),))
 
-    def __init__(self, ctx: BackendContext, settings: Any) -> None:
+    def __init__(self, ctx: BackendContext, settings: None) -> None:
         super().__init__(ctx, settings)
         self.network = Network(Relay(ctx))
         self.rooms = ChatRooms(ctx, self.network)

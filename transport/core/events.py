@@ -76,7 +76,7 @@ class XmppMessage:
     error: StanzaErrorInfo | None = None
     extra_xml: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain JSON values, for a caller that encodes many messages at once."""
         raw = _shallow(self)
         if self.error is not None:
@@ -117,7 +117,7 @@ class OutgoingMessage:
     receipt_requested: bool = False
     extra_recipients: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain JSON values, for a caller that encodes many messages at once."""
         raw = _shallow(self)
         raw["attachments"] = [_shallow(a) for a in self.attachments]

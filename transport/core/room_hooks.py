@@ -9,14 +9,14 @@ when it needs them and keeps only which resources sit in which room under which 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from transport.core.errors import GatewayError
 from transport.core.rooms import (
     AdminItem,
     ConfigForm,
-    FormValue,
+    FormValues,
     JoinRequest,
     Occupant,
     RoomArchive,
@@ -113,7 +113,7 @@ class Rooms(ABC):
         """The ``muc#owner`` form; None: the room cannot be configured."""
         return None
 
-    async def configure(self, user: str, room: str, values: Mapping[str, FormValue]) -> None:
+    async def configure(self, user: str, room: str, values: FormValues) -> None:
         """Apply a submitted ``muc#owner`` form (raise ``GatewayError`` to refuse it).
 
         Values are strings, booleans for boolean fields, lists for multi-value ones.

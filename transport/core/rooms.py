@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from transport.core.commands import FormField
+from transport.core.commands import FormValues as FormValues  # what a submitted form holds
 from transport.core.errors import GatewayError
 from transport.core.events import XmppMessage
 
 Role = Literal["moderator", "participant", "visitor", "none"]
 Affiliation = Literal["owner", "admin", "member", "outcast", "none"]
 Show = Literal["away", "chat", "dnd", "xa"]
-# A submitted form field: text, a boolean field's value, or a multi-value field's values.
-FormValue = str | bool | list[str]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from typing import Any
 from transport.core.backend import Backend
 from transport.core.policy import AccessPolicy
 from transport.observe.metrics import GatewayMetrics
+from transport.store import Store
 from transport.xmpp.adhoc import CommandSet
 from transport.xmpp.admin_commands import AdminCommands
 from transport.xmpp.backend_context import Gateway
@@ -31,9 +32,9 @@ class ComponentRuntime:
     def __init__(
         self,
         xmpp: GatewayComponent,
-        backend_cls: type[Backend],
+        backend_cls: type[Backend[Any]],
         backend_settings: Any,
-        store: Any,
+        store: Store,
         policy: AccessPolicy,
         metrics: GatewayMetrics | None = None,
     ) -> None:

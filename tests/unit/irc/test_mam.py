@@ -33,7 +33,7 @@ def test_line_to_body():
 @pytest.fixture
 async def archive(tmp_path):
     store = await Store.open(tmp_path / "gw.sqlite3", extra_migrations={"irc": MIGRATIONS})
-    made = ChannelArchive(store, "irc.localhost", clock=lambda: T0 + 100)
+    made = ChannelArchive(store.backend_storage("irc"), "irc.localhost", clock=lambda: T0 + 100)
     await made.start()
     await made.opened("alice@localhost", SRV, "#foo", T0)
     yield made

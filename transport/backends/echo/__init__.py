@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from transport.core.backend import (
     Backend,
+    BackendContext,
     ContactInfo,
     FormField,
     Identity,
@@ -45,7 +46,7 @@ class EchoSettings:
         false: no registration step.""")
 
 
-class EchoBackend(Backend):
+class EchoBackend(Backend[EchoSettings]):
     """Echoes messages back from the contact they were sent to."""
 
     name: ClassVar[str] = "echo"
@@ -57,7 +58,7 @@ class EchoBackend(Backend):
         fields=(FormField("username", "User name"),),
     )
 
-    def __init__(self, ctx: Any, settings: EchoSettings) -> None:
+    def __init__(self, ctx: BackendContext, settings: EchoSettings) -> None:
         super().__init__(ctx, settings)
         if not settings.require_registration:
             self.registration = None

@@ -32,7 +32,6 @@ from transport.backends.irc.history.line_log import LineLog
 from transport.backends.irc.session.manager import SessionManager
 from transport.core.backend import (
     Backend,
-    BackendContext,
     Command,
     ContactInfo,
     Identity,
@@ -43,9 +42,10 @@ from transport.core.backend import (
 from transport.core.errors import AddressError
 from transport.core.events import OutgoingMessage, SendOutcome
 from transport.core.ordering import LaneTurns
+from transport.xmpp.backend_context import XmppBackendContext
 
 
-class IrcBackend(Backend):
+class IrcBackend(Backend[IrcSettings]):
     """IRC channels as MUC rooms and IRC users as contacts, addressed like biboumi."""
 
     name: ClassVar[str] = "irc"
@@ -62,7 +62,7 @@ class IrcBackend(Backend):
     settings_type: ClassVar[type | None] = IrcSettings
     pipelined_sends: ClassVar[bool] = True  # lines of several messages share one write
 
-    def __init__(self, ctx: BackendContext, settings: IrcSettings | None) -> None:
+    def __init__(self, ctx: XmppBackendContext, settings: IrcSettings | None) -> None:
         settings = settings or IrcSettings()
         super().__init__(ctx, settings)
         self.info = NetworkInfo()

@@ -8,7 +8,7 @@ leave through the session, so that a presence never overtakes a line queued befo
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 
 from transport.backends.irc.addressing import Address, check_nick, parse
 from transport.backends.irc.context import IrcContext, log
@@ -23,7 +23,7 @@ from transport.backends.irc.session.manager import SessionManager
 from transport.core.errors import GatewayError
 from transport.core.events import XmppMessage
 from transport.core.room_hooks import Rooms
-from transport.core.rooms import AdminItem, ConfigForm, FormValue, JoinRequest, Occupant
+from transport.core.rooms import AdminItem, ConfigForm, FormValues, JoinRequest, Occupant
 
 
 class IrcRooms(Rooms):
@@ -144,7 +144,7 @@ class IrcRooms(Rooms):
         fields = await self.commands.channel_form_fields(user, server, folded)
         return ConfigForm(f"Configure {self.address(room).name}", fields)
 
-    async def configure(self, user: str, room: str, values: Mapping[str, FormValue]) -> None:
+    async def configure(self, user: str, room: str, values: FormValues) -> None:
         server, folded = self.folded(room)
         error = await self.commands.apply_channel_form(user, server, folded, values)
         if error is not None:
