@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol, cast
 
 from transport.core.backend import Backend, BackendContext, BackendStorage
 from transport.core.errors import RegistrationRefused
@@ -43,6 +43,16 @@ class XmppBackendContext(BackendContext, Protocol):
         ...
 
 
+class _NoRooms:
+    """``ctx.rooms`` of a backend without ``Backend.rooms``: using it is a mistake."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> NoReturn:
+        raise RuntimeError(f"{self._name} has no rooms (Backend.rooms is None)")
+
+
 class BackendView:
     """What ``Gateway`` shows its backend (implements ``XmppBackendContext``).
 
@@ -63,6 +73,8 @@ class BackendView:
         self.user_by_legacy_key = gateway.user_by_legacy_key
         self.may_use = gateway.may_use
         self.is_admin = gateway.is_admin
+        # An attribute, not a property: IRC reads it for every relayed channel line.
+        self.rooms: RoomEvents = cast(RoomEvents, _NoRooms(gateway.log.name))
 
     @property
     def component(self) -> GatewayComponent:
@@ -75,10 +87,6 @@ class BackendView:
     @property
     def metrics(self) -> MetricsRegistry:
         return self._gateway.metrics
-
-    @property
-    def rooms(self) -> RoomEvents:
-        return self._gateway.rooms
 
     async def bind_registration(self, user: str, registration: Registration) -> bool:
         """Without the gateway's ``greet`` switch: a backend's binding always greets."""
@@ -104,8 +112,9 @@ class Gateway:
         self.policy = policy
         self._metrics = metrics if metrics is not None else GatewayMetrics()
         latency = self._metrics.delivery_seconds
-        view: XmppBackendContext = BackendView(self, store.backend_storage(backend_cls.name))
-        self.backend = backend_cls(view, backend_settings)
+        view = BackendView(self, store.backend_storage(backend_cls.name))
+        context: XmppBackendContext = view
+        self.backend = backend_cls(context, backend_settings)
         self.pump = DeliveryPump(xmpp, store,
                                  observe=latency.labels(backend_cls.name, TO_XMPP).observe)
         self.reports = DeliveryReports(self.component_jid, store, self.deliver, self.contact_jid)
@@ -120,6 +129,7 @@ class Gateway:
         if self.backend.rooms is not None:
             self.muc = MucService(xmpp, self.component_jid, self.backend.rooms,
                                   self.deliver_many, self.may_use)
+            view.rooms = self.muc.events
 
     # -- what BackendView passes on ------------------------------------------------------
 

@@ -28,11 +28,12 @@ class RoomEventsService:
 
     def __init__(self, ctx: MucContext) -> None:
         self.ctx = ctx
+        self._by_key = ctx.occupancy.by_key
 
     # -- reading ----------------------------------------------------------------------------
 
     def resources(self, user: str, room: str) -> Mapping[str, str]:
-        state = self.ctx.occupancy.get(user, room)
+        state = self._by_key((user, room))
         return _NONE if state is None else state.resources
 
     def room_jid(self, user: str, room: str, nick: str = "") -> str:

@@ -84,10 +84,12 @@ class RoomPresence:
 class Occupancy:
     """Every user's ``RoomPresence``, by (bare JID, room key)."""
 
-    __slots__ = ("_rooms",)
+    __slots__ = ("_rooms", "by_key")
 
     def __init__(self) -> None:
         self._rooms: dict[tuple[str, str], RoomPresence] = {}
+        # ``by_key((user, room))``: the dict's own ``get``, for the relay's per-line lookup.
+        self.by_key = self._rooms.get
 
     def get(self, user: str, room: str) -> RoomPresence | None:
         return self._rooms.get((user, room))
