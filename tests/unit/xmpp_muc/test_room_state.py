@@ -22,3 +22,12 @@ def test_waiting_and_nick_requests_are_per_room_and_taken_once():
     assert a.waiting == {}
     assert rooms.drop("u@x", "#a") is a and rooms.get("u@x", "#a") is None
     assert rooms.pairs() == [("u@x", "#b")]
+
+
+def test_a_backend_without_rooms_is_told_so_when_it_uses_ctx_rooms():
+    import pytest
+
+    from transport.xmpp.backend_context import _NoRooms
+
+    with pytest.raises(RuntimeError, match="has no rooms"):
+        _NoRooms("transport.backends.echo").resources("u@x", "#r")
