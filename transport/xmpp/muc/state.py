@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass
 from enum import Enum
 
-from transport.core.rooms import JoinRequest, Occupant
+from transport.core.rooms import Affiliation, JoinRequest, Occupant, Role, Show
 
 
 class Phase(Enum):
@@ -39,13 +39,17 @@ _NO_REQUESTS: dict[str, str] = {}
 class RoomPresence:
     """The user's membership of one room, shared by their resources."""
 
-    __slots__ = ("localpart", "me", "nick_requests", "phase", "resources", "subject",
-                 "subject_by", "waiting")
+    __slots__ = ("_affiliation", "_nick", "_role", "_show", "localpart", "nick_requests",
+                 "phase", "resources", "subject", "subject_by", "waiting")
 
     def __init__(self, localpart: str) -> None:
         self.localpart = localpart
         self.phase = Phase.JOINING
-        self.me: Occupant | None = None
+        # The user's own occupant, kept as its fields (no object each per room and user).
+        self._nick: str | None = None
+        self._role: Role = "participant"
+        self._affiliation: Affiliation = "none"
+        self._show: Show | None = None
         # Joined full JIDs -> the nick each asked for (a 210 when the room gave another).
         self.resources: dict[str, str] = {}
         self.waiting = _NO_WAITING
@@ -54,8 +58,20 @@ class RoomPresence:
         self.subject_by = ""
 
     @property
+    def me(self) -> Occupant | None:
+        """The user's own occupant, once the backend said ``joined``."""
+        if self._nick is None:
+            return None
+        return Occupant(self._nick, self._role, self._affiliation, None, self._show)
+
+    @me.setter
+    def me(self, occupant: Occupant) -> None:
+        self._nick, self._role = occupant.nick, occupant.role
+        self._affiliation, self._show = occupant.affiliation, occupant.show
+
+    @property
     def nick(self) -> str:
-        return self.me.nick if self.me is not None else ""
+        return self._nick or ""
 
     def wait(self, full: str, entry: Waiting) -> None:
         if self.waiting is _NO_WAITING:
