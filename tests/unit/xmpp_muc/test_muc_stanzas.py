@@ -53,13 +53,6 @@ def test_error_presence_never_writes_a_bad_condition():
     assert pres.find("{http://jabber.org/protocol/muc}x") is not None
 
 
-def test_invitation_with_reason_and_password():
-    x = ET.fromstring(xml.invitation("a@b/c", "come & see", "pw"))
-    assert x.find(f"{MUC_USER}invite").get("from") == "a@b/c"
-    assert x.findtext(f"{MUC_USER}invite/{MUC_USER}reason") == "come & see"
-    assert x.findtext(f"{MUC_USER}password") == "pw"
-
-
 def test_occupant_jid_refuses_what_no_resource_can_hold():
     assert xml.occupant_jid(ROOM, "ok") == f"{ROOM}/ok"
     assert xml.occupant_jid(ROOM, "bad\x07nick") is None

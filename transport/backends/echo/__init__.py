@@ -30,6 +30,7 @@ from transport.core.errors import (
     TemporaryFailure,
 )
 from transport.core.events import OutgoingMessage, Registration, SendOutcome, XmppMessage
+from transport.xmpp.namespaces import RECEIPTS
 
 _LOCALPART = re.compile(r"^[^\s@/\"&'<>:]{1,64}$")
 _FLAKY = re.compile(r"^flaky:(\d+)\b")
@@ -51,7 +52,7 @@ class EchoBackend(Backend[EchoSettings]):
 
     name: ClassVar[str] = "echo"
     identities: ClassVar[tuple[Identity, ...]] = (Identity("gateway", "echo", "Echo gateway"),)
-    features: ClassVar[tuple[str, ...]] = ("urn:xmpp:receipts",)
+    features: ClassVar[tuple[str, ...]] = (RECEIPTS,)
     settings_type: ClassVar[type | None] = EchoSettings
     registration: RegistrationSpec | None = RegistrationSpec(
         instructions="Choose a user name; it is yours alone on this gateway.",
@@ -72,7 +73,7 @@ class EchoBackend(Backend[EchoSettings]):
     def contact_info(self, localpart: str) -> ContactInfo:
         return ContactInfo(
             identities=(Identity("client", "bot"),),
-            features=("urn:xmpp:receipts",),
+            features=(RECEIPTS,),
             name=f"Echo {localpart}",
         )
 

@@ -43,6 +43,7 @@ from transport.core.errors import AddressError
 from transport.core.events import OutgoingMessage, SendOutcome
 from transport.core.ordering import LaneTurns
 from transport.xmpp.backend_context import XmppBackendContext
+from transport.xmpp.namespaces import MAM, MUC
 
 
 class IrcBackend(Backend[IrcSettings]):
@@ -54,8 +55,8 @@ class IrcBackend(Backend[IrcSettings]):
         Identity("gateway", "irc", "IRC gateway"),
     )
     features: ClassVar[tuple[str, ...]] = (
-        "http://jabber.org/protocol/muc",
-        "urn:xmpp:mam:2",
+        MUC,
+        MAM,
     )
     registration = None
     secret_env: ClassVar[Mapping[str, str]] = {}

@@ -55,10 +55,10 @@ from transport.core.errors import (
     StartupError,
 )
 from transport.core.events import OutgoingMessage, Registration, SendOutcome
+from transport.xmpp.namespaces import ADDRESS, RECEIPTS
 
 log = logging.getLogger(__name__)
 
-RECEIPTS: Final = "urn:xmpp:receipts"
 INSTRUCTIONS: Final = ("Enter the Twilio phone number that is yours on this gateway, "
                        "for example +12125550142.")
 MODE_INSTRUCTIONS: Final = {
@@ -79,7 +79,7 @@ class SmsBackend(Backend[SmsSettings]):
     name: ClassVar[str] = "sms"
     legacy_key_name: ClassVar[str] = "number"
     identities: ClassVar[tuple[Identity, ...]] = (Identity("gateway", "sms", "SMS (Twilio)"),)
-    features: ClassVar[tuple[str, ...]] = ("http://jabber.org/protocol/address",)
+    features: ClassVar[tuple[str, ...]] = (ADDRESS,)
     registration: RegistrationSpec | None = RegistrationSpec(INSTRUCTIONS, (PHONE_FIELD,))
     secret_env: ClassVar[Mapping[str, str]] = {"twilio.auth_token": "TWILIO_AUTH_TOKEN"}
     settings_type: ClassVar[type | None] = SmsSettings

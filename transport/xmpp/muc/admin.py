@@ -16,9 +16,10 @@ from transport.core.rooms import AdminItem, Affiliation, Occupant, Role
 from transport.xmpp.forms import form_values, make_form
 from transport.xmpp.muc import xml
 from transport.xmpp.muc.context import MucContext
+from transport.xmpp.namespaces import DATA_FORMS
 from transport.xmpp.stanzas import bare, xmpp_error
 
-DATA = "jabber:x:data"
+DATA = DATA_FORMS
 _ROLES: frozenset[str] = frozenset(get_args(Role))
 _AFFILIATIONS: frozenset[str] = frozenset(get_args(Affiliation))
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from transport.core.errors import GatewayError
-from transport.core.events import XmppMessage
+from transport.core.events import MucInvite, XmppMessage
 from transport.core.rooms import Occupant
 from transport.xmpp.muc import xml
 from transport.xmpp.muc.context import MucContext
@@ -142,9 +142,8 @@ class RoomEventsService:
             return
         state.subject, state.subject_by = subject, by
         sender = self.ctx.room_jid(state, room, by)
-        extra = () if subject else (xml.empty_subject(),)
-        messages = [XmppMessage(to=full, sender=sender, type="groupchat", subject=subject or None,
-                                extra_xml=extra) for full in state.resources]
+        messages = [XmppMessage(to=full, sender=sender, type="groupchat", subject=subject or "")
+                    for full in state.resources]
         if messages:
             await self.ctx.output.messages(user, room, messages)
 
@@ -172,7 +171,7 @@ class RoomEventsService:
     async def invited(self, user: str, room: str, inviter: str, *, reason: str = "",
                       password: str = "") -> None:
         message = XmppMessage(to=user, sender=self.room_jid(user, room), type="normal",
-                              extra_xml=(xml.invitation(inviter, reason, password),))
+                              invite=MucInvite(inviter, reason, password))
         await self.ctx.output.messages(user, room, [message])
 
     # -- helpers ----------------------------------------------------------------------------

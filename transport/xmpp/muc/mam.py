@@ -18,15 +18,16 @@ from slixmpp.xmlstream import ElementBase, register_stanza_plugin
 from transport.core.rooms import ArchivedMessage, ArchiveQuery
 from transport.xmpp.muc.context import MucContext
 from transport.xmpp.muc.sequence import sender_and_body, stamp
+from transport.xmpp.namespaces import CLIENT, DATA_FORMS, DELAY, FORWARD, MAM, RSM, SID
 from transport.xmpp.stanzas import bare
 
-MAM_NS: Final = "urn:xmpp:mam:2"
-RSM_NS: Final = "http://jabber.org/protocol/rsm"
-FORWARD_NS: Final = "urn:xmpp:forward:0"
-DELAY_NS: Final = "urn:xmpp:delay"
-DATA_NS: Final = "jabber:x:data"
-CLIENT_NS: Final = "jabber:client"
-SID_NS: Final = "urn:xmpp:sid:0"
+MAM_NS: Final = MAM
+RSM_NS: Final = RSM
+FORWARD_NS: Final = FORWARD
+DELAY_NS: Final = DELAY
+DATA_NS: Final = DATA_FORMS
+CLIENT_NS: Final = CLIENT
+SID_NS: Final = SID
 MAM_MAX: Final = 100
 FORM_FIELDS: Final = (("FORM_TYPE", "hidden"), ("with", "jid-single"),
                       ("start", "text-single"), ("end", "text-single"))

@@ -11,10 +11,11 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from transport.core.errors import GatewayError
-from transport.core.events import StanzaErrorInfo
+from transport.core.events import MucInvite, StanzaErrorInfo, XmppMessage
 from transport.xmpp.muc import xml
 from transport.xmpp.muc.context import MucContext
 from transport.xmpp.muc.joins import JoinHandler
+from transport.xmpp.render import render_message
 from transport.xmpp.stanzas import bare, error_condition, set_error
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,9 @@ class NoticeHandler:
         if not to:
             return
         state = self.ctx.occupancy.get(user, room)
-        message = self.ctx.xmpp.make_message(mto=to, mfrom=self.ctx.room_jid(state, room))
-        message.append(ET.fromstring(xml.invitation(full, reason)))
-        message.send()
+        self.ctx.xmpp.send(render_message(XmppMessage(
+            to=to, sender=self.ctx.room_jid(state, room), type="normal",
+            invite=MucInvite(full, reason))))
 
     def _refuse(self, msg: Any, exc: GatewayError) -> None:
         reply = self.ctx.xmpp.make_message(mto=msg["from"], mfrom=msg["to"], mtype="error")

@@ -16,9 +16,7 @@ from transport.core.rooms import ArchivedMessage, HistoryRequest, Occupant
 from transport.xmpp.muc import xml
 from transport.xmpp.muc.context import MucContext
 from transport.xmpp.muc.state import RoomPresence
-
-DELAY_NS = "urn:xmpp:delay"
-SID_NS = "urn:xmpp:sid:0"
+from transport.xmpp.namespaces import DELAY, SID
 
 
 def occupants_batch(ctx: MucContext, state: RoomPresence, user: str, room: str,
@@ -44,8 +42,7 @@ def subject_message(ctx: MucContext, state: RoomPresence, room: str, full: str) 
     """The subject (an empty one when there is none), which ends the join sequence."""
     return XmppMessage(
         to=full, sender=ctx.room_jid(state, room, state.subject_by), type="groupchat",
-        subject=state.subject or None,
-        extra_xml=() if state.subject else (xml.empty_subject(),))
+        subject=state.subject or "")
 
 
 async def join_sequence(ctx: MucContext, state: RoomPresence, user: str, room: str, full: str,
@@ -118,8 +115,8 @@ def stanza_chars(message: XmppMessage) -> int:
              "id": message.id or ""}
     element = ET.Element("message", attrs)
     ET.SubElement(element, "body").text = message.body
-    ET.SubElement(element, "delay", {"xmlns": DELAY_NS, "stamp": stamp(message.delay or 0.0),
+    ET.SubElement(element, "delay", {"xmlns": DELAY, "stamp": stamp(message.delay or 0.0),
                                      "from": message.stanza_id_by or ""})
-    ET.SubElement(element, "stanza-id", {"xmlns": SID_NS, "by": message.stanza_id_by or "",
+    ET.SubElement(element, "stanza-id", {"xmlns": SID, "by": message.stanza_id_by or "",
                                          "id": message.id or ""})
     return len(ET.tostring(element, encoding="unicode"))

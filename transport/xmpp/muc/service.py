@@ -21,15 +21,11 @@ from transport.xmpp.muc.joins import JoinHandler, MayUse
 from transport.xmpp.muc.mam import MAM_NS, MamHandler
 from transport.xmpp.muc.notices import NoticeHandler
 from transport.xmpp.muc.state import Occupancy
+from transport.xmpp.namespaces import MUC, MUC_ROOMINFO, MUC_SELF_PING, SID
 from transport.xmpp.stanzas import BodilessMessage
 
-MUC_FEATURES = (
-    xml.MUC,
-    "muc#stable_id",
-    "urn:xmpp:sid:0",
-    "http://jabber.org/protocol/muc#self-ping-optimization",
-)
-ROOMINFO = "http://jabber.org/protocol/muc#roominfo"
+MUC_FEATURES = (MUC, "muc#stable_id", SID, MUC_SELF_PING)
+ROOMINFO = MUC_ROOMINFO
 
 
 class MucService:

@@ -16,16 +16,13 @@ from typing import Final
 from slixmpp import JID
 from slixmpp.jid import InvalidJID
 
+from transport.core.events import StanzaErrorInfo
 from transport.core.ids import new_id
 from transport.core.rooms import Occupant
-from transport.xmpp.render import attr, text
+from transport.xmpp.namespaces import MUC, MUC_ADMIN, MUC_OWNER, MUC_USER
+from transport.xmpp.render import attr, render_presence_error, text
 
-MUC: Final = "http://jabber.org/protocol/muc"
-MUC_USER: Final = f"{MUC}#user"
-MUC_ADMIN: Final = f"{MUC}#admin"
-MUC_OWNER: Final = f"{MUC}#owner"
-STANZAS: Final = "urn:ietf:params:xml:ns:xmpp-stanzas"
-COMPONENT_NS: Final = "jabber:component:accept"
+__all__ = ["MUC", "MUC_ADMIN", "MUC_OWNER", "MUC_USER"]  # where the service's parts look
 
 # XEP-0045 status codes the service sends.
 NON_ANONYMOUS: Final = 100
@@ -38,7 +35,6 @@ KICKED: Final = 307
 SHUTDOWN: Final = 332
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
-_CONDITION = re.compile(r"[a-z]+(?:-[a-z]+)*")
 _ETYPES = frozenset({"auth", "cancel", "continue", "modify", "wait"})
 
 
@@ -116,29 +112,7 @@ def self_gone(sender: str, to: str, *, codes: Iterable[int] = (), status: str | 
 
 def error_presence(sender: str, to: str, condition: str, etype: str, message: str = "") -> str:
     """A join or nick change refused: ``<presence type='error'>`` with ``<x muc/>``."""
-    if not _CONDITION.fullmatch(condition):
-        condition = "undefined-condition"
     if etype not in _ETYPES:
         etype = "cancel"
-    parts = [f'<presence type="error" to="{attr(to)}" from="{attr(sender)}" id="{new_id()}">'
-             f'<x xmlns="{MUC}"/><error type="{etype}">'
-             f'<{condition} xmlns="{STANZAS}"/>']
-    if message:
-        parts.append(f'<text xmlns="{STANZAS}">{text(message)}</text>')
-    parts.append("</error></presence>")
-    return "".join(parts)
-
-
-def invitation(inviter: str, reason: str = "", password: str = "") -> str:
-    """A mediated invitation's ``<x/>``, for the message the room sends (§7.8.2)."""
-    parts = [f'<x xmlns="{MUC_USER}"><invite from="{attr(inviter)}"']
-    parts.append(f"><reason>{text(reason)}</reason></invite>" if reason else "/>")
-    if password:
-        parts.append(f"<password>{text(password)}</password>")
-    parts.append("</x>")
-    return "".join(parts)
-
-
-def empty_subject() -> str:
-    """``<subject/>`` with no text: "this room has no subject" ends the join sequence."""
-    return f'<subject xmlns="{COMPONENT_NS}"/>'
+    return render_presence_error(sender, to, StanzaErrorInfo(condition, message, etype),
+                                 echo=MUC)

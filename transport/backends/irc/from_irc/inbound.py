@@ -22,7 +22,6 @@ from transport.backends.irc.session.channel_state import Channel
 from transport.backends.irc.text import clean
 from transport.core.errors import GatewayError
 from transport.core.events import XmppMessage
-from transport.xmpp.render import attr
 
 if TYPE_CHECKING:
     from transport.backends.irc.session.interface import Session
@@ -161,15 +160,11 @@ async def channel_line(session: Session, channel: Channel, nick: str, kind: Line
     sender = rooms.room_jid(session, channel, nick)
     if not valid_resource(room, nick):
         sender, shown = room, f"<{nick}> {shown}"
-    extra = (stanza_id(uid, room),) if uid else ()
+    by = room if uid else None
     for full in rooms.events(session).resources(session.user, channel.room):
         session.emit(XmppMessage(to=full, sender=sender, type="groupchat", body=shown,
-                                 id=msg_id or uid, delay=stamp, extra_xml=extra))
-
-
-def stanza_id(uid: str, by: str) -> str:
-    """XEP-0359 ``<stanza-id/>``, formatted directly: it is built for every relayed line."""
-    return f'<stanza-id xmlns="urn:xmpp:sid:0" id="{attr(uid)}" by="{attr(by)}"/>'
+                                 id=msg_id or uid, delay=stamp, stanza_id=uid,
+                                 stanza_id_by=by))
 
 
 def _ctcp(text: str) -> tuple[str, str] | None:
