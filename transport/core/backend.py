@@ -31,6 +31,7 @@ from transport.core.events import (
     Registration,
     SendOutcome,
 )
+from transport.core.room_hooks import Rooms
 
 # The settings helper and the storage types are part of the backend API: importable from
 # here too.
@@ -165,6 +166,7 @@ class Backend(ABC, Generic[SettingsT]):
     # backend keeps each lane's messages in call order, retries by itself, and never
     # raises ``TemporaryFailure``.
     pipelined_sends: ClassVar[bool] = False
+    rooms: Rooms | None = None  # group chats: set in __init__ for the core's MUC service
 
     def __init__(self, ctx: BackendContext, settings: SettingsT) -> None:
         self.ctx = ctx

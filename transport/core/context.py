@@ -12,6 +12,7 @@ from typing import Protocol
 
 from transport.core.events import Registration, StanzaErrorInfo, XmppMessage
 from transport.core.metrics import MetricsRegistry
+from transport.core.rooms import RoomEvents
 from transport.core.storage import BackendStorage
 
 
@@ -28,6 +29,11 @@ class BackendContext(Protocol):
     @property
     def metrics(self) -> MetricsRegistry:
         """The process's metrics: a backend declares its own (bounded labels only)."""
+
+    @property
+    def rooms(self) -> RoomEvents:
+        """The MUC service of a backend with ``Backend.rooms``, once ``__init__`` returned
+        (``RuntimeError`` for a backend without rooms): what happens in its rooms."""
 
     async def deliver(self, message: XmppMessage, dedupe_key: str | None = None) -> bool:
         """Queue a message for an XMPP user durably; returns once it is committed.

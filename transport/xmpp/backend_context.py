@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol, cast
 
 from transport.core.backend import Backend, BackendContext, BackendStorage
 from transport.core.errors import RegistrationRefused
@@ -24,10 +24,12 @@ from transport.core.metrics import MetricsRegistry
 from transport.core.outbox import OutboxDispatcher
 from transport.core.policy import AccessPolicy
 from transport.core.reports import DeliveryReports
+from transport.core.rooms import RoomEvents
 from transport.observe.metrics import TO_LEGACY, TO_XMPP, GatewayMetrics
 from transport.store import LegacyKeyTaken, Store
 from transport.xmpp.component import GatewayComponent
 from transport.xmpp.delivery import DeliveryPump
+from transport.xmpp.muc.service import MucService
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,16 @@ class XmppBackendContext(BackendContext, Protocol):
     def component(self) -> GatewayComponent:
         """The running slixmpp component (to register handlers of one's own)."""
         ...
+
+
+class _NoRooms:
+    """``ctx.rooms`` of a backend without ``Backend.rooms``: using it is a mistake."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> NoReturn:
+        raise RuntimeError(f"{self._name} has no rooms (Backend.rooms is None)")
 
 
 class BackendView:
@@ -62,6 +74,8 @@ class BackendView:
         self.online_users = gateway.online_users
         self.may_use = gateway.may_use
         self.is_admin = gateway.is_admin
+        # An attribute, not a property: IRC reads it for every relayed channel line.
+        self.rooms: RoomEvents = cast(RoomEvents, _NoRooms(gateway.log.name))
 
     @property
     def component(self) -> GatewayComponent:
@@ -99,8 +113,9 @@ class Gateway:
         self.policy = policy
         self._metrics = metrics if metrics is not None else GatewayMetrics()
         latency = self._metrics.delivery_seconds
-        view: XmppBackendContext = BackendView(self, store.backend_storage(backend_cls.name))
-        self.backend = backend_cls(view, backend_settings)
+        view = BackendView(self, store.backend_storage(backend_cls.name))
+        context: XmppBackendContext = view
+        self.backend = backend_cls(context, backend_settings)
         self.pump = DeliveryPump(xmpp, store,
                                  observe=latency.labels(backend_cls.name, TO_XMPP).observe)
         self.reports = DeliveryReports(self.component_jid, store, self.deliver, self.contact_jid)
@@ -111,6 +126,11 @@ class Gateway:
         self.received = 0
         self.lifecycle = UserLifecycle(self.component_jid, self.backend, store.online_users,
                                        self.may_use)
+        self.muc: MucService | None = None
+        if self.backend.rooms is not None:
+            self.muc = MucService(xmpp, self.component_jid, self.backend.rooms,
+                                  self.deliver_many, self.may_use)
+            view.rooms = self.muc.events
 
     # -- what BackendView passes on ------------------------------------------------------
 
@@ -125,6 +145,12 @@ class Gateway:
     @property
     def metrics(self) -> GatewayMetrics:
         return self._metrics
+
+    @property
+    def rooms(self) -> RoomEvents:
+        if self.muc is None:
+            raise RuntimeError(f"{self.backend.name} has no rooms (Backend.rooms is None)")
+        return self.muc.events
 
     async def deliver(self, message: XmppMessage, dedupe_key: str | None = None) -> bool:
         queued: bool = await self._store.xmpp_queue.enqueue(

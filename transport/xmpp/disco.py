@@ -83,6 +83,9 @@ class DiscoHandler:
             try:
                 described = await self.gw.backend.disco_info(
                     bare(ifrom), jid.user, jid.resource, node or None)
+                if described is None and self.gw.muc is not None and not node:
+                    described = await self.gw.muc.room_disco(bare(ifrom), jid.user,
+                                                             jid.resource)
                 if described is None:
                     if node:
                         raise XMPPError("item-not-found")

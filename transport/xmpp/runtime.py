@@ -101,6 +101,8 @@ class ComponentRuntime:
         await self.gateway.lifecycle.stop()
         await self.gateway.outbox.stop()
         await self.gateway.backend.stop()
+        if self.gateway.muc is not None:
+            await self.gateway.muc.shutdown()
         if self.xmpp.online.is_set():
             await self.gateway.pump.drain(flush_timeout)
             await self.presence.announce_all(available=False)
