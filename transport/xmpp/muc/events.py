@@ -29,6 +29,7 @@ class RoomEventsService:
     def __init__(self, ctx: MucContext) -> None:
         self.ctx = ctx
         self._by_key = ctx.occupancy.by_key
+        self._leaving: set[asyncio.Task[None]] = set()
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -57,6 +58,7 @@ class RoomEventsService:
                      subject_by: str = "", created: bool = False) -> None:
         state = self.ctx.occupancy.get(user, room)
         if state is None:
+            self._leave_soon(user, room)
             return
         state.phase = Phase.JOINED
         state.me = me
@@ -66,6 +68,24 @@ class RoomEventsService:
             _cancel(entry.timer)
             await join_sequence(self.ctx, state, user, room, full, entry.request.nick,
                                 entry.request.history, created=created)
+
+    def _leave_soon(self, user: str, room: str) -> None:
+        """The backend joined a room none of the user's resources is in or waits for (they
+        all left while it was joining, and its ``leave`` found nothing to leave yet): it
+        leaves, or the membership would outlive them. In a task of its own, as the backend
+        may say ``joined`` from the very worker its ``leave`` runs in."""
+        task = asyncio.get_running_loop().create_task(self._leave_if_unused(user, room))
+        self._leaving.add(task)
+        task.add_done_callback(self._leaving.discard)
+
+    async def _leave_if_unused(self, user: str, room: str) -> None:
+        if self.ctx.occupancy.get(user, room) is not None:
+            return  # a resource joins again meanwhile: the membership is wanted
+        log.info("%s is in %s with no resource there: leaving", user, room)
+        try:
+            await self.ctx.hooks.leave(user, room, "")
+        except Exception:
+            log.exception("Leaving %s for %s failed", room, user)
 
     async def join_failed(self, user: str, room: str, error: GatewayError) -> None:
         state = self.ctx.occupancy.get(user, room)
