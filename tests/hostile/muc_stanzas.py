@@ -73,8 +73,8 @@ class MucStanzaGenerator:
 
     def nick_change(self) -> Hostile:
         show = self.rng.choice(["", "<show>away</show>", "<show>bogus</show>"])
-        return Hostile("nick change", f"<presence to={attr(self.room() + '/' + self.rng.choice(NICKS))}>"
-                       f"{show}</presence>")
+        to = f"{self.room()}/{self.rng.choice(NICKS)}"
+        return Hostile("nick change", f"<presence to={attr(to)}>{show}</presence>")
 
     def error_presence(self) -> Hostile:
         condition = self.rng.choice(CONDITIONS)
