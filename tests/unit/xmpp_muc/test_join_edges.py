@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator, Sequence
 
+from transport.core.errors import GatewayError
 from transport.core.events import XmppMessage
 from transport.core.room_hooks import Rooms
 from transport.core.rooms import ArchivedMessage, HistoryRequest, JoinRequest, Occupant
 from transport.xmpp.muc.context import MucContext
 from transport.xmpp.muc.events import RoomEventsService
+from transport.xmpp.muc.joins import JoinHandler
 from transport.xmpp.muc.sequence import history_messages, join_sequence
-from transport.xmpp.muc.state import Occupancy, Waiting
+from transport.xmpp.muc.state import ABANDONED_LIMIT, Occupancy, Waiting
 
 USER = "alice@localhost"
 FULL = f"{USER}/phone"
@@ -92,24 +94,76 @@ async def test_join_sequence_with_maxchars_zero_ends_with_the_subject_alone():
     assert [(m.subject, m.body) for m in output.sent] == [("Welcome", None)]
 
 
+async def turns() -> None:
+    """Let the tasks the service started run."""
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+def waiting_join(ctx: MucContext) -> None:
+    """A resource waits for the backend's join (its ``join`` was called)."""
+    state = ctx.occupancy.open(USER, ROOM, ROOM)
+    state.wait(FULL, Waiting(JoinRequest(FULL, ROOM, "alice")))
+
+
+async def may_use(user: str) -> bool:
+    return True
+
+
 async def test_a_backend_that_joins_after_every_resource_left_is_told_to_leave():
     ctx, rooms, output = context()
-    events = RoomEventsService(ctx)
+    events, joins = RoomEventsService(ctx), JoinHandler(ctx, may_use)
+    waiting_join(ctx)
+    await joins.leave(USER, ROOM, FULL, "")
+    assert rooms.left == [(USER, ROOM)], "asked to leave while it was still joining"
     await events.joined(USER, ROOM, Occupant("alice"))
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
-    assert rooms.left == [(USER, ROOM)]
+    await turns()
+    assert rooms.left == [(USER, ROOM)] * 2, "joined after all: it leaves again"
     assert output.presence_batches == [] and output.sent == []
+    assert ctx.occupancy.abandoned == 0 and not events._leaving
+
+
+async def test_a_backend_in_a_room_on_its_own_stays():
+    """Restored (a persistent channel) or put there by the network: nobody left a join."""
+    ctx, rooms, _ = context()
+    await RoomEventsService(ctx).joined(USER, ROOM, Occupant("alice"))
+    await turns()
+    assert rooms.left == []
 
 
 async def test_the_late_leave_is_skipped_when_a_resource_joins_meanwhile():
     ctx, rooms, _ = context()
-    events = RoomEventsService(ctx)
+    events, joins = RoomEventsService(ctx), JoinHandler(ctx, may_use)
+    waiting_join(ctx)
+    await joins.leave(USER, ROOM, FULL, "")
+    waiting_join(ctx)  # joins again before the backend said ``joined``
     await events.joined(USER, ROOM, Occupant("alice"))
-    state = ctx.occupancy.open(USER, ROOM, ROOM)  # a join, before the leave's turn
-    state.wait(FULL, Waiting(JoinRequest(FULL, ROOM, "alice")))
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
-    assert rooms.left == []
-    await events.joined(USER, ROOM, Occupant("alice"))
-    assert FULL in state.resources, "the waiting resource got its join sequence"
+    await turns()
+    assert rooms.left == [(USER, ROOM)], "the second join wants the membership"
+    assert FULL in ctx.occupancy.get(USER, ROOM).resources, "it got its join sequence"
+
+
+async def test_a_failed_abandoned_join_is_forgotten():
+    ctx, _, _ = context()
+    events, joins = RoomEventsService(ctx), JoinHandler(ctx, may_use)
+    waiting_join(ctx)
+    await joins.leave(USER, ROOM, FULL, "")
+    assert ctx.occupancy.abandoned == 1
+    await events.join_failed(USER, ROOM, GatewayError("no", "item-not-found"))
+    assert ctx.occupancy.abandoned == 0
+
+
+def test_abandoned_joins_are_bounded():
+    occupancy = Occupancy()
+    for i in range(ABANDONED_LIMIT + 5):
+        occupancy.abandon(USER, f"#r{i}", None)
+    assert occupancy.abandoned == ABANDONED_LIMIT
+    assert not occupancy.take_abandoned(USER, "#r0"), "the oldest went first"
+    assert occupancy.take_abandoned(USER, f"#r{ABANDONED_LIMIT + 4}")
+
+
+def test_abandoned_joins_are_forgotten_after_the_join_timeout():
+    occupancy = Occupancy()
+    occupancy.abandon(USER, ROOM, 0.0)
+    assert occupancy.abandoned == 0
+    assert not occupancy.take_abandoned(USER, ROOM), "too late: the backend stays"

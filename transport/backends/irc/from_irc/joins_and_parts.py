@@ -97,6 +97,8 @@ async def on_part(session: Session, ev: IrcEvent) -> None:
         return
     reason = await irc_text(session, ev.param(1), channel.folded)
     if is_me(session, ev.nick):
+        if not channel.joined:  # the echo of a PART sent before the JOIN now pending
+            return
         del session.channels[channel.folded]
         await rooms.events(session).closed(session.user, channel.room, status=reason or None)
         await rooms.parted(session, channel)
