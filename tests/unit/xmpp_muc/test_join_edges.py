@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator, Sequence
 
-from transport.core.errors import GatewayError
 from transport.core.events import XmppMessage
 from transport.core.room_hooks import Rooms
 from transport.core.rooms import ArchivedMessage, HistoryRequest, JoinRequest, Occupant
@@ -13,7 +12,7 @@ from transport.xmpp.muc.context import MucContext
 from transport.xmpp.muc.events import RoomEventsService
 from transport.xmpp.muc.joins import JoinHandler
 from transport.xmpp.muc.sequence import history_messages, join_sequence
-from transport.xmpp.muc.state import ABANDONED_LIMIT, Occupancy, Waiting
+from transport.xmpp.muc.state import Occupancy, Waiting
 
 USER = "alice@localhost"
 FULL = f"{USER}/phone"
@@ -120,15 +119,16 @@ async def test_a_backend_that_joins_after_every_resource_left_is_told_to_leave()
     await turns()
     assert rooms.left == [(USER, ROOM)] * 2, "joined after all: it leaves again"
     assert output.presence_batches == [] and output.sent == []
-    assert ctx.occupancy.abandoned == 0 and not events._leaving
+    assert not events._leaving
 
 
-async def test_a_backend_in_a_room_on_its_own_stays():
-    """Restored (a persistent channel) or put there by the network: nobody left a join."""
+async def test_a_backend_put_in_a_room_with_no_resource_there_leaves():
+    """The network put the user there (or a restore did): the backend is told to leave,
+    and keeps a membership it wants (a persistent channel) in its ``leave``."""
     ctx, rooms, _ = context()
     await RoomEventsService(ctx).joined(USER, ROOM, Occupant("alice"))
     await turns()
-    assert rooms.left == []
+    assert rooms.left == [(USER, ROOM)]
 
 
 async def test_the_late_leave_is_skipped_when_a_resource_joins_meanwhile():
@@ -136,34 +136,9 @@ async def test_the_late_leave_is_skipped_when_a_resource_joins_meanwhile():
     events, joins = RoomEventsService(ctx), JoinHandler(ctx, may_use)
     waiting_join(ctx)
     await joins.leave(USER, ROOM, FULL, "")
-    waiting_join(ctx)  # joins again before the backend said ``joined``
     await events.joined(USER, ROOM, Occupant("alice"))
+    waiting_join(ctx)  # joins again before the late leave's turn
     await turns()
     assert rooms.left == [(USER, ROOM)], "the second join wants the membership"
+    await events.joined(USER, ROOM, Occupant("alice"))
     assert FULL in ctx.occupancy.get(USER, ROOM).resources, "it got its join sequence"
-
-
-async def test_a_failed_abandoned_join_is_forgotten():
-    ctx, _, _ = context()
-    events, joins = RoomEventsService(ctx), JoinHandler(ctx, may_use)
-    waiting_join(ctx)
-    await joins.leave(USER, ROOM, FULL, "")
-    assert ctx.occupancy.abandoned == 1
-    await events.join_failed(USER, ROOM, GatewayError("no", "item-not-found"))
-    assert ctx.occupancy.abandoned == 0
-
-
-def test_abandoned_joins_are_bounded():
-    occupancy = Occupancy()
-    for i in range(ABANDONED_LIMIT + 5):
-        occupancy.abandon(USER, f"#r{i}", None)
-    assert occupancy.abandoned == ABANDONED_LIMIT
-    assert not occupancy.take_abandoned(USER, "#r0"), "the oldest went first"
-    assert occupancy.take_abandoned(USER, f"#r{ABANDONED_LIMIT + 4}")
-
-
-def test_abandoned_joins_are_forgotten_after_the_join_timeout():
-    occupancy = Occupancy()
-    occupancy.abandon(USER, ROOM, 0.0)
-    assert occupancy.abandoned == 0
-    assert not occupancy.take_abandoned(USER, ROOM), "too late: the backend stays"

@@ -58,9 +58,8 @@ class RoomEventsService:
                      subject_by: str = "", created: bool = False) -> None:
         state = self.ctx.occupancy.get(user, room)
         if state is None:
-            if self.ctx.occupancy.take_abandoned(user, room):
-                self._leave_soon(user, room)
-            return  # else the backend is in on its own (restored, or put there): it stays
+            self._leave_soon(user, room)
+            return
         state.phase = Phase.JOINED
         state.me = me
         state.subject, state.subject_by = subject, subject_by
@@ -71,10 +70,12 @@ class RoomEventsService:
                                 entry.request.history, created=created)
 
     def _leave_soon(self, user: str, room: str) -> None:
-        """The backend joined a room every resource of the user left while it was joining
-        (its ``leave`` then may have found nothing to leave yet): it leaves, or the
-        membership would outlive them. In a task of its own, as the backend may say
-        ``joined`` from the very worker its ``leave`` runs in."""
+        """The backend joined a room none of the user's resources is in or waits for (they
+        all left while it was joining, and its ``leave`` found nothing to leave yet; or the
+        network put the user there): it leaves, or the membership would outlive them all.
+        A backend that stays on purpose (a persistent channel) says so in its ``leave``.
+        In a task of its own, as the backend may say ``joined`` from the very worker its
+        ``leave`` runs in."""
         task = asyncio.get_running_loop().create_task(self._leave_if_unused(user, room))
         self._leaving.add(task)
         task.add_done_callback(self._leaving.discard)
@@ -91,7 +92,6 @@ class RoomEventsService:
     async def join_failed(self, user: str, room: str, error: GatewayError) -> None:
         state = self.ctx.occupancy.get(user, room)
         if state is None:
-            self.ctx.occupancy.take_abandoned(user, room)
             return
         waiting = state.take_waiting()
         batch = []

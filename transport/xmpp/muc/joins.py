@@ -156,8 +156,6 @@ class JoinHandler:
         if not state.empty:
             return
         self.ctx.occupancy.drop(user, room)
-        if state.phase is Phase.JOINING:
-            self.ctx.occupancy.abandon(user, room, self.ctx.hooks.join_timeout)
         await self.ctx.hooks.leave(user, room, status)
 
     async def remove_resource(self, full: str) -> None:

@@ -9,8 +9,6 @@ and per user: the resources, the user's nick and own occupant, and the subject.
 from __future__ import annotations
 
 import asyncio
-import math
-import time
 from dataclasses import dataclass
 from enum import Enum
 
@@ -99,49 +97,15 @@ class RoomPresence:
         return not self.resources and not self.waiting
 
 
-#: At most this many joins left while the backend was still joining are remembered (each
-#: until the backend answers it, or for ``Rooms.join_timeout``); beyond, the oldest go.
-ABANDONED_LIMIT = 10_000
-
-
 class Occupancy:
     """Every user's ``RoomPresence``, by (bare JID, room key)."""
 
-    __slots__ = ("_abandoned", "_rooms", "by_key")
+    __slots__ = ("_rooms", "by_key")
 
     def __init__(self) -> None:
         self._rooms: dict[tuple[str, str], RoomPresence] = {}
         # ``by_key((user, room))``: the dict's own ``get``, for the relay's per-line lookup.
         self.by_key = self._rooms.get
-        # Joins every resource left before the backend said ``joined``, oldest first, with
-        # the ``time.monotonic()`` until which an answer is expected.
-        self._abandoned: dict[tuple[str, str], float] = {}
-
-    def abandon(self, user: str, room: str, timeout: float | None) -> None:
-        """Every resource left while the backend was joining: a ``joined`` that comes
-        within ``timeout`` seconds is wanted by no one."""
-        now = time.monotonic()
-        self._expire(now)
-        self._abandoned.pop((user, room), None)
-        self._abandoned[(user, room)] = now + timeout if timeout is not None else math.inf
-        if len(self._abandoned) > ABANDONED_LIMIT:
-            del self._abandoned[next(iter(self._abandoned))]
-
-    def take_abandoned(self, user: str, room: str) -> bool:
-        """Whether the join was abandoned (forgotten now: the backend answered it)."""
-        until = self._abandoned.pop((user, room), None)
-        return until is not None and until > time.monotonic()
-
-    @property
-    def abandoned(self) -> int:
-        self._expire(time.monotonic())
-        return len(self._abandoned)
-
-    def _expire(self, now: float) -> None:
-        for key, until in list(self._abandoned.items()):
-            if until > now:
-                return
-            del self._abandoned[key]
 
     def get(self, user: str, room: str) -> RoomPresence | None:
         return self._rooms.get((user, room))
@@ -149,7 +113,6 @@ class Occupancy:
     def open(self, user: str, room: str, localpart: str) -> RoomPresence:
         state = self._rooms.get((user, room))
         if state is None:
-            self._abandoned.pop((user, room), None)  # the backend's answer is wanted again
             state = self._rooms[(user, room)] = RoomPresence(localpart)
         return state
 
