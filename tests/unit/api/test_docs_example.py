@@ -1,0 +1,45 @@
+"""docs/example.md shows the worked example exactly as the suite runs it.
+
+Each ``### `examples/…` `` heading is followed by a Python block that must equal that file,
+and every file of the example has one, so the code a reader copies is the code that
+``tests/integration/test_example_rooms.py``, ``examples/test_roomchat.py`` and
+``mypy --strict`` check: an edit to either side without the other fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import transport
+
+REPO = Path(transport.__file__).resolve().parent.parent
+EXAMPLE_DOC = REPO / "docs" / "example.md"
+SHOWN = re.compile(r"^### `(examples/[^`]+)`\n.*?^```python\n(.*?)^```$", re.M | re.S)
+
+
+def shown_files() -> dict[str, str]:
+    found = SHOWN.findall(EXAMPLE_DOC.read_text())
+    shown = dict(found)
+    assert len(shown) == len(found), "a file is shown twice"
+    return shown
+
+
+def example_files() -> set[str]:
+    package = REPO / "examples" / "roomchat"
+    files = [*package.glob("*.py"), *(REPO / "examples").glob("test_*.py")]
+    return {str(path.relative_to(REPO)) for path in files}
+
+
+def test_every_file_of_the_example_is_shown() -> None:
+    assert set(shown_files()) == example_files()
+
+
+def test_every_block_is_its_file_exactly() -> None:
+    different = sorted(path for path, code in shown_files().items()
+                       if (REPO / path).read_text() != code)
+    assert different == [], f"docs/example.md differs from {different}"
+
+
+def test_the_guide_leads_to_the_example() -> None:
+    assert "(example.md)" in (REPO / "docs" / "backends.md").read_text()
