@@ -1,15 +1,22 @@
-"""docs/example.md shows the worked example exactly as the suite runs it.
+"""The guide's examples are the code the suite checks.
 
-Each ``### `examples/…` `` heading is followed by a Python block that must equal that file,
-and every file of the example has one, so the code a reader copies is the code that
-``tests/integration/test_example_rooms.py``, ``examples/test_roomchat.py`` and
+docs/example.md: each ``### `examples/…` `` heading is followed by a Python block that must
+equal that file, and every file of the example has one, so the code a reader copies is the
+code that ``tests/integration/test_example_rooms.py``, ``examples/test_roomchat.py`` and
 ``mypy --strict`` check: an edit to either side without the other fails here.
+docs/backends.md: its first backend passes ``mypy --strict`` on its own (it is run by
+``tests/integration/test_docs_first_backend.py``).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import transport
 
@@ -43,3 +50,19 @@ def test_every_block_is_its_file_exactly() -> None:
 
 def test_the_guide_leads_to_the_example() -> None:
     assert "(example.md)" in (REPO / "docs" / "backends.md").read_text()
+
+
+@pytest.mark.timeout(300)
+def test_the_guides_first_backend_passes_mypy_strict_alone(tmp_path: Path) -> None:
+    guide = (REPO / "docs" / "backends.md").read_text().split("\n## A first backend\n", 1)[1]
+    block = re.search(r"^```python\n(.*?)^```$", guide, re.M | re.S)
+    assert block is not None
+    (tmp_path / "mynet_transport.py").write_text(block.group(1))
+    (tmp_path / "mypy.ini").write_text("[mypy]\n")
+    env = {**os.environ, "MYPYPATH": str(REPO)}
+    env.pop("PYTHONPATH", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-site-packages", "--config-file",
+         "mypy.ini", "--cache-dir", str(tmp_path / "cache"), "mynet_transport.py"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -75,6 +75,31 @@ def test_every_relative_link_resolves(document: Path) -> None:
     assert missing == [], f"{document.name} links to files that do not exist: {missing}"
 
 
+def _anchors(path: Path) -> set[str]:
+    """The ids GitHub gives the headings of a Markdown file."""
+    found: set[str] = set()
+    for heading in re.findall(r"^#+ (.+)$", _prose(path), re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        taken = slug
+        while taken in found:
+            taken = f"{slug}-{len([a for a in found if a.startswith(slug)])}"
+        found.add(taken)
+    return found
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
+def test_every_link_to_a_heading_finds_it(document: Path) -> None:
+    missing = []
+    for link in set(LINK.findall(_prose(document))):
+        target, _, anchor = link.partition("#")
+        if not anchor or "://" in target or not (target == "" or target.endswith(".md")):
+            continue
+        linked = document.parent / target if target else document
+        if linked.exists() and anchor not in _anchors(linked):
+            missing.append(link)
+    assert sorted(missing) == [], f"{document.name} links to headings that do not exist"
+
+
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
 def test_every_dotted_transport_name_resolves(document: Path) -> None:
     names = {found for span in _spans(document) for found in DOTTED.findall(span)}
@@ -89,6 +114,9 @@ def test_the_checks_catch_a_wrong_name() -> None:
     assert not _resolves("transport.core.rooms.NoSuchThing")
     assert PATH.findall("see transport/backends/irc/ordering.py") == [
         "transport/backends/irc/ordering.py"]
+    anchors = _anchors(REPO / "docs" / "backends.md")
+    assert {"a-first-backend", "typing-mypy---strict"} <= anchors
+    assert "ordering" not in anchors
 
 
 def test_the_irc_code_map_matches_the_package() -> None:
