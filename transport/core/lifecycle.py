@@ -35,6 +35,7 @@ from typing import Protocol
 
 from transport.core.backend import Backend
 from transport.core.events import Registration
+from transport.core.fold import PresenceFold
 from transport.core.serial import SerialRunner
 
 log = logging.getLogger(__name__)
@@ -65,36 +66,6 @@ class _User:
     unconfirmed: int | None = None
 
 
-@dataclass(slots=True)
-class _Fold:
-    """Presences of one user folded while they waited, to apply in one turn: first
-    ``gone`` (every resource dropped), then the ``failed`` resources, then the last word
-    on each (resource, JID) pair, in the order first seen."""
-
-    gone: bool = False
-    failed: set[str] = field(default_factory=set)
-    changes: dict[tuple[str, str], bool] = field(default_factory=dict)
-
-    def add(self, resource: str, target: str, available: bool) -> None:
-        self.changes.pop((resource, target), None)
-        self.changes[(resource, target)] = available
-
-    def fail(self, resource: str) -> None:
-        for pair in [pair for pair in self.changes if pair[0] == resource]:
-            del self.changes[pair]
-        self.failed.add(resource)
-
-    def drop_all(self) -> None:
-        self.gone = True
-        self.failed.clear()
-        self.changes.clear()
-
-    @property
-    def heard(self) -> bool:
-        """Whether the user answered (an available presence, or the bare JID's goodbye)."""
-        return self.gone or any(self.changes.values())
-
-
 class UserLifecycle:
     """The per-user state machine of one component and the hooks it calls."""
 
@@ -112,7 +83,7 @@ class UserLifecycle:
         self._users: dict[str, _User] = {}
         self._runner = SerialRunner(f"lifecycle {component}")
         # per user, the fold that is the last job in their queue and has not started
-        self._folds: dict[str, _Fold] = {}
+        self._folds: dict[str, PresenceFold] = {}
         self._generation = 0
         self._resynced = asyncio.Event()
         self._resynced.set()
@@ -179,14 +150,14 @@ class UserLifecycle:
             return
         self._runner.submit(user, lambda: self._drop(user, None))
 
-    def _fold(self, user: str) -> _Fold | None:
+    def _fold(self, user: str) -> PresenceFold | None:
         """Where a presence of ``user`` folds: the open fold (the last job queued, not
         started), or a new one once ``FOLD_AFTER`` events wait; None: queue it as it is."""
         fold = self._folds.get(user)
         if fold is None:
             if self._runner.waiting(user) < FOLD_AFTER:
                 return None
-            fold = _Fold()
+            fold = PresenceFold()
             self._submit(user, functools.partial(self._apply_fold, user, fold))
             self._folds[user] = fold
         return fold
@@ -271,27 +242,17 @@ class UserLifecycle:
             state.resources.pop(resource, None)
         await self._settle(user, state)
 
-    async def _apply_fold(self, user: str, fold: _Fold) -> None:
+    async def _apply_fold(self, user: str, fold: PresenceFold) -> None:
         """The folded presences in one turn: the same end state as one by one, and at
         most one hook (online if a resource is left, offline if none)."""
         if self._folds.get(user) is fold:
             del self._folds[user]  # later presences queue (or fold) behind this turn
         state = self._users.get(user)
         if state is None:
-            if not any(fold.changes.values()) or not await self._may_use(user):
+            if not fold.adds or not await self._may_use(user):
                 return
             state = self._users.setdefault(user, _User())
-        if fold.gone:
-            state.resources.clear()
-        for resource in fold.failed:
-            state.resources.pop(resource, None)
-        for (resource, target), available in fold.changes.items():
-            if available:
-                state.resources.setdefault(resource, set()).add(target)
-            elif (targets := state.resources.get(resource)) is not None:
-                targets.discard(target)
-                if not targets:
-                    del state.resources[resource]
+        fold.apply(state.resources)
         if fold.heard:
             state.unconfirmed = None
         if not state.resources:
