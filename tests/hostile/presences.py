@@ -26,6 +26,8 @@ ODD_LOCALPARTS = ["contact", "UPPER", "a\\20b", "x\\40y", "\\5c", "\\zz", "\\27"
                   "+12125550142", "café", "e\u0301"]
 ODD_RESOURCES = ["r", "a/b", "r" * 1023, "r" * 1100, "\u202e", "\U0001F600", "with space",
                  "İ", "\\40", "@", ""]
+NICKS = ["n", "nick", "Nick", "ni ck", "a:b", "!bang", "#hash", "x" * 200, "ü", "\u202eevil",
+         "[]\\`_^{|}", "nick,other", "*", "q" * 31, "Ⅸ"]
 ERRORS = ["bad-request", "item-not-found", "remote-server-not-found", "not-allowed", "x"]
 
 
@@ -40,16 +42,21 @@ class Barrage:
 class PresenceGenerator:
     """Draws hostile presences to addresses under ``domain`` from one seeded source."""
 
-    def __init__(self, rng: random.Random, domain: str) -> None:
+    def __init__(self, rng: random.Random, domain: str, rooms: tuple[str, ...] = ()) -> None:
+        """``rooms``: bare room JIDs under ``domain`` to join and leave (with odd nicks);
+        with rooms, no broadcasts (they would reach the domain only by subscription)."""
         self.rng = rng
         self.domain = domain
+        self.rooms = rooms
 
     def target(self) -> str | None:
         """None: a broadcast (no ``to``); else an address at the gateway, odd or not."""
         rng = self.rng
         choice = rng.randrange(10)
         if choice < 3:
-            return None
+            if not self.rooms:
+                return None
+            return f"{rng.choice(self.rooms)}/{rng.choice(NICKS)}"
         if choice == 3:
             return self.domain
         if choice == 4:

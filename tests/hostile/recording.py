@@ -1,23 +1,24 @@
-"""An echo backend that records its lifecycle hooks, slowly enough for presences to outpace
-them, and notices a hook of a user that starts while another of the same user still runs."""
+"""Backends that record their lifecycle hooks, slowly enough for presences to outpace them,
+and notice a hook of a user that starts while another of the same user still runs."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from transport.backends.echo import EchoBackend
+from transport.backends.irc import IrcBackend
 from transport.core.events import Registration
 
 
-class RecordingEcho(EchoBackend):
-    """Echo, with every lifecycle hook kept in ``calls`` as (hook, user)."""
+class HookRecorder:
+    """Every lifecycle hook kept in ``calls`` as (hook, user); mixed in before a backend."""
 
     #: Seconds each online/offline hook takes (a network login or logout is not instant).
     hook_seconds: ClassVar[float] = 0.02
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.calls: list[tuple[str, str]] = []
         self.online_now: set[str] = set()
         self.overlaps: list[tuple[str, str]] = []
@@ -51,3 +52,11 @@ class RecordingEcho(EchoBackend):
 
     def hooks_of(self, user: str) -> list[str]:
         return [hook for hook, who in self.calls if who == user]
+
+
+class RecordingEcho(HookRecorder, EchoBackend):
+    """Echo, recording its lifecycle hooks."""
+
+
+class RecordingIrc(HookRecorder, IrcBackend):
+    """IRC, recording its lifecycle hooks."""
