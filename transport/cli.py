@@ -24,6 +24,7 @@ from transport.config import (
 )
 from transport.core import registry
 from transport.core.errors import StartupError
+from transport.core.settings_secrets import secret_values
 from transport.logging_setup import setup_logging
 
 EXIT_CONFIG = 2
@@ -113,16 +114,14 @@ def _run(path: Path, log_level: str | None) -> int:
 
 
 def configured_secrets(settings: Settings) -> list[str]:
-    """Component secrets and each backend's declared secrets (``Backend.secret_env`` keys,
-    such as ``twilio.auth_token``), read from the parsed settings for the log masker."""
+    """Component secrets and each backend's declared secrets (its ``settings_type``'s
+    ``secret`` keys, such as ``twilio.auth_token``), read from the parsed settings for the
+    log masker."""
     return [s for component in settings.components for s in _component_secrets(component)]
 
 
 def _component_secrets(component: ComponentSettings) -> Iterator[str]:
     yield component.secret
-    for dotted in component.backend.secret_env:
-        value: object = component.backend_settings
-        for part in dotted.split("."):
-            value = value.get(part) if isinstance(value, Mapping) else getattr(value, part, None)
-        if isinstance(value, str) and value:
-            yield value
+    table = component.backend.settings_type
+    if table is not None:
+        yield from secret_values(table, component.backend_settings)

@@ -3,7 +3,9 @@
 Admins see every mistake in one go: each problem is one line that starts with its dotted TOML
 key path (``sms.twilio.auth_token: missing``), and ``load_settings`` raises ``ConfigError``
 only after reading the whole file. Secrets may come from the environment so that a config
-file can be committed without them; their values never appear in a message or a repr.
+file can be committed without them (``TRANSPORT_<NAME>_SECRET`` for a component's secret, and
+the variable a backend's key declares with ``setting(..., secret=True, env="VAR")``); their
+values never appear in a message or a repr.
 
 Relative paths (``database.path``) are resolved against the directory of the config file,
 not the working directory, so the service behaves the same whoever starts it.
@@ -35,6 +37,7 @@ from transport.config_types import ConfigError, Problems, key_path, read_toml, s
 from transport.core import registry
 from transport.core.backend import Backend, SettingsError, SharedSettings
 from transport.core.settings import parse_settings
+from transport.core.settings_secrets import env_overrides
 
 T = TypeVar("T")
 
@@ -66,7 +69,7 @@ class ComponentSettings:
     name: str
     jid: str
     secret: str = field(repr=False)
-    backend: type[Backend]
+    backend: type[Backend[Any]]
     backend_settings: Any = field(default=None, repr=False)
 
 
@@ -90,7 +93,7 @@ def env_secret_name(backend_name: str) -> str:
 def load_settings(
     path: Path,
     env: Mapping[str, str] | None = None,
-    backends: Mapping[str, type[Backend]] | None = None,
+    backends: Mapping[str, type[Backend[Any]]] | None = None,
 ) -> Settings:
     """Read and validate ``path``; raise ``ConfigError`` listing every problem.
 
@@ -112,7 +115,7 @@ class _Reader:
         self,
         source: Path,
         env: Mapping[str, str],
-        backends: Mapping[str, type[Backend]],
+        backends: Mapping[str, type[Backend[Any]]],
         failures: Mapping[str, str],
     ) -> None:
         self.source = source
@@ -192,7 +195,7 @@ class _Reader:
             self.secrets.add(env_secret)
         keys = self._parsed(ComponentKeys, generic, path)
         before = len(self.problems.lines)
-        self._apply_secret_env(path, backend, section)
+        self._apply_env_overrides(path, backend, section)
         if len(self.problems.lines) > before:
             return None
         try:
@@ -204,16 +207,34 @@ class _Reader:
             return None
         return ComponentSettings(name, keys.jid, keys.secret, backend, parsed)
 
-    def _apply_secret_env(self, path: str, backend: type[Backend], section: dict[str, Any]) -> None:
-        """Put ``Backend.secret_env`` values into the section, creating tables as needed."""
-        for dotted, variable in backend.secret_env.items():
+    def _apply_env_overrides(
+        self, path: str, backend: type[Backend[Any]], section: dict[str, Any]
+    ) -> None:
+        """Put the values of the variables that ``settings_type``'s keys declare (``env``)
+        into the section, creating tables as needed."""
+        if backend.settings_type is None:
+            return
+        try:
+            overrides = env_overrides(backend.settings_type)
+        except TypeError as exc:  # a backend's bad declaration must still end as a problem
+            self._backend_problems(path, exc)
+            return
+        blocked: set[str] = set()  # a non-table in the way, reported once
+        for dotted, variable in overrides.items():
+            value = self.env.get(variable, "")
             *parents, leaf = dotted.split(".")
             table, where = section, path
             for part in parents:
                 where = key_path(where, part)
-                child = table.setdefault(part, {})
+                child = table.get(part)
+                if child is None and not value:
+                    break  # nothing in the file, nothing to put: the table stays absent
+                if child is None:
+                    child = {}
                 if not isinstance(child, dict):
-                    self.problems.add(where, f"expected a table, got {show(child)}")
+                    if where not in blocked:
+                        self.problems.add(where, f"expected a table, got {show(child)}")
+                        blocked.add(where)
                     break
                 table[part] = child = dict(child)  # never mutate the parsed file
                 table = child
@@ -221,7 +242,6 @@ class _Reader:
                 current = table.get(leaf)
                 if isinstance(current, str | int | float) and not isinstance(current, bool):
                     self.secrets.add(str(current))  # a backend's message might quote it
-                value = self.env.get(variable, "")
                 if value:
                     self.secrets.add(value)
                     table[leaf] = value

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 from transport.config import env_secret_name
 from transport.config_sections import (
@@ -26,6 +26,7 @@ from transport.core.backend import Backend
 from transport.core.registry import load_backends
 from transport.core.settings import keys
 from transport.core.settings_example import ExampleWriter, table_doc
+from transport.core.settings_secrets import env_overrides
 
 DEFAULT_BACKENDS: Final = ("echo", "sms", "irc")
 DEFAULT_ENABLED: Final = ("echo",)
@@ -43,10 +44,7 @@ Every key is shown with its default; keys marked "required" have none. A problem
 with its dotted key path (e.g. "xmpp.port: expected an integer from 1 to 65535, got 0").
 
 Secrets may come from the environment instead of this file, so that it can be committed
-without them. A non-empty environment variable overrides the file:
-  TRANSPORT_<NAME>_SECRET   the component secret of backend section [<name>]
-                            (TRANSPORT_ECHO_SECRET, TRANSPORT_SMS_SECRET, TRANSPORT_IRC_SECRET)
-  TWILIO_AUTH_TOKEN         sms.twilio.auth_token (see docs/sms.md)"""
+without them. A non-empty environment variable overrides the file:"""
 
 BACKENDS_INTRO: Final = """\
 Backends. Every other section names an installed backend (entry-point group
@@ -63,10 +61,24 @@ To enable it, remove the leading "# " from the key and table lines below (lines 
 with "##" are explanations) and adapt the values. Every optional key shows its default."""
 
 
-def core_sections() -> str:
+def environment_lines(backends: Sequence[type[Backend[Any]]]) -> list[str]:
+    """The variables that override keys: the component secrets, then each backend's
+    declared ``env`` keys, in the order the backends are documented."""
+    names = ", ".join(env_secret_name(b.name) for b in backends)
+    lines = [f"  {'TRANSPORT_<NAME>_SECRET':<26}the component secret of backend section [<name>]"]
+    if names:
+        lines.append(f"  {'':<26}({names})")
+    for backend in backends:
+        if backend.settings_type is not None:
+            for dotted, variable in env_overrides(backend.settings_type).items():
+                lines.append(f"  {variable:<26}{backend.name}.{dotted}")
+    return lines
+
+
+def core_sections(backends: Sequence[type[Backend[Any]]] = ()) -> str:
     """The header and the core's sections, each under a rule and its docstring."""
     out = ExampleWriter(True)
-    out.verbatim(HEADER)
+    out.verbatim("\n".join([HEADER, *environment_lines(backends)]))
     for name, table in CORE:
         out.extend(["", RULE])
         out.doc(table_doc(table))
@@ -77,7 +89,7 @@ def core_sections() -> str:
     return "\n".join(out.lines) + "\n"
 
 
-def example_section(backend: type[Backend], enabled: bool) -> str:
+def example_section(backend: type[Backend[Any]], enabled: bool) -> str:
     """The documented section of one backend: the keys every section has, then its own."""
     name = backend.name
     out = ExampleWriter(enabled)
@@ -98,10 +110,10 @@ def example_section(backend: type[Backend], enabled: bool) -> str:
     return "\n".join(out.lines) + "\n"
 
 
-def example_config(backends: Sequence[type[Backend]], enabled: Sequence[str]) -> str:
+def example_config(backends: Sequence[type[Backend[Any]]], enabled: Sequence[str]) -> str:
     """The whole example file."""
     sections = [example_section(b, b.name in enabled) for b in backends]
-    return core_sections() + "".join("\n" + section for section in sections)
+    return core_sections(backends) + "".join("\n" + section for section in sections)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -121,7 +121,7 @@ async def add_part(name: str, parts: DemoParts, ctx: PartContext) -> None:
         parts.components.append(_component(name, ctx.options))
 
 
-def describe_backend(backend: Backend, jid: str) -> list[str]:
+def describe_backend(backend: Backend[Any], jid: str) -> list[str]:
     """How to reach a backend the demo knows nothing about, from the backend itself."""
     identity = backend.identities[0].name if backend.identities else ""
     lines = [f"  {identity or backend.name} ({jid}, the {backend.name} backend):"]

@@ -180,7 +180,7 @@ async def gw(prism: PrismMock, tmp_path) -> AsyncIterator[Gateway]:
     # [sms.limits] on a real store, high enough for these texts never to reach them.
     store = await Store.open(tmp_path / "gw.sqlite3", extra_migrations={"sms": MIGRATIONS})
     spending = Spending.for_store(LimitsSettings(recipients_per_message=100,
-                                                 max_segments=1000), store.db)
+                                                 max_segments=1000), store.backend_storage("sms"))
     try:
         yield Gateway(api, Sender(api, Pacer(0), SentLog(), STATUS_URL, spending), wire)
     finally:

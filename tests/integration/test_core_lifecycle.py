@@ -209,3 +209,32 @@ async def test_a_reconnect_of_the_stream_finds_who_left_while_it_was_down(record
         await quiet(app)
         assert calls == [*before, ("offline", gone)]
         assert set(app.runtimes[0].presence.online) == {stays}
+
+
+async def test_after_a_restart_the_backend_reads_who_stayed_online(
+        gateway_settings, users, caplog):
+    calls: list[Call] = []
+
+    class RestoringEcho(EchoBackend):
+        async def start(self) -> None:
+            calls.append(("start", *await self.ctx.online_users()))
+            await super().start()
+
+        async def on_user_online(self, user: str) -> None:
+            calls.append(("online", user))
+            await super().on_user_online(user)
+
+    settings = gateway_settings(component=ComponentSpec(RestoringEcho, GW, "echo-secret"))
+    async with running_gateway(settings):
+        alice = await users()
+        user = str(alice.boundjid.bare)
+        await register(alice, GW, username="alice")
+        await wait_for(calls, [("start",), ("online", user)])
+    with caplog.at_level(logging.INFO, logger="transport.backends.echo"):
+        async with running_gateway(settings) as app:
+            await quiet(app)
+            assert calls == [("start",), ("online", user), ("start", user)], \
+                "seen as online at start, and not announced a second time"
+            assert user in app.runtimes[0].presence.online
+    assert any(r.getMessage().startswith(f"{user} stayed online through a restart")
+               for r in caplog.records if r.name == "transport.backends.echo")

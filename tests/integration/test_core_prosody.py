@@ -85,6 +85,15 @@ async def test_unregistered_user_gets_registration_required(gateway, users):
     assert str(err["to"]) == str(alice.boundjid), "errors go to the sending full JID"
 
 
+async def test_unregistered_subscription_is_refused_with_a_presence_error(gateway, users):
+    alice = await users()
+    alice.send_presence(pto=BOB, ptype="subscribe")
+    err = await alice.expect_presence(BOB, "error")
+    assert error_condition(err) == "registration-required"
+    assert err["error"]["type"] == "auth"
+    assert err["error"]["text"]
+
+
 async def test_domain_not_allowed_is_forbidden(gateway_settings, users):
     from transport.testing.gateway import running_gateway
 

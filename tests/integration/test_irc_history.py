@@ -1,28 +1,31 @@
 """MAM on IRC rooms and join history end to end: a real client, Prosody, the archive.
 
-The IRC connections are not part of this test: a small backend wires a ``ChannelArchive``
-and a ``MamHandler`` with biboumi's ``#chan%server`` addressing, and the test records the
-channel lines itself, as the connection side would.
+The IRC connections are not part of this test: a small backend gives the core's MUC
+service a ``ChannelArchive`` with biboumi's ``#chan%server`` addressing, and the test
+records the channel lines itself, as the connection side would.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
-from slixmpp import JID
 from slixmpp.exceptions import IqError
 
 from transport.backends.irc.contracts import HistoryRequest
 from transport.backends.irc.history.archive import ChannelArchive
-from transport.backends.irc.history.mam import history_messages, parse_time
+from transport.backends.irc.history.room_archive import ChannelHistoryArchive
 from transport.backends.irc.schema import MIGRATIONS
 from transport.core.backend import Backend, Identity
-from transport.core.events import OutgoingMessage, SendOutcome
+from transport.core.events import OutgoingMessage, SendOutcome, XmppMessage
+from transport.core.room_hooks import Rooms
+from transport.core.rooms import JoinRequest, Occupant
 from transport.testing.gateway import ComponentSpec, running_gateway
+from transport.xmpp.muc.mam import parse_time
+from transport.xmpp.muc.sequence import history_message, stamp
 
 GW = "irc.localhost"
 SRV = "irc.example.org"
@@ -35,23 +38,44 @@ DELAY = "urn:xmpp:delay"
 CLIENT = "jabber:client"
 
 
-def resolve_room(jid: JID) -> tuple[str, str] | None:
-    name, sep, host = jid.user.partition("%")
-    return (host, name.lower()) if sep and name.startswith("#") else None
+def resolve_room(room: str) -> tuple[str, str]:
+    name, _, host = room.partition("%")
+    return host, name
+
+
+class ArchiveRooms(Rooms):
+    """Rooms that are only an archive: nobody joins them here."""
+
+    def __init__(self, archive: ChannelArchive) -> None:
+        self.archive = ChannelHistoryArchive(archive, resolve_room, self._replay_limit)
+
+    async def _replay_limit(self, user: str, room: str) -> int:
+        return 20
+
+    def room_key(self, localpart: str) -> str | None:
+        name, sep, _ = localpart.partition("%")
+        return localpart.lower() if sep and name.startswith("#") else None
+
+    async def join(self, user: str, room: str, request: JoinRequest) -> None:
+        raise AssertionError("no joins here")
+
+    async def leave(self, user: str, room: str, status: str) -> None:
+        raise AssertionError("no joins here")
+
+    def occupants(self, user: str, room: str) -> Iterator[Occupant]:
+        return iter(())
 
 
 class HistoryBackend(Backend):
-    """Only the archive and MAM, as the IRC backend will wire them."""
+    """Only the archive and MAM, as the IRC backend wires them."""
 
     name = "irc"
     identities = (Identity("conference", "irc", "IRC"),)
 
     def __init__(self, ctx: Any, settings: Any) -> None:
         super().__init__(ctx, settings)
-        from transport.backends.irc.history.mam import MamHandler
-
         self.archive = ChannelArchive(ctx.store, ctx.component_jid, flush_interval=0.01)
-        self.mam = MamHandler(ctx.component, self.archive, resolve_room)
+        self.rooms = self.archive_rooms = ArchiveRooms(self.archive)
 
     @classmethod
     def migrations(cls) -> Sequence[str]:
@@ -220,8 +244,7 @@ async def test_users_only_read_what_they_were_present_for(backend, alice, users)
 async def test_join_history_is_delivered_with_delay_and_stanza_id(backend, alice):
     now = time.time()
     uids = record(backend, 5, now - 60)
-    messages = await history_messages(backend.archive, str(alice.boundjid), SRV, "#foo", ROOM,
-                                      HistoryRequest(maxstanzas=3), 20)
+    messages = await history_messages(backend, str(alice.boundjid), HistoryRequest(maxstanzas=3))
     assert [m.body for m in messages] == ["2", "3", "4"]
     await backend.ctx.deliver_many(messages)
     for i in (2, 3, 4):
@@ -232,7 +255,13 @@ async def test_join_history_is_delivered_with_delay_and_stanza_id(backend, alice
         assert sid.get("id") == uids[i] and sid.get("by") == ROOM
 
 
-def _iso(timestamp: float) -> str:
-    from transport.backends.irc.history.mam import stamp
+async def history_messages(backend: Any, full: str,
+                           request: HistoryRequest) -> list[XmppMessage]:
+    """The join history as the MUC service sends it to ``full``."""
+    lines = await backend.archive_rooms.archive.join_history(
+        full.partition("/")[0], f"#foo%{SRV}", request)
+    return [history_message(line, ROOM, full) for line in lines]
 
+
+def _iso(timestamp: float) -> str:
     return stamp(timestamp)

@@ -95,7 +95,7 @@ async def test_restart_rejoins_channels_kept_by_persistent_by_default(irc_settin
         await asyncio.sleep(0.3)
         assert joins(bob, name, dropped) == 1
         user = str(alice.boundjid.bare)
-        recorded = [j[:3] for j in await PrefsStore(app.store, GW).joined()]
+        recorded = [j[:3] for j in await PrefsStore(app.store.backend_storage("irc"), GW).joined()]
         assert (user, HOST, kept.lower()) in recorded
         assert (user, HOST, dropped.lower()) not in recorded
         got = await join(alice, room(kept), name, history={"maxstanzas": "10"})
@@ -140,7 +140,7 @@ async def test_a_persistent_channel_with_a_key_is_joined_again_after_a_restart(
         form = await alice.plugin["xep_0050"].send_command(rjid, "configure")
         assert key not in str(form)
         user = str(alice.boundjid.bare)
-        recorded = await PrefsStore(app.store, GW).joined()
+        recorded = await PrefsStore(app.store.backend_storage("irc"), GW).joined()
         assert [(j.name, j.key) for j in recorded if j[:3] == (user, HOST, channel.lower())] == [
             (channel, key)]
         await bob.send(f"PRIVMSG {channel} :before the restart")
@@ -195,7 +195,7 @@ async def test_a_second_resource_with_a_wrong_key_does_not_replace_the_working_o
         session = app.runtimes[0].gateway.backend.manager.get(user, HOST)
         assert session.channels[channel].key == key  # what a reconnect will JOIN with
         await configure(phone, rjid, {"persistent": True})
-        recorded = await PrefsStore(app.store, GW).joined()
+        recorded = await PrefsStore(app.store.backend_storage("irc"), GW).joined()
         assert [j.key for j in recorded if j[:3] == (user, HOST, channel)] == [key]
     await restarted_and_back(settings, bob, phone, channel, name)
     assert not [e for e in bob.events if getattr(e, "command", "") == "475"]
@@ -212,7 +212,7 @@ async def test_a_restart_keeps_the_nick_the_channel_was_joined_with(irc_settings
         alice = await users(name=localpart)
         await join(alice, room(channel), nick)
         await bob.wait(lambda e: e.command == "JOIN" and e.nick == nick, timeout=10)
-        recorded = await PrefsStore(app.store, GW).joined()
+        recorded = await PrefsStore(app.store.backend_storage("irc"), GW).joined()
         assert [j.nick for j in recorded if j.channel == channel.lower()] == [nick]
     await bob.wait(lambda e: e.command == "QUIT" and e.nick == nick)
     async with running_gateway(settings):

@@ -15,7 +15,8 @@ from test_sms_support import (
 )
 
 from transport.testing.xmpp_steps import send_chat
-from transport.xmpp.stanzas import LEGACY_ERROR_NS, error_condition
+from transport.xmpp.namespaces import LEGACY_ERROR as LEGACY_ERROR_NS
+from transport.xmpp.stanzas import error_condition
 
 RECEIPTS = "urn:xmpp:receipts"
 

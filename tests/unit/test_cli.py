@@ -28,19 +28,21 @@ EXAMPLE = REPO / "config.example.toml"
 # ``transport.backends`` group of an installed distribution (here a dist-info directory on
 # PYTHONPATH), so the subprocess finds it with no help from the tests.
 BACKEND_MODULE = """
-from transport.core.backend import Backend, Identity, SettingsError
+from transport.core.backend import Backend, Identity, setting, settings_table
+
+@settings_table
+class Remote:
+    password: str = setting(doc="The password.", secret=True, env="CLITEST_PASSWORD",
+                            example="pw")
+
+@settings_table
+class CliTestSettings:
+    remote: Remote = setting(doc="The remote side.")
 
 class CliTestBackend(Backend):
     name = "clitest"
     identities = (Identity("gateway", "test"),)
-    secret_env = {"remote.password": "CLITEST_PASSWORD"}
-
-    @classmethod
-    def parse_settings(cls, section):
-        remote = section.get("remote", {})
-        if "password" not in remote:
-            raise SettingsError("remote.password", "missing")
-        return dict(remote)
+    settings_type = CliTestSettings
 
     def normalize_contact(self, localpart):
         return localpart

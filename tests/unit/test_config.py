@@ -22,7 +22,7 @@ from transport.config import (
     load_settings,
 )
 from transport.core import registry
-from transport.core.backend import Backend, Identity, SettingsError
+from transport.core.backend import Backend, Identity, SettingsError, setting, settings_table
 from transport.core.events import OutgoingMessage, SendOutcome
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,12 +36,26 @@ class ApiSettings:
     token: str = dataclasses.field(repr=False)
 
 
+@settings_table
+class ApiKeys:
+    """The declaration of ``[api.api]``: its token may come from ``API_TOKEN``."""
+
+    token: str = setting(doc="The token.", secret=True, env="API_TOKEN", example="t")
+    url: str = setting(default="https://x", doc="The URL.")
+
+
+@settings_table
+class ApiSection:
+    api: ApiKeys = setting(doc="The API.")
+
+
 class ApiBackend(Backend):
-    """Test-only backend with a nested table and an env-provided secret, like sms."""
+    """Test-only backend with a nested table and an env-provided secret, like sms; its own
+    ``parse_settings`` reads the section, ``settings_type`` declares the keys."""
 
     name = "api"
     identities = (Identity("gateway", "test"),)
-    secret_env: ClassVar[Mapping[str, str]] = {"api.token": "API_TOKEN"}
+    settings_type: ClassVar[type | None] = ApiSection
 
     @classmethod
     def parse_settings(cls, section: Mapping[str, Any]) -> Any:
@@ -70,7 +84,7 @@ class EchoLike(ApiBackend):
     """Stands in for the echo backend: generic keys plus ``require_registration``."""
 
     name = "echo"
-    secret_env: ClassVar[Mapping[str, str]] = {}
+    settings_type: ClassVar[type | None] = None
 
     @classmethod
     def parse_settings(cls, section: Mapping[str, Any]) -> Any:

@@ -3,19 +3,17 @@
 A backend is found through the ``transport.backends`` entry-point group and serves one
 component domain. The core owns the XMPP stream, the store, registration, subscriptions and
 both delivery queues; the backend only answers the questions below and moves messages to
-and from its network. Backends that need XMPP features the core does not model (a MUC
-service, say) get the running component through ``BackendContext.component`` and may use
-the helpers in ``transport.xmpp``.
+and from its network. Everything here is typed without ``Any`` and imports no third-party
+package, so a backend checks under ``mypy --strict`` with nothing but this package.
 """
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar, Generic, TypeVar, cast
 
 # The command and form types are part of the backend API: importable from here too.
 from transport.core.commands import Command as Command
@@ -23,22 +21,32 @@ from transport.core.commands import CommandHandler as CommandHandler
 from transport.core.commands import CommandRequest as CommandRequest
 from transport.core.commands import CommandResult as CommandResult
 from transport.core.commands import FormField as FormField
+from transport.core.commands import FormValue as FormValue
+from transport.core.commands import FormValues as FormValues
 from transport.core.commands import gateway_only as gateway_only
+from transport.core.context import BackendContext as BackendContext
 from transport.core.errors import AddressError
 from transport.core.events import (
     OutgoingMessage,
     Registration,
     SendOutcome,
-    StanzaErrorInfo,
-    XmppMessage,
 )
-from transport.core.metrics import MetricsRegistry
+from transport.core.room_hooks import Rooms
 
-# The settings helper is part of the backend API: importable from here too.
+# The settings helper and the storage types are part of the backend API: importable from
+# here too.
 from transport.core.settings import SettingsError as SettingsError
 from transport.core.settings import parse_settings as parse_settings
 from transport.core.settings import setting as setting
 from transport.core.settings import settings_table as settings_table
+from transport.core.storage import BackendStorage as BackendStorage
+from transport.core.storage import ForeignTable as ForeignTable
+from transport.core.storage import SqlParams as SqlParams
+from transport.core.storage import SqlValue as SqlValue
+from transport.core.storage import Transaction as Transaction
+
+#: The type of a backend's parsed settings (``Backend.parse_settings``'s result).
+SettingsT = TypeVar("SettingsT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,67 +143,13 @@ class SharedSettings:
     database_path: Path
 
 
-class BackendContext(Protocol):
-    """What the core offers a running backend."""
+class Backend(ABC, Generic[SettingsT]):
+    """Base class for backends. Subclasses set the class attributes and implement ``send``.
 
-    component_jid: str
-    log: logging.Logger
-
-    @property
-    def component(self) -> Any:
-        """The running slixmpp component (for backends that add their own handlers)."""
-
-    @property
-    def store(self) -> Any:
-        """The ``transport.store.Store`` (repositories and the database)."""
-
-    @property
-    def metrics(self) -> MetricsRegistry:
-        """The process's metrics: a backend declares its own (bounded labels only)."""
-
-    async def deliver(self, message: XmppMessage, dedupe_key: str | None = None) -> bool:
-        """Queue a message for an XMPP user durably; returns once it is committed.
-
-        Returns False when ``dedupe_key`` was already queued (a retried legacy event).
-        """
-
-    async def deliver_many(
-        self, messages: Sequence[XmppMessage], dedupe_key: str | None = None
-    ) -> bool:
-        """Queue several messages in one commit, in order; False when ``dedupe_key`` was seen."""
-
-    async def confirm_delivery(self, legacy_id: str) -> None:
-        """The legacy side delivered ``legacy_id``: send the receipt if one was asked for."""
-
-    async def report_failure(self, legacy_id: str, error: StanzaErrorInfo) -> None:
-        """The legacy side failed ``legacy_id`` after accepting it: tell the sender."""
-
-    async def registered_user(self, user: str) -> Registration | None:
-        """The registration of a bare JID on this component, if any."""
-
-    async def user_by_legacy_key(self, legacy_key: str) -> str | None:
-        """The bare JID registered with ``legacy_key`` on this component, if any."""
-
-    async def bind_registration(self, user: str, registration: Registration) -> bool:
-        """Register ``user`` as an XEP-0077 request would, for a registration the backend
-        held back or an admin made; True when the user was not registered before.
-
-        A new user gets the XEP-0100 subscription request and available presence. Raises
-        ``RegistrationRefused`` (``conflict``) when another user holds the legacy key.
-        """
-
-    async def may_use(self, user: str) -> bool:
-        """Whether a bare JID may use the gateway (allowed domain; registered if needed).
-
-        For stanzas the core does not route to the backend (MUC presences, say).
-        """
-
-    def is_admin(self, user: str) -> bool:
-        """Whether a bare JID is one of the gateway's admins."""
-
-
-class Backend(ABC):
-    """Base class for backends. Subclasses set the class attributes and implement ``send``."""
+    Generic over the settings ``parse_settings`` returns, so ``self.settings`` is typed:
+    ``class MyBackend(Backend[MySettings])``; a backend without keys of its own is a
+    ``Backend[None]``.
+    """
 
     name: ClassVar[str]
     identities: ClassVar[tuple[Identity, ...]]
@@ -204,7 +158,6 @@ class Backend(ABC):
     # What a registration binds, as users call it: "number" for SMS ("This number is
     # already registered by another user").
     legacy_key_name: ClassVar[str] = "account"
-    secret_env: ClassVar[Mapping[str, str]] = {}
     # The ``settings_table`` class of the backend's own keys; None: it has none.
     settings_type: ClassVar[type | None] = None
     resend_unconfirmed: ClassVar[bool] = True
@@ -213,31 +166,35 @@ class Backend(ABC):
     # backend keeps each lane's messages in call order, retries by itself, and never
     # raises ``TemporaryFailure``.
     pipelined_sends: ClassVar[bool] = False
+    rooms: Rooms | None = None  # group chats: set in __init__ for the core's MUC service
 
-    def __init__(self, ctx: BackendContext, settings: Any) -> None:
+    def __init__(self, ctx: BackendContext, settings: SettingsT) -> None:
         self.ctx = ctx
         self.settings = settings
 
     @classmethod
-    def parse_settings(cls, section: Mapping[str, Any]) -> Any:
+    def parse_settings(cls, section: Mapping[str, object]) -> SettingsT:
         """Turn the backend's config section into settings; raise ``SettingsError``s.
 
-        ``section`` has the generic keys (``enabled``, ``jid``, ``secret``) removed. The
-        default reads it into ``settings_type`` (no keys at all without one: None). An
-        override raises an ``ExceptionGroup`` of ``SettingsError`` to report several
+        ``section`` is the parsed TOML table with the generic keys (``enabled``, ``jid``,
+        ``secret``) removed. The default reads it into ``settings_type`` (a
+        ``Backend[None]`` has none, accepts no keys at all and gets None). An override
+        raises an ``ExceptionGroup`` of ``SettingsError`` to report several
         problems at once.
         """
         if cls.settings_type is not None:
-            return parse_settings(cls.settings_type, section)
+            return cast("SettingsT", parse_settings(cls.settings_type, section))
         unknown = sorted(section)
         if unknown:
             raise ExceptionGroup(
                 "settings", [SettingsError(k, "unknown key") for k in unknown]
             )
-        return None
+        return cast("SettingsT", None)
 
     @classmethod
-    def check_shared(cls, settings: Any, shared: SharedSettings) -> Sequence[SettingsError]:
+    def check_shared(
+        cls, settings: SettingsT, shared: SharedSettings
+    ) -> Sequence[SettingsError]:
         """Problems of the backend's settings that show only next to the core's
         (``check-config`` and ``run`` report them); keys relative to the section."""
         return ()

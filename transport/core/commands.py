@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +41,14 @@ class CommandRequest:
     target: str = ""
 
 
-CommandHandler = Callable[[CommandRequest, Mapping[str, Any] | None], Awaitable[CommandResult]]
+#: A submitted field's value: text (``text-single``, ``list-single``, ``jid-single``...),
+#: one string per line or option (``text-multi``, ``list-multi``, ``jid-multi``), a bool
+#: (``boolean``), or None (sent without a value).
+FormValue = str | list[str] | bool | None
+#: A submitted form, by field ``var`` (without ``FORM_TYPE``).
+FormValues = Mapping[str, FormValue]
+#: Called with ``None`` to start a command, then with each submitted form.
+CommandHandler = Callable[[CommandRequest, FormValues | None], Awaitable[CommandResult]]
 
 
 def gateway_only(target: str) -> bool:

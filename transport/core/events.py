@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from transport.core.legacy_xml import typed_fields
+
 # json.dumps with any non-default option builds a new encoder per call; events are encoded
 # once per message, so one encoder is kept.
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
@@ -54,11 +56,26 @@ class StanzaErrorInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class MucInvite:
+    """A mediated group chat invitation (XEP-0045 7.8.2): the room's message carries it.
+
+    ``sender`` is the JID of whoever invites; ``password`` is the room's, when it has one.
+    """
+
+    sender: str
+    reason: str = ""
+    password: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class XmppMessage:
     """One ``<message/>`` the gateway sends to an XMPP user (legacy -> XMPP).
 
     Queued durably before it is sent; ``id`` is fixed when queued so that a resend after a
     reconnect carries the same id and origin-id (XEP-0359) and clients can de-duplicate.
+    ``subject=""`` sends an empty ``<subject/>`` (a room without a topic); ``None`` sends
+    none. ``stanza_id`` is the archive's id for a ``<stanza-id by=stanza_id_by/>`` when it
+    differs from ``id``.
     """
 
     to: str
@@ -74,13 +91,16 @@ class XmppMessage:
     stanza_id_by: str | None = None
     nick: str | None = None
     error: StanzaErrorInfo | None = None
-    extra_xml: tuple[str, ...] = ()
+    stanza_id: str | None = None
+    invite: MucInvite | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain JSON values, for a caller that encodes many messages at once."""
         raw = _shallow(self)
         if self.error is not None:
             raw["error"] = _shallow(self.error)
+        if self.invite is not None:
+            raw["invite"] = _shallow(self.invite)
         return raw
 
     def to_json(self) -> str:
@@ -90,11 +110,14 @@ class XmppMessage:
     def from_json(cls, text: str) -> XmppMessage:
         raw: dict[str, Any] = json.loads(text)
         err = raw.pop("error", None)
-        extra = tuple(raw.pop("extra_xml", ()) or ())
+        invite = raw.pop("invite", None)
+        if "extra_xml" in raw:  # queued by a version that carried raw XML
+            raw.update(typed_fields(raw.pop("extra_xml") or ()))
+            invite = raw.pop("invite", invite)
         return cls(
             **raw,
             error=StanzaErrorInfo(**err) if err else None,
-            extra_xml=extra,
+            invite=MucInvite(**invite) if invite else None,
         )
 
 
@@ -117,7 +140,7 @@ class OutgoingMessage:
     receipt_requested: bool = False
     extra_recipients: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain JSON values, for a caller that encodes many messages at once."""
         raw = _shallow(self)
         raw["attachments"] = [_shallow(a) for a in self.attachments]

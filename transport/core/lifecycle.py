@@ -31,7 +31,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from transport.core.backend import Backend
 from transport.core.events import Registration
@@ -72,7 +72,7 @@ class UserLifecycle:
     def __init__(
         self,
         component: str,
-        backend: Backend,
+        backend: Backend[Any],
         online_store: OnlineUsersStore,
         may_use: Callable[[str], Awaitable[bool]],
     ) -> None:

@@ -39,7 +39,7 @@ class OutboxDispatcher:
     def __init__(
         self,
         component: str,
-        backend: Backend,
+        backend: Backend[Any],
         store: Any,
         on_error: ErrorReporter,
         on_receipt: ReceiptReporter,

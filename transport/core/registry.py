@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 from transport.core.backend import Backend
 
@@ -18,7 +19,7 @@ GROUP = "transport.backends"
 log = logging.getLogger(__name__)
 
 
-class LoadedBackends(dict[str, type[Backend]]):
+class LoadedBackends(dict[str, type[Backend[Any]]]):
     """Backend classes by entry-point name, plus ``failures``: name -> one-line error."""
 
     def __init__(self) -> None:
@@ -26,7 +27,7 @@ class LoadedBackends(dict[str, type[Backend]]):
         self.failures: dict[str, str] = {}
 
 
-def _load_one(entry: EntryPoint) -> type[Backend]:
+def _load_one(entry: EntryPoint) -> type[Backend[Any]]:
     """Import one entry point; raises with a readable message when it is not a backend."""
     loaded = entry.load()
     if not (isinstance(loaded, type) and issubclass(loaded, Backend)):
@@ -53,16 +54,16 @@ def load_backends() -> LazyBackends:
     return LazyBackends(entries, clashes)
 
 
-class LazyBackends(Mapping[str, type[Backend]]):
+class LazyBackends(Mapping[str, type[Backend[Any]]]):
     """Backend classes by entry-point name, imported on first access; ``failures`` maps
     the names that could not be loaded to a one-line error."""
 
     def __init__(self, entries: Mapping[str, EntryPoint], clashes: Mapping[str, str]) -> None:
         self._entries = dict(entries)
-        self._loaded: dict[str, type[Backend]] = {}
+        self._loaded: dict[str, type[Backend[Any]]] = {}
         self.failures: dict[str, str] = dict(clashes)
 
-    def __getitem__(self, name: str) -> type[Backend]:
+    def __getitem__(self, name: str) -> type[Backend[Any]]:
         loaded = self._loaded.get(name)
         if loaded is not None:
             return loaded

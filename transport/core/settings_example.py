@@ -78,7 +78,7 @@ class ExampleWriter:
         declared = keys(table)
         for key in declared:
             if not _is_table(key):
-                self.key(key.name, _shown(key), key.spec.doc)
+                self.key(key.name, _shown(key), _documented(key))
         for key in declared:
             if _is_table(key):
                 self.subtable(key, f"{path}.{key.name}")
@@ -105,6 +105,14 @@ class ExampleWriter:
 def _is_table(key: Key) -> bool:
     hint = optional_inner(key.type)
     return is_settings_table(hint) or map_value_type(hint) is not None
+
+
+def _documented(key: Key) -> str:
+    """The key's doc, and the variable that overrides it if it declares one."""
+    if key.spec.env is None:
+        return key.spec.doc
+    return f"{inspect.cleandoc(key.spec.doc)}\nA non-empty {key.spec.env} in the environment " \
+        "overrides it."
 
 
 def _shown(key: Key) -> object:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import re
 import types
 from collections.abc import Callable, Mapping
 from typing import (
@@ -45,6 +46,7 @@ Derive = Callable[[Mapping[str, object]], object]
 _SPEC: Final = "transport.setting"
 _TABLE: Final = "__settings_table__"
 _MAX_SHOWN: Final = 60
+_ENV_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class SettingsError(ValueError):
@@ -70,6 +72,7 @@ class SettingSpec:
     derive: Derive | None = None
     secret: bool = False
     example: object = None
+    env: str | None = None
 
 
 @overload
@@ -77,7 +80,7 @@ def setting(
     *, default: T, doc: str, expected: str | None = None, plural: str | None = None,
     low: float | None = None, high: float | None = None, allow_zero: bool = False,
     check: Check | None = None, derive: Derive | None = None, secret: bool = False,
-    example: object = None,
+    example: object = None, env: str | None = None,
 ) -> T: ...
 
 
@@ -94,6 +97,7 @@ def setting(  # a required key: like dataclasses.field(), its type is the annota
     *, doc: str, expected: str | None = None, plural: str | None = None,
     low: float | None = None, high: float | None = None, allow_zero: bool = False,
     check: Check | None = None, secret: bool = False, example: object = None,
+    env: str | None = None,
 ) -> Any: ...
 
 
@@ -103,6 +107,7 @@ def setting(
     expected: str | None = None, plural: str | None = None, low: float | None = None,
     high: float | None = None, allow_zero: bool = False, check: Check | None = None,
     derive: Derive | None = None, secret: bool = False, example: object = None,
+    env: str | None = None,
 ) -> Any:
     """Declare one key of a settings table.
 
@@ -111,12 +116,18 @@ def setting(
     ``expected`` describes an acceptable value (of one item, for lists) and ``plural`` the
     list as a whole; ``low``/``high`` bound numbers; floats must be greater than 0 unless
     ``allow_zero``. ``check`` normalises a value after its type was checked, ``derive``
-    computes the default from the table's other keys. A ``secret`` is never quoted in a message or a
-    repr. ``example`` is what the example config shows instead of the default (required for
-    a required key; the host name of a table of sub-tables).
+    computes the default from the table's other keys. A ``secret`` is never quoted in a
+    message, a repr or a log. ``env`` names the environment variable that, when set and not
+    empty, replaces a secret string key's value (so the config file can be committed
+    without it; a required key is then satisfied by the variable alone). ``example`` is
+    what the example config shows instead of the default (required for a required key; the
+    host name of a table of sub-tables).
     """
+    if env is not None and not (secret and _ENV_NAME.fullmatch(env)):
+        raise TypeError(f"setting(env={env!r}): a variable name (letters, digits, _), "
+                        "for a secret=True key")
     spec = SettingSpec(doc, expected, plural, low, high, allow_zero, check, derive, secret,
-                       example)
+                       example, env)
     metadata = {_SPEC: spec}
     if default_factory is not None:
         return dataclasses.field(default_factory=default_factory, metadata=metadata,

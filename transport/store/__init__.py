@@ -14,10 +14,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
+from transport.store.backend_storage import PrefixedStorage
 from transport.store.database import Database, DatabaseClosed, primary_code, unusable
 from transport.store.files import DatabaseUnusable
 from transport.store.idmaps import IdMapping, IdMapRepo
-from transport.store.migrations import SchemaTooNew, check_version, migrate
+from transport.store.migrations import MigrationRefused, SchemaTooNew, check_version, migrate
 from transport.store.online import OnlineUsersRepo
 from transport.store.queues import (
     LegacyOutboxRepo,
@@ -39,9 +40,11 @@ __all__ = [
     "IdMapping",
     "LegacyKeyTaken",
     "LegacyOutboxRepo",
+    "MigrationRefused",
     "OnlineUsersRepo",
     "OutboxRow",
     "OutboxState",
+    "PrefixedStorage",
     "QueuedMessage",
     "SchemaTooNew",
     "Store",
@@ -74,6 +77,7 @@ class Store:
         self.outbox = LegacyOutboxRepo(db)
         self.id_maps = IdMapRepo(db)
         self.user_settings = UserSettingsRepo(db)
+        self._backend_storages: dict[str, PrefixedStorage] = {}
         self.online_users = OnlineUsersRepo(db)
 
     @classmethod
@@ -113,8 +117,19 @@ class Store:
         log.info("store %s open (%s)", path, ", ".join(namespaces))
         return cls(db)
 
+    def backend_storage(self, namespace: str) -> PrefixedStorage:
+        """The ``BackendStorage`` of the backend whose migrations run under ``namespace``."""
+        if namespace == CORE_NAMESPACE:
+            raise ValueError(f"namespace {CORE_NAMESPACE!r} is reserved for the core")
+        storage = self._backend_storages.get(namespace)
+        if storage is None:
+            storage = self._backend_storages[namespace] = PrefixedStorage(self.db, namespace)
+        return storage
+
     async def close(self) -> None:
         """Commit what is queued and close the file."""
+        for storage in self._backend_storages.values():
+            storage.close()
         await self.db.close()
 
 

@@ -29,7 +29,7 @@ import functools
 import logging
 import sqlite3
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -50,7 +50,7 @@ from transport.store.files import DatabaseUnusable, prepare_database_file
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Params = Sequence[Any]
+Params = Sequence[Any] | Mapping[str, Any]
 
 SYNCHRONOUS_MODES: Final = ("full", "normal")
 DEFAULT_BATCH_LIMIT: Final = 500

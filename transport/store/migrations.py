@@ -4,6 +4,10 @@ The core and each backend own a namespace ("core", "sms", "irc"...) and a list o
 scripts; script ``n`` (1-based) brings the namespace to version ``n``. A file written by a
 newer release (a version beyond the scripts we know) is refused untouched rather than
 guessed at, so a downgrade can never corrupt data.
+
+A backend's scripts may create, alter, read and drop only objects named ``<namespace>_...``
+(so no backend can ever collide with the core's tables or another backend's); a script
+that touches anything else is rolled back and refused with ``MigrationRefused``.
 """
 
 from __future__ import annotations
@@ -14,8 +18,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+from transport.core.errors import StartupError
+from transport.store.backend_storage import table_prefix
 from transport.store.database import Database
 from transport.store.files import DatabaseUnusable
+from transport.store.guard import PrefixGuard
+from transport.store.schema import CORE_NAMESPACE
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +39,24 @@ _GET_VERSION: Final = "SELECT version FROM schema_versions WHERE namespace = ?"
 _SET_VERSION: Final = """
 INSERT INTO schema_versions (namespace, version) VALUES (?, ?)
 ON CONFLICT (namespace) DO UPDATE SET version = excluded.version"""
+
+
+_OBJECTS: Final = "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+
+
+class MigrationRefused(StartupError):
+    """A backend's migration touches a table (index, trigger, view) outside its prefix."""
+
+    def __init__(self, namespace: str, version: int, name: str) -> None:
+        super().__init__(
+            namespace,
+            f"migration {version} of backend {namespace!r} touches {name!r}; a backend may "
+            f"only create, alter or use tables, indexes, triggers and views named "
+            f"'{namespace}_...'",
+        )
+        self.namespace = namespace
+        self.version = version
+        self.name = name
 
 
 class SchemaTooNew(DatabaseUnusable):
@@ -99,9 +125,32 @@ class _Step:
             raise SchemaTooNew(self.namespace, found, self.known)
         if found >= self.version:
             return  # another process applied it meanwhile
-        for statement in split_statements(self.script):
-            conn.execute(statement)
+        if self.namespace == CORE_NAMESPACE:
+            for statement in split_statements(self.script):
+                conn.execute(statement)
+        else:
+            self._apply_guarded(conn)
         conn.execute(_SET_VERSION, (self.namespace, self.version))
+
+    def _apply_guarded(self, conn: sqlite3.Connection) -> None:
+        """The script under the backend's prefix; a refusal rolls the step back."""
+        prefix = table_prefix(self.namespace)
+        before = {str(row[0]) for row in conn.execute(_OBJECTS)}
+        guard = PrefixGuard(prefix)
+        conn.set_authorizer(guard)
+        try:
+            for statement in split_statements(self.script):
+                conn.execute(statement)
+        except sqlite3.DatabaseError:
+            if guard.refused is None:
+                raise
+            raise MigrationRefused(self.namespace, self.version, guard.refused) from None
+        finally:
+            conn.set_authorizer(None)
+        # A RENAME reports only the old name to the authorizer: check what now exists.
+        for name in sorted({str(row[0]) for row in conn.execute(_OBJECTS)} - before):
+            if not guard.allows(name):
+                raise MigrationRefused(self.namespace, self.version, name)
 
 
 def split_statements(script: str) -> list[str]:

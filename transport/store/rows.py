@@ -15,6 +15,8 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
+from transport.core.storage import Transaction
+
 # The most rows one pruning statement deletes: a chunk of 250 finished outbox rows takes
 # about 4 ms of the writer (measured, commit included), so the gateway's own writes never
 # wait long behind a large backlog being pruned (see ``retention``).
@@ -59,7 +61,9 @@ _CHUNKS: Final = (64, 16, 4, 1)
 _statements: dict[tuple[str, int, int], str] = {}
 
 
-def insert_values(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]]) -> None:
+def insert_values(
+    conn: sqlite3.Connection | Transaction, head: str, rows: Sequence[Sequence[Any]]
+) -> None:
     """``head`` (``INSERT ... (a, b)``) over ``rows`` with bound values, 64 rows a step.
 
     For rows JSON cannot carry exactly (blobs, floats that must round-trip bit for bit).

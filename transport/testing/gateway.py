@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # the application (slixmpp, aiohttp) is imported when a gatew
 class ComponentSpec:
     """One component to run: backend name, domain, secret and the backend's own keys."""
 
-    backend: str | type[Backend]
+    backend: str | type[Backend[Any]]
     jid: str
     secret: str
     options: dict[str, Any] | None = None
@@ -60,7 +60,9 @@ def build_settings(
     )
 
 
-def _component(spec: ComponentSpec, installed: Mapping[str, type[Backend]]) -> ComponentSettings:
+def _component(
+    spec: ComponentSpec, installed: Mapping[str, type[Backend[Any]]]
+) -> ComponentSettings:
     backend = installed[spec.backend] if isinstance(spec.backend, str) else spec.backend
     return ComponentSettings(
         name=backend.name, jid=spec.jid, secret=spec.secret, backend=backend,

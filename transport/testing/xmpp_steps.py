@@ -9,6 +9,7 @@ from slixmpp.plugins.xep_0077.stanza import Register
 from slixmpp.xmlstream import register_stanza_plugin
 
 from transport.testing.xmpp_client import TestClient
+from transport.xmpp.namespaces import REGISTER
 
 register_stanza_plugin(Iq, Register)
 
@@ -24,7 +25,7 @@ async def register(client: TestClient, gateway: str, **fields: str) -> Iq:
 async def register_with_form(client: TestClient, gateway: str, **values: str) -> Iq:
     """XEP-0077 registration through the XEP-0004 form, as modern clients do."""
     form = client.plugin["xep_0004"].make_form(ftype="submit")
-    form.add_field(var="FORM_TYPE", ftype="hidden", value="jabber:iq:register")
+    form.add_field(var="FORM_TYPE", ftype="hidden", value=REGISTER)
     for var, value in values.items():
         form.add_field(var=var, value=value)
     iq = client.make_iq_set(ito=gateway)
@@ -33,7 +34,7 @@ async def register_with_form(client: TestClient, gateway: str, **values: str) ->
 
 
 async def registration_form(client: TestClient, gateway: str) -> Iq:
-    iq = client.make_iq_get(queryxmlns="jabber:iq:register", ito=gateway)
+    iq = client.make_iq_get(queryxmlns=REGISTER, ito=gateway)
     return await client.query(iq)
 
 

@@ -1,28 +1,97 @@
 """One component domain at work: its stream, its backend, its queues and handlers.
 
-``Gateway`` is what a backend sees as its ``BackendContext``; the stanza handlers live in
-sibling modules and reach the backend and the store only through it.
+The backend sees the ``Gateway`` through a ``BackendView``, its ``BackendContext``: the
+gateway's ``store`` is the whole store (the core's handlers need its repositories) while a
+backend's is its prefixed ``BackendStorage``. The stanza handlers live in sibling modules
+and reach the backend and the store only through the gateway.
+
+``XmppBackendContext`` adds the running component, for the in-tree backends that still
+serve XMPP features the core does not model themselves (IRC's rooms); it is not part of
+the public backend API.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn, Protocol, cast
 
-from transport.core.backend import Backend
+from transport.core.backend import Backend, BackendContext, BackendStorage
 from transport.core.errors import RegistrationRefused
 from transport.core.events import OutgoingMessage, Registration, StanzaErrorInfo, XmppMessage
 from transport.core.lifecycle import UserLifecycle
+from transport.core.metrics import MetricsRegistry
 from transport.core.outbox import OutboxDispatcher
 from transport.core.policy import AccessPolicy
 from transport.core.reports import DeliveryReports
+from transport.core.rooms import RoomEvents
 from transport.observe.metrics import TO_LEGACY, TO_XMPP, GatewayMetrics
-from transport.store import LegacyKeyTaken
+from transport.store import LegacyKeyTaken, Store
 from transport.xmpp.component import GatewayComponent
 from transport.xmpp.delivery import DeliveryPump
+from transport.xmpp.muc.service import MucService
 
 log = logging.getLogger(__name__)
+
+
+class XmppBackendContext(BackendContext, Protocol):
+    """A ``BackendContext`` with the component stream, for backends inside this package."""
+
+    @property
+    def component(self) -> GatewayComponent:
+        """The running slixmpp component (to register handlers of one's own)."""
+        ...
+
+
+class _NoRooms:
+    """``ctx.rooms`` of a backend without ``Backend.rooms``: using it is a mistake."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> NoReturn:
+        raise RuntimeError(f"{self._name} has no rooms (Backend.rooms is None)")
+
+
+class BackendView:
+    """What ``Gateway`` shows its backend (implements ``XmppBackendContext``).
+
+    The calls are the gateway's own bound methods, not wrappers: ``deliver`` is on the
+    relay's hot path and pays no extra call for the indirection.
+    """
+
+    def __init__(self, gateway: Gateway, storage: BackendStorage) -> None:
+        self._gateway = gateway
+        self._storage = storage
+        self.component_jid = gateway.component_jid
+        self.log: logging.Logger = gateway.log
+        self.deliver = gateway.deliver
+        self.deliver_many = gateway.deliver_many
+        self.confirm_delivery = gateway.confirm_delivery
+        self.report_failure = gateway.report_failure
+        self.registered_user = gateway.registered_user
+        self.user_by_legacy_key = gateway.user_by_legacy_key
+        self.online_users = gateway.online_users
+        self.may_use = gateway.may_use
+        self.is_admin = gateway.is_admin
+        # An attribute, not a property: IRC reads it for every relayed channel line.
+        self.rooms: RoomEvents = cast(RoomEvents, _NoRooms(gateway.log.name))
+
+    @property
+    def component(self) -> GatewayComponent:
+        return self._gateway.xmpp
+
+    @property
+    def store(self) -> BackendStorage:
+        return self._storage
+
+    @property
+    def metrics(self) -> MetricsRegistry:
+        return self._gateway.metrics
+
+    async def bind_registration(self, user: str, registration: Registration) -> bool:
+        """Without the gateway's ``greet`` switch: a backend's binding always greets."""
+        return await self._gateway.bind_registration(user, registration)
 
 
 class Gateway:
@@ -31,9 +100,9 @@ class Gateway:
     def __init__(
         self,
         xmpp: GatewayComponent,
-        backend_cls: type[Backend],
+        backend_cls: type[Backend[Any]],
         backend_settings: Any,
-        store: Any,
+        store: Store,
         policy: AccessPolicy,
         metrics: GatewayMetrics | None = None,
     ) -> None:
@@ -44,7 +113,9 @@ class Gateway:
         self.policy = policy
         self._metrics = metrics if metrics is not None else GatewayMetrics()
         latency = self._metrics.delivery_seconds
-        self.backend = backend_cls(self, backend_settings)
+        view = BackendView(self, store.backend_storage(backend_cls.name))
+        context: XmppBackendContext = view
+        self.backend = backend_cls(context, backend_settings)
         self.pump = DeliveryPump(xmpp, store,
                                  observe=latency.labels(backend_cls.name, TO_XMPP).observe)
         self.reports = DeliveryReports(self.component_jid, store, self.deliver, self.contact_jid)
@@ -55,20 +126,31 @@ class Gateway:
         self.received = 0
         self.lifecycle = UserLifecycle(self.component_jid, self.backend, store.online_users,
                                        self.may_use)
+        self.muc: MucService | None = None
+        if self.backend.rooms is not None:
+            self.muc = MucService(xmpp, self.component_jid, self.backend.rooms,
+                                  self.deliver_many, self.may_use)
+            view.rooms = self.muc.events
 
-    # -- BackendContext -------------------------------------------------------------------
+    # -- what BackendView passes on ------------------------------------------------------
 
     @property
     def component(self) -> GatewayComponent:
         return self.xmpp
 
     @property
-    def store(self) -> Any:
+    def store(self) -> Store:
         return self._store
 
     @property
     def metrics(self) -> GatewayMetrics:
         return self._metrics
+
+    @property
+    def rooms(self) -> RoomEvents:
+        if self.muc is None:
+            raise RuntimeError(f"{self.backend.name} has no rooms (Backend.rooms is None)")
+        return self.muc.events
 
     async def deliver(self, message: XmppMessage, dedupe_key: str | None = None) -> bool:
         queued: bool = await self._store.xmpp_queue.enqueue(
@@ -107,6 +189,9 @@ class Gateway:
     async def user_by_legacy_key(self, legacy_key: str) -> str | None:
         record = await self._store.users.by_legacy_key(self.component_jid, legacy_key)
         return None if record is None else str(record.jid)
+
+    async def online_users(self) -> list[str]:
+        return await self._store.online_users.list(self.component_jid)
 
     def is_admin(self, user: str) -> bool:
         return self.policy.is_admin(user)

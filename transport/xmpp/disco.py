@@ -23,23 +23,31 @@ from transport.xmpp.adhoc import CommandSet
 from transport.xmpp.backend_context import Gateway
 from transport.xmpp.forms import make_form
 from transport.xmpp.matchers import IqChild
+from transport.xmpp.namespaces import (
+    COMMANDS,
+    DATA_FORMS,
+    DISCO_INFO,
+    DISCO_ITEMS,
+    GATEWAY,
+    PING,
+    REGISTER,
+    RSM,
+    SID,
+    VERSION,
+)
 from transport.xmpp.stanzas import bare, xmpp_error
 
 log = logging.getLogger(__name__)
 
-COMMANDS_NS = "http://jabber.org/protocol/commands"
-DISCO_INFO_NS = "http://jabber.org/protocol/disco#info"
-DISCO_ITEMS_NS = "http://jabber.org/protocol/disco#items"
-RSM_NS = "http://jabber.org/protocol/rsm"
 BASE_FEATURES = (
-    "http://jabber.org/protocol/disco#info",
-    "http://jabber.org/protocol/disco#items",
-    COMMANDS_NS,
-    "jabber:iq:version",
-    "urn:xmpp:ping",
-    "jabber:iq:gateway",
+    DISCO_INFO,
+    DISCO_ITEMS,
+    COMMANDS,
+    VERSION,
+    PING,
+    GATEWAY,
     "jid\\20escaping",
-    "urn:xmpp:sid:0",
+    SID,
 )
 
 
@@ -53,7 +61,7 @@ class DiscoHandler:
         disco.set_node_handler("get_info", None, None, self._get_info)
         disco.set_node_handler("get_items", None, None, self._get_items)
         # slixmpp's disco handlers take a ``set`` too and leave it unanswered.
-        for namespace in (DISCO_INFO_NS, DISCO_ITEMS_NS):
+        for namespace in (DISCO_INFO, DISCO_ITEMS):
             gw.xmpp.register_handler(CoroutineCallback(
                 f"disco set {namespace}", IqChild(namespace, "query", "set"), self._on_set))
 
@@ -63,18 +71,21 @@ class DiscoHandler:
     def component_features(self) -> list[str]:
         features = list(BASE_FEATURES)
         if self.gw.backend.registration is not None:
-            features.append("jabber:iq:register")
+            features.append(REGISTER)
         features.extend(f for f in self.gw.backend.features if f not in features)
         return features
 
     async def _get_info(self, jid: Any, node: str | None, ifrom: Any, _data: Any) -> DiscoInfo:
         info = DiscoInfo()
-        if jid.user and node and (node == COMMANDS_NS or node in self.commands.commands):
+        if jid.user and node and (node == COMMANDS or node in self.commands.commands):
             return await self._command_info(info, node, bare(ifrom), jid.user)
         if jid.user:
             try:
                 described = await self.gw.backend.disco_info(
                     bare(ifrom), jid.user, jid.resource, node or None)
+                if described is None and self.gw.muc is not None and not node:
+                    described = await self.gw.muc.room_disco(bare(ifrom), jid.user,
+                                                             jid.resource)
                 if described is None:
                     if node:
                         raise XMPPError("item-not-found")
@@ -84,7 +95,7 @@ class DiscoHandler:
                 raise xmpp_error(exc) from exc
             if await self.commands.visible(bare(ifrom), jid.user):
                 described = dataclasses.replace(
-                    described, features=(*described.features, COMMANDS_NS))
+                    described, features=(*described.features, COMMANDS))
             return self._render_info(info, described)
         if node:
             return await self._command_info(info, node, bare(ifrom), "")
@@ -97,22 +108,22 @@ class DiscoHandler:
     async def _command_info(
         self, info: DiscoInfo, node: str, requester: str, target: str
     ) -> DiscoInfo:
-        if node == COMMANDS_NS:
+        if node == COMMANDS:
             info.add_identity("automation", "command-list", "Ad-hoc commands")
-            info.add_feature("http://jabber.org/protocol/disco#info")
+            info.add_feature(DISCO_INFO)
             return info
         command = self.commands.find(node, target)
         if command is None or command not in await self.commands.visible(requester, target):
             raise XMPPError("item-not-found")
         info.add_identity("automation", "command-node", command.name)
-        info.add_feature(COMMANDS_NS)
-        info.add_feature("jabber:x:data")
+        info.add_feature(COMMANDS)
+        info.add_feature(DATA_FORMS)
         return info
 
     def _render_info(self, info: DiscoInfo, described: ContactInfo) -> DiscoInfo:
         for ident in described.identities:
             info.add_identity(ident.category, ident.type, described.name or ident.name)
-        features = ["http://jabber.org/protocol/disco#info", "urn:xmpp:ping"]
+        features = [DISCO_INFO, PING]
         features += [f for f in described.features if f not in features]
         for feature in features:
             info.add_feature(feature)
@@ -144,7 +155,7 @@ class DiscoHandler:
 
     async def _get_items(self, jid: Any, node: str | None, ifrom: Any, iq: Any) -> DiscoItems:
         items = DiscoItems()
-        if jid.user and node == COMMANDS_NS:
+        if jid.user and node == COMMANDS:
             for command in await self.commands.visible(bare(ifrom), jid.user):
                 items.add_item(JID(jid.bare), command.node, command.name)
             return items
@@ -157,7 +168,7 @@ class DiscoHandler:
             if page is not None:
                 self._render_page(items, page)
             return items
-        if node == COMMANDS_NS:
+        if node == COMMANDS:
             for command in await self.commands.visible(bare(ifrom)):
                 items.add_item(JID(self.gw.component_jid), command.node, command.name)
         elif node:
@@ -167,10 +178,10 @@ class DiscoHandler:
 
 def _page_request(iq: Any) -> PageRequest:
     """The XEP-0059 request of a disco#items query, if any."""
-    if iq is None or iq.xml.find(f".//{{{RSM_NS}}}set") is None:
+    if iq is None or iq.xml.find(f".//{{{RSM}}}set") is None:
         return PageRequest()
     rsm = iq["disco_items"]["rsm"]
-    before = rsm.xml.find(f"{{{RSM_NS}}}before")
+    before = rsm.xml.find(f"{{{RSM}}}before")
     return PageRequest(
         max=_count(rsm["max"], "max"),
         after=rsm["after"] or None,

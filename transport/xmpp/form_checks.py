@@ -16,8 +16,8 @@ from slixmpp.exceptions import XMPPError
 from slixmpp.jid import InvalidJID
 
 from transport.core.backend import FormField
+from transport.xmpp.namespaces import DATA_FORMS as DATA_NS
 
-DATA_NS = "jabber:x:data"
 MULTI_TYPES = frozenset({"list-multi", "jid-multi", "text-multi"})
 BOOLEANS = frozenset({"0", "1", "true", "false"})
 # What a value of each type is: clients may echo a close relative (text-single for a

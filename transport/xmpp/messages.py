@@ -17,15 +17,17 @@ from transport.core.policy import registration_required
 from transport.xmpp.address_guard import error_reply
 from transport.xmpp.backend_context import Gateway
 from transport.xmpp.matchers import StanzaName
+from transport.xmpp.namespaces import ADDRESS as ADDRESS_NS
+from transport.xmpp.namespaces import OOB
+from transport.xmpp.namespaces import RECEIPTS as RECEIPTS_NS
+from transport.xmpp.namespaces import SID as SID_NS
 from transport.xmpp.stanzas import bare
 
 log = logging.getLogger(__name__)
+_OOB_URL = f"{{{OOB}}}x/{{{OOB}}}url"
 
-ADDRESS_NS = "http://jabber.org/protocol/address"
-SID_NS = "urn:xmpp:sid:0"
 _OUTGOING_TYPES: dict[str, MessageType] = {
     "chat": "chat", "groupchat": "groupchat", "normal": "normal"}
-RECEIPTS_NS = "urn:xmpp:receipts"
 
 
 
@@ -81,7 +83,7 @@ class MessageHandler:
             self._bounce(msg, StanzaErrorInfo(exc.condition, exc.text, exc.etype, exc.legacy_code))
             return
         body = xml.findtext(f"{{{msg.namespace}}}body") or ""
-        oob_url = xml.findtext("{jabber:x:oob}x/{jabber:x:oob}url") or ""
+        oob_url = xml.findtext(_OOB_URL) or ""
         if not body and not oob_url:
             return  # chat states, markers and receipts carry nothing to send
         attachments: tuple[Attachment, ...] = ()

@@ -12,9 +12,10 @@ import logging
 from typing import Any
 
 from transport.core.errors import GatewayError
+from transport.core.events import StanzaErrorInfo
 from transport.core.policy import registration_required
 from transport.xmpp.backend_context import Gateway
-from transport.xmpp.stanzas import bare
+from transport.xmpp.stanzas import bare, set_error
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,7 @@ class PresenceHandler:
                 raise registration_required()
         except GatewayError as exc:
             err = self.gw.xmpp.make_presence(pto=pres["from"], pfrom=pres["to"], ptype="error")
-            err["error"]["condition"] = exc.condition
-            err["error"]["type"] = exc.etype
-            err["error"]["text"] = exc.text
+            set_error(err, StanzaErrorInfo(exc.condition, exc.text, exc.etype, exc.legacy_code))
             err.send()
             return None
         return contact

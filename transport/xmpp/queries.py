@@ -18,9 +18,9 @@ from transport.core.backend import SoftwareVersion
 from transport.core.errors import GatewayError
 from transport.xmpp.backend_context import Gateway
 from transport.xmpp.matchers import IqChild
+from transport.xmpp.namespaces import PING
+from transport.xmpp.namespaces import VERSION as VERSION_NS
 from transport.xmpp.stanzas import bare, xmpp_error
-
-VERSION_NS = "jabber:iq:version"
 
 
 class ContactQueries:
@@ -32,9 +32,9 @@ class ContactQueries:
         xmpp.remove_handler("Ping")
         xmpp.remove_handler("Software Version")
         xmpp.register_handler(CoroutineCallback(
-            "contact ping", IqChild("urn:xmpp:ping", "ping", "get"), self._on_ping))
+            "contact ping", IqChild(PING, "ping", "get"), self._on_ping))
         xmpp.register_handler(CoroutineCallback(
-            "contact version", IqChild("jabber:iq:version", "query", "get"), self._on_version))
+            "contact version", IqChild(VERSION_NS, "query", "get"), self._on_version))
 
     async def _asks_backend(self, iq: Any) -> bool:
         return bool(iq["to"].user) and await self.gw.may_use(bare(iq["from"]))

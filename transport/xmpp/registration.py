@@ -26,13 +26,14 @@ from transport.core.events import XmppMessage
 from transport.xmpp.backend_context import Gateway
 from transport.xmpp.forms import form_values, make_form, missing_required
 from transport.xmpp.matchers import IqChild
+from transport.xmpp.namespaces import DATA_FORMS
+from transport.xmpp.namespaces import GATEWAY as GATEWAY_NS
+from transport.xmpp.namespaces import REGISTER as REGISTER_NS
 from transport.xmpp.presence import PresenceHandler
 from transport.xmpp.stanzas import bare, xmpp_error
 
 log = logging.getLogger(__name__)
 
-REGISTER_NS = "jabber:iq:register"
-GATEWAY_NS = "jabber:iq:gateway"
 
 
 class GatewayQuery(ElementBase):
@@ -58,11 +59,11 @@ class RegistrationHandler:
         self.presence = presence
         xmpp = gw.xmpp
         xmpp.register_handler(
-            CoroutineCallback("transport register", IqChild("jabber:iq:register", "query"),
+            CoroutineCallback("transport register", IqChild(REGISTER_NS, "query"),
                               self._on_register)
         )
         xmpp.register_handler(
-            CoroutineCallback("transport gateway", IqChild("jabber:iq:gateway", "query"),
+            CoroutineCallback("transport gateway", IqChild(GATEWAY_NS, "query"),
                               self._on_gateway)
         )
 
@@ -112,7 +113,7 @@ class RegistrationHandler:
 
     async def _register(self, iq: Any, user: str) -> None:
         query = iq["register"]
-        if query.xml.find("{jabber:x:data}x") is not None:
+        if query.xml.find(f"{{{DATA_FORMS}}}x") is not None:
             values = {k: field_text(v) for k, v in form_values(query["form"]).items()}
         else:
             values = {f: query[f] for f in query["fields"]}

@@ -9,6 +9,7 @@ from typing import Any
 from transport.core.backend import Backend
 from transport.core.policy import AccessPolicy
 from transport.observe.metrics import GatewayMetrics
+from transport.store import Store
 from transport.xmpp.adhoc import CommandSet
 from transport.xmpp.admin_commands import AdminCommands
 from transport.xmpp.backend_context import Gateway
@@ -31,9 +32,9 @@ class ComponentRuntime:
     def __init__(
         self,
         xmpp: GatewayComponent,
-        backend_cls: type[Backend],
+        backend_cls: type[Backend[Any]],
         backend_settings: Any,
-        store: Any,
+        store: Store,
         policy: AccessPolicy,
         metrics: GatewayMetrics | None = None,
     ) -> None:
@@ -100,6 +101,8 @@ class ComponentRuntime:
         await self.gateway.lifecycle.stop()
         await self.gateway.outbox.stop()
         await self.gateway.backend.stop()
+        if self.gateway.muc is not None:
+            await self.gateway.muc.shutdown()
         if self.xmpp.online.is_set():
             await self.gateway.pump.drain(flush_timeout)
             await self.presence.announce_all(available=False)

@@ -1,21 +1,17 @@
-"""Turning neutral events into slixmpp stanzas, and stanza errors into replies."""
+"""Working with slixmpp stanza objects: errors read and replied, bodiless messages matched."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from slixmpp import Message
 from slixmpp.exceptions import XMPPError
 from slixmpp.xmlstream.matcher.base import MatcherBase
 
 from transport.core.errors import GatewayError
-from transport.core.events import StanzaErrorInfo, XmppMessage
-
-LEGACY_ERROR_NS = "urn:xmpp-transport:legacy-error:0"
-STANZA_ERROR_NS = "urn:ietf:params:xml:ns:xmpp-stanzas"
-NICK_NS = "http://jabber.org/protocol/nick"  # XEP-0172: written directly, its plugin pulls in PEP
+from transport.core.events import StanzaErrorInfo
+from transport.xmpp.namespaces import STANZAS
+from transport.xmpp.render import render_error
 
 
 def error_condition(stanza: Any) -> str:
@@ -24,57 +20,32 @@ def error_condition(stanza: Any) -> str:
     if error is None:
         return ""
     for child in error:
-        if child.tag.startswith(f"{{{STANZA_ERROR_NS}}}") and not child.tag.endswith("}text"):
+        if child.tag.startswith(f"{{{STANZAS}}}") and not child.tag.endswith("}text"):
             return str(child.tag.split("}", 1)[1])
     return ""
 
 
-def build_message(xmpp: Any, event: XmppMessage) -> Message:
-    """Build the ``<message/>`` for a queued event, ``from`` always set explicitly."""
-    msg: Message = xmpp.make_message(mto=event.to, mfrom=event.sender, mtype=event.type)
-    if event.id:
-        msg["id"] = event.id
-        if event.type != "error":
-            msg["origin_id"]["id"] = event.id
-    if event.body is not None:
-        msg["body"] = event.body
-    if event.subject is not None:
-        msg["subject"] = event.subject
-    if event.oob_url:
-        msg["oob"]["url"] = event.oob_url
-    if event.receipt_for:
-        msg["receipt"] = event.receipt_for
-    if event.request_receipt:
-        msg["request_receipt"] = True
-    if event.delay is not None:
-        msg["delay"]["stamp"] = dt.datetime.fromtimestamp(event.delay, dt.UTC)
-        msg["delay"]["from"] = event.sender.partition("/")[0].rpartition("@")[2]
-    if event.stanza_id_by and event.id:
-        msg["stanza_id"]["id"] = event.id
-        msg["stanza_id"]["by"] = event.stanza_id_by
-    if event.nick:
-        ET.SubElement(msg.xml, f"{{{NICK_NS}}}nick").text = event.nick
-    if event.error is not None:
-        set_error(msg, event.error)
-    for fragment in event.extra_xml:
-        msg.append(ET.fromstring(fragment))
-    return msg
-
-
 def set_error(stanza: Any, error: StanzaErrorInfo) -> None:
-    """Fill a stanza's ``<error/>``; the legacy network's code travels in its own element."""
+    """Make ``stanza`` an error stanza carrying ``error`` (written by ``render_error``).
+
+    slixmpp's own Error knows only some RFC 6120 conditions (not policy-violation, say)
+    and silently keeps its default for the others.
+    """
     stanza["type"] = "error"
-    stanza["error"]["type"] = error.etype
-    # slixmpp's Error knows only some RFC 6120 conditions (not policy-violation, say) and
-    # silently keeps its default for the others, so the element is written here.
-    del stanza["error"]["condition"]
-    stanza["error"].xml.append(ET.Element(f"{{{STANZA_ERROR_NS}}}{error.condition}"))
-    text = error.text
-    if error.legacy_code:
-        text = f"{text} (error {error.legacy_code})"
-        code = ET.Element(f"{{{LEGACY_ERROR_NS}}}legacy-error", {"code": error.legacy_code})
-        stanza["error"].append(code)
-    stanza["error"]["text"] = text
+    del stanza["error"]  # slixmpp's cached view of an earlier one, with its element
+    namespace = stanza.namespace
+    for old in stanza.xml.findall(f"{{{namespace}}}error"):
+        stanza.xml.remove(old)
+    element = ET.fromstring(render_error(error, namespace))
+    stanza.xml.append(element)
+    stanza.init_plugin("error", existing_xml=element, reuse=False)  # reads see this one
+
+
+def reply_error(iq: Any, error: StanzaErrorInfo) -> None:
+    """Answer ``iq`` with a stanza error, its payload echoed back."""
+    reply = iq.reply(clear=False)
+    set_error(reply, error)
+    reply.send()
 
 
 def bare(jid: Any) -> str:

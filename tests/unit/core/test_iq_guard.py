@@ -20,7 +20,7 @@ from slixmpp.xmlstream.handler import CoroutineCallback
 from transport.xmpp.component import GatewayComponent
 from transport.xmpp.iq_guard import nested_deeper_than
 from transport.xmpp.matchers import IqChild
-from transport.xmpp.stanzas import STANZA_ERROR_NS
+from transport.xmpp.namespaces import STANZAS as STANZA_ERROR_NS
 
 TEST_NS = "urn:example:guard"
 USER = "alice@localhost/r"

@@ -42,3 +42,23 @@ async def test_bind_registration_tells_the_backend_what_changed(store):
     await gw.lifecycle.settled()
     assert backend.registered == [(first, None), (second, first)]
     await gw.lifecycle.stop()
+
+
+async def test_the_backend_reads_who_is_held_online_as_stored(store):
+    """What ``ctx.online_users`` returns is the lifecycle's stored memory, readable from
+    ``start()`` (before the lifecycle itself started), and it follows the hooks."""
+    await store.online_users.add(C, "bob@localhost")
+    await store.online_users.add("other.localhost", "carol@localhost")
+    xmpp = GatewayComponent(C, "secret", "127.0.0.1", 1)
+    gw = Gateway(xmpp, Recording, EchoSettings(require_registration=False), store,
+                 AccessPolicy.build((), ()))
+    ctx = gw.backend.ctx
+    assert await ctx.online_users() == ["bob@localhost"]
+    await gw.lifecycle.start()
+    gw.lifecycle.available(ALICE, "phone", C)
+    await gw.lifecycle.settled()
+    assert await ctx.online_users() == [ALICE, "bob@localhost"]
+    gw.lifecycle.unavailable(ALICE, "phone", C)
+    await gw.lifecycle.settled()
+    assert await ctx.online_users() == ["bob@localhost"]
+    await gw.lifecycle.stop()

@@ -36,7 +36,7 @@ def clock():
 
 @pytest.fixture
 async def archive(store, clock):
-    made = ChannelArchive(store, GW, clock=clock)
+    made = ChannelArchive(store.backend_storage("irc"), GW, clock=clock)
     await made.start()
     yield made
     await made.stop()
@@ -54,7 +54,7 @@ async def bodies(archive, user, **kwargs):
 
 
 def test_implements_the_protocol(store):
-    archive: ChannelHistory = ChannelArchive(store, GW)
+    archive: ChannelHistory = ChannelArchive(store.backend_storage("irc"), GW)
     assert archive is not None
 
 
@@ -70,7 +70,7 @@ async def test_record_returns_uid_at_once_and_reads_see_buffered_lines(archive):
 
 
 async def test_thousand_records_take_a_few_commits(store, clock):
-    archive = ChannelArchive(store, GW, clock=clock, flush_interval=0.02)
+    archive = ChannelArchive(store.backend_storage("irc"), GW, clock=clock, flush_interval=0.02)
     await archive.start()
     await archive.opened(ALICE, SRV, CHAN, T0)
     commits = store.db.commits
@@ -87,7 +87,9 @@ async def test_thousand_records_take_a_few_commits(store, clock):
 
 
 async def test_big_bursts_are_written_in_chunks_of_max_batch(store, clock):
-    archive = ChannelArchive(store, GW, clock=clock, flush_interval=0.01, max_batch=100)
+    archive = ChannelArchive(
+        store.backend_storage("irc"), GW, clock=clock, flush_interval=0.01, max_batch=100
+    )
     await archive.start()
     commits = store.db.commits
     await say(archive, *[str(i) for i in range(250)])
@@ -98,7 +100,7 @@ async def test_big_bursts_are_written_in_chunks_of_max_batch(store, clock):
 
 
 async def test_stop_flushes_everything(store, clock):
-    archive = ChannelArchive(store, GW, clock=clock, flush_interval=60)
+    archive = ChannelArchive(store.backend_storage("irc"), GW, clock=clock, flush_interval=60)
     await archive.start()
     await say(archive, *[str(i) for i in range(2500)])
     await archive.stop()
@@ -107,12 +109,12 @@ async def test_stop_flushes_everything(store, clock):
 
 
 async def test_lines_survive_a_restart_in_order(store, clock):
-    first = ChannelArchive(store, GW, clock=clock)
+    first = ChannelArchive(store.backend_storage("irc"), GW, clock=clock)
     await first.start()
     await first.opened(ALICE, SRV, CHAN, T0)
     await say(first, "a", "b", at=T0 + 10)
     await first.stop()
-    second = ChannelArchive(store, GW, clock=clock)
+    second = ChannelArchive(store.backend_storage("irc"), GW, clock=clock)
     await second.start()
     await second.opened(ALICE, SRV, CHAN, clock.now)  # a quiet channel: same window goes on
     # A line stamped before the last archived one still sorts after it.
@@ -169,11 +171,11 @@ async def test_rejoining_a_quiet_channel_reuses_the_window(archive, store):
 
 
 async def test_windows_left_open_by_a_crash_are_closed_at_start(store, clock):
-    first = ChannelArchive(store, GW, clock=clock)
+    first = ChannelArchive(store.backend_storage("irc"), GW, clock=clock)
     await first.start()
     await first.opened(ALICE, SRV, CHAN, T0)
     await first.stop()  # as after a crash: the window is still open
-    second = ChannelArchive(store, GW, clock=clock)
+    second = ChannelArchive(store.backend_storage("irc"), GW, clock=clock)
     await second.start()
     await say(second, "after the restart, alice never came back", at=clock.now + 1)
     assert await bodies(second, ALICE) == []
@@ -226,7 +228,7 @@ async def test_join_history_shows_only_visible_lines(archive):
 
 
 async def test_retention_prunes_old_lines_and_windows(store, clock):
-    archive = ChannelArchive(store, GW, retention_days=1, clock=clock)
+    archive = ChannelArchive(store.backend_storage("irc"), GW, retention_days=1, clock=clock)
     await archive.start()
     clock.now = T0
     await archive.opened(BOB, SRV, CHAN, T0 - 5 * 86400)
@@ -244,11 +246,13 @@ async def test_retention_prunes_old_lines_and_windows(store, clock):
 
 async def test_retention_runs_by_itself(store, clock):
     clock.now = T0
-    archive = ChannelArchive(store, GW, clock=clock)
+    archive = ChannelArchive(store.backend_storage("irc"), GW, clock=clock)
     await archive.start()
     await say(archive, "old", at=T0 - 3 * 86400)
     await archive.stop()
-    pruning = ChannelArchive(store, GW, retention_days=2, clock=clock, prune_interval=0.05)
+    pruning = ChannelArchive(
+        store.backend_storage("irc"), GW, retention_days=2, clock=clock, prune_interval=0.05
+    )
     await pruning.start()
     for _ in range(50):
         row = await store.db.fetchone("SELECT COUNT(*) FROM irc_archive")

@@ -21,7 +21,7 @@ T0 = 1_700_000_000.0
 @pytest.fixture
 async def archive(tmp_path):
     store = await Store.open(tmp_path / "gw.sqlite3", extra_migrations={"irc": MIGRATIONS})
-    made = ChannelArchive(store, GW, clock=lambda: T0 - 10)
+    made = ChannelArchive(store.backend_storage("irc"), GW, clock=lambda: T0 - 10)
     await made.start()
     await made.opened(ALICE, SRV, CHAN, T0)
     yield made

@@ -80,7 +80,7 @@ class Env:
 
 async def make_env(tmp_path: Path, defaults: CommandDefaults | None = None) -> Env:
     store = await Store.open(tmp_path / "gw.sqlite3", extra_migrations={"irc": MIGRATIONS})
-    prefs = PrefsStore(store, COMPONENT)
+    prefs = PrefsStore(store.backend_storage("irc"), COMPONENT)
     control = FakeControl()
     changes: list[tuple[str, Target]] = []
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from xml.etree import ElementTree as ET
+
 import pytest
 
 from transport.backends.irc.addressing import Address, Jids, NetworkInfo, canonical, parse
 from transport.backends.irc.config.settings import parse_settings
-from transport.backends.irc.history.line_log import LineLog, NullHistory, history_request
+from transport.backends.irc.history.line_log import LineLog, NullHistory
 from transport.backends.irc.protocol import ISupport
 from transport.backends.irc.session.channel_state import (
     AFFILIATION_MODES,
@@ -17,6 +19,7 @@ from transport.backends.irc.session.channel_state import (
 )
 from transport.backends.irc.text import PASSTHROUGH, clean, reencode
 from transport.core.errors import AddressError
+from transport.xmpp.muc.joins import history_request
 
 
 def test_localparts_are_parsed_like_biboumi() -> None:
@@ -110,8 +113,9 @@ def test_line_log_records_each_channel_line_once() -> None:
 
 
 def test_history_request_attributes() -> None:
-    request = history_request({"maxstanzas": "5", "maxchars": "bad", "since":
-                               "2024-01-02T03:04:05Z"})
+    muc = ET.fromstring('<x xmlns="http://jabber.org/protocol/muc"><history maxstanzas="5" '
+                        'maxchars="bad" since="2024-01-02T03:04:05Z"/></x>')
+    request = history_request(muc)
     assert request.maxstanzas == 5 and request.maxchars is None
     assert request.since == 1704164645.0
 

@@ -1,51 +1,26 @@
-"""MAM request parsing, result building, the handler's checks, and join-history messages."""
+"""The channel archive behind the MUC service: what users see of each line, join history."""
 
 from __future__ import annotations
 
-from xml.etree import ElementTree as ET
-
 import pytest
-from slixmpp import JID, Iq, Message
-from slixmpp.exceptions import XMPPError
 
-from transport.backends.irc.contracts import ArchivedLine, ArchivePage, HistoryRequest
+from transport.backends.irc.contracts import ArchivedLine, HistoryRequest
 from transport.backends.irc.history.archive import ChannelArchive
-from transport.backends.irc.history.mam import (
-    MAM_NS,
-    MamHandler,
-    history_messages,
-    line_to_body,
-    nick_from_with,
-    parse_query,
-    parse_time,
-    result_element,
-    sender_and_body,
-    stamp,
-    stanza_chars,
-)
+from transport.backends.irc.history.room_archive import ChannelHistoryArchive, line_to_body
 from transport.backends.irc.schema import MIGRATIONS
 from transport.store import Store
+from transport.xmpp.muc.mam import parse_time
+from transport.xmpp.muc.sequence import history_message, stamp, stanza_chars, within_chars
 
 ROOM = "#foo%irc.example.org@irc.localhost"
+KEY = "#foo%irc.example.org"
 SRV = "irc.example.org"
 T0 = 1_700_000_000.0
-RSM = "http://jabber.org/protocol/rsm"
+FULL = "alice@localhost/phone"
 
 
 def line(kind="message", body="hi", nick="carol", ts=T0, uid="ab" * 16):
     return ArchivedLine(uid, SRV, "#foo", nick, kind, body, ts)
-
-
-def query(xml: str) -> ET.Element:
-    return ET.fromstring(
-        f"<query xmlns='{MAM_NS}' xmlns:x='jabber:x:data' xmlns:r='{RSM}'>{xml}</query>"
-    )
-
-
-def form(**fields: str) -> str:
-    inner = "".join(f"<x:field var='{k}'><x:value>{v}</x:value></x:field>"
-                    for k, v in {"FORM_TYPE": MAM_NS, **fields}.items())
-    return f"<x:x type='submit'>{inner}</x:x>"
 
 
 def test_line_to_body():
@@ -55,176 +30,10 @@ def test_line_to_body():
     assert line_to_body(line(body="bad\x00\x03chars\x1b here\ud800")) == "badchars here"
 
 
-def test_sender_is_the_occupant_or_the_room():
-    assert sender_and_body(line(nick="[away]"), ROOM) == (f"{ROOM}/[away]", "hi")
-    # A nick no JID resource can hold speaks as the room, named in the body.
-    assert sender_and_body(line(nick="\u202ebad", kind="action", body="x"), ROOM) == (
-        ROOM, "<\u202ebad> /me x")
-    assert sender_and_body(line(nick=""), ROOM) == (ROOM, "hi")
-    result = result_element(line(nick="\ufffd"), ROOM, "q")
-    inner = result.find("{urn:xmpp:forward:0}forwarded/{jabber:client}message")
-    assert inner.get("from") == ROOM and inner.findtext("{jabber:client}body") == "<\ufffd> hi"
-
-
-def test_stamp_round_trips_to_the_microsecond():
-    ts = round(T0 + 0.1234567, 6)
-    assert stamp(ts) == "2023-11-14T22:13:20.123457Z"
-    assert parse_time(stamp(ts)) == ts
-    assert parse_time("2000-06-07T00:00:00Z") == 960336000.0
-    assert parse_time("2000-06-07T02:00:00+02:00") == 960336000.0
-    assert parse_time("2000-06-07T00:00:00") == 960336000.0
-    with pytest.raises(ValueError):
-        parse_time("yesterday")
-
-
-def test_parse_query_defaults_and_fields():
-    assert parse_query(query(""), ROOM) == {"max_results": 100}
-    got = parse_query(query(form(start="2000-06-07T00:00:00Z", end="2000-06-08T00:00:00Z",
-                                 **{"with": f"{ROOM}/Carol"})), ROOM)
-    assert got == {"max_results": 100, "start": 960336000.0, "end": 960422400.0,
-                   "with_nick": "Carol"}
-
-
-def test_parse_query_rsm():
-    got = parse_query(query("<r:set><r:max>10</r:max><r:after>abc</r:after></r:set>"), ROOM)
-    assert got == {"max_results": 10, "after": "abc", "before": None}
-    got = parse_query(query("<r:set><r:before/></r:set>"), ROOM)
-    assert got["before"] == "" and got["after"] is None
-    got = parse_query(query("<r:set><r:before>xyz</r:before><r:max>0</r:max></r:set>"), ROOM)
-    assert got["before"] == "xyz" and got["max_results"] == 0
-
-
-@pytest.mark.parametrize("xml", [
-    form(start="not a date"),
-    form(end="2000-13-01T00:00:00Z"),
-    form(colour="blue"),
-    form(**{"with": "someone@example.org"}),
-    form(**{"with": "#bar%irc.example.org@irc.localhost/nick"}),
-    "<x:x type='submit'><x:field var='FORM_TYPE'><x:value>urn:xmpp:mam:1</x:value>"
-    "</x:field></x:x>",
-    "<r:set><r:max>-1</r:max></r:set>",
-    "<r:set><r:max>lots</r:max></r:set>",
-    "<r:set><r:after>a</r:after><r:before>b</r:before></r:set>",
-])
-def test_parse_query_refuses_bad_values(xml):
-    with pytest.raises(ValueError):
-        parse_query(query(xml), ROOM)
-
-
-def test_nick_from_with():
-    assert nick_from_with(f"{ROOM}/Nick", ROOM) == "Nick"
-    assert nick_from_with(ROOM.upper(), ROOM) is None
-    assert nick_from_with("Nick", ROOM) == "Nick"
-
-
-def test_result_element():
-    result = result_element(line("action", "waves", ts=T0), ROOM, "q1")
-    assert result.get("queryid") == "q1" and result.get("id") == "ab" * 16
-    xml = ET.tostring(result, encoding="unicode")
-    assert "urn:xmpp:forward:0" in xml and stamp(T0) in xml
-    inner = result.find("{urn:xmpp:forward:0}forwarded/{jabber:client}message")
-    assert inner.get("from") == f"{ROOM}/carol" and inner.get("type") == "groupchat"
-    assert inner.findtext("{jabber:client}body") == "/me waves"
-    assert result_element(line(nick=""), ROOM, None).get("queryid") is None
-
-
-class FakeArchive:
-    def __init__(self):
-        self.calls = []
-
-    async def query(self, *args, **kwargs):
-        self.calls.append((args, kwargs))
-        if kwargs.get("after") == "missing":
-            raise KeyError("missing")
-        return ArchivePage((line(uid="01" * 16), line(uid="02" * 16)), False, 7, 3)
-
-
-class FakeXmpp:
-    default_ns = "jabber:component:accept"
-
-    def __init__(self):
-        self.sent = []
-        self.handlers = []
-
-    def register_handler(self, handler):
-        self.handlers.append(handler)
-
-    def make_message(self, mto, mfrom):
-        msg = Message(stream=self)
-        msg["to"], msg["from"] = mto, mfrom
-        return msg
-
-    def send(self, stanza):
-        self.sent.append(stanza)
-
-
-def iq_for(xml_query: str, to=ROOM, itype="set", stream=None) -> Iq:
-    iq = Iq()
-    iq.stream = stream
-    iq["type"], iq["to"], iq["from"], iq["id"] = itype, to, "alice@localhost/phone", "i1"
-    iq.append(query(xml_query))
-    return iq
-
-
-def resolve(jid: JID):
-    name, _, host = jid.user.partition("%")
-    return (host, name) if name.startswith("#") else None
-
-
-async def test_handler_sends_results_in_order_then_fin():
-    xmpp, archive = FakeXmpp(), FakeArchive()
-    handler = MamHandler(xmpp, archive, resolve)
-    iq = iq_for("<r:set><r:max>2</r:max></r:set>", stream=xmpp)
-    iq.xml.find(f"{{{MAM_NS}}}query").set("queryid", "qq")
-    await handler._on_iq(iq)
-    assert archive.calls == [(("alice@localhost", SRV, "#foo"),
-                              {"max_results": 2, "after": None, "before": None})]
-    *results, fin_iq = xmpp.sent
-    assert [r.xml.find(f"{{{MAM_NS}}}result").get("id") for r in results] == ["01" * 16,
-                                                                               "02" * 16]
-    assert all(str(r["to"]) == "alice@localhost/phone" and str(r["from"]) == ROOM
-               for r in results)
-    fin = fin_iq.xml.find(f"{{{MAM_NS}}}fin")
-    assert fin_iq["type"] == "result" and fin.get("complete") is None
-    assert fin.find(f"{{{RSM}}}set/{{{RSM}}}first").get("index") == "3"
-    assert fin.findtext(f"{{{RSM}}}set/{{{RSM}}}last") == "02" * 16
-    assert fin.findtext(f"{{{RSM}}}set/{{{RSM}}}count") == "7"
-
-
-async def test_handler_errors():
-    xmpp = FakeXmpp()
-
-    async def refuse(user, server, channel):
-        return user != "alice@localhost"
-
-    cases = [
-        (MamHandler(xmpp, FakeArchive(), resolve), iq_for("", to="irc.localhost"),
-         "item-not-found"),
-        (MamHandler(xmpp, FakeArchive(), resolve), iq_for("", to=f"{ROOM}/nick"),
-         "item-not-found"),
-        (MamHandler(xmpp, FakeArchive(), resolve),
-         iq_for("<r:set><r:after>missing</r:after></r:set>"), "item-not-found"),
-        (MamHandler(xmpp, FakeArchive(), resolve), iq_for(form(start="x")), "bad-request"),
-        (MamHandler(xmpp, FakeArchive(), resolve, refuse), iq_for(""), "forbidden"),
-    ]
-    for handler, iq, condition in cases:
-        with pytest.raises(XMPPError) as err:
-            await handler._on_iq(iq)
-        assert err.value.condition == condition
-    assert xmpp.sent == []
-
-
-async def test_handler_ignores_results_and_errors():
-    xmpp = FakeXmpp()
-    handler = MamHandler(xmpp, FakeArchive(), resolve)
-    await handler._on_iq(iq_for("", itype="result"))
-    assert xmpp.sent == []
-
-
 @pytest.fixture
 async def archive(tmp_path):
     store = await Store.open(tmp_path / "gw.sqlite3", extra_migrations={"irc": MIGRATIONS})
-    made = ChannelArchive(store, "irc.localhost", clock=lambda: T0 + 100)
+    made = ChannelArchive(store.backend_storage("irc"), "irc.localhost", clock=lambda: T0 + 100)
     await made.start()
     await made.opened("alice@localhost", SRV, "#foo", T0)
     yield made
@@ -232,32 +41,38 @@ async def archive(tmp_path):
     await store.close()
 
 
+async def history_messages(archive, request, limit=20):
+    """The join history as the MUC service sends it to ``FULL``."""
+
+    async def replay_limit(user, room):
+        return limit
+
+    rooms = ChannelHistoryArchive(archive, lambda room: (SRV, "#foo"), replay_limit)
+    lines = await rooms.join_history("alice@localhost", KEY, request)
+    messages = [history_message(entry, ROOM, FULL) for entry in lines]
+    return within_chars(messages, request.maxchars) if request.maxchars else messages
+
+
 async def test_history_messages(archive):
     uids = [archive.record(SRV, "#foo", "carol", kind, body, T0 + i)
             for i, (kind, body) in enumerate([("message", "one"), ("action", "two"),
                                               ("notice", "three")])]
-    messages = await history_messages(archive, "alice@localhost/phone", SRV, "#foo", ROOM,
-                                      HistoryRequest(), 20)
+    messages = await history_messages(archive, HistoryRequest())
     assert [m.body for m in messages] == ["one", "/me two", "[notice] three"]
     first = messages[0]
-    assert (first.to, first.sender, first.type) == ("alice@localhost/phone", f"{ROOM}/carol",
-                                                    "groupchat")
+    assert (first.to, first.sender, first.type) == (FULL, f"{ROOM}/carol", "groupchat")
     assert (first.id, first.delay, first.stanza_id_by) == (uids[0], T0, ROOM)
+    assert await history_messages(archive, HistoryRequest(), limit=0) == []
 
 
 async def test_history_messages_maxchars_counts_stanzas(archive):
     for i in range(5):
         archive.record(SRV, "#foo", "carol", "message", f"line {i}", T0 + i)
-    everything = await history_messages(archive, "alice@localhost/phone", SRV, "#foo", ROOM,
-                                        HistoryRequest(), 20)
+    everything = await history_messages(archive, HistoryRequest())
     size = stanza_chars(everything[-1])
     assert size > 150  # a stanza is far more than its body
-    two = await history_messages(archive, "alice@localhost/phone", SRV, "#foo", ROOM,
-                                 HistoryRequest(maxchars=2 * size + 5), 20)
+    two = await history_messages(archive, HistoryRequest(maxchars=2 * size + 5))
     assert [m.body for m in two] == ["line 3", "line 4"]
-    none = await history_messages(archive, "alice@localhost/phone", SRV, "#foo", ROOM,
-                                  HistoryRequest(maxchars=0), 20)
-    assert none == []
 
 
 async def test_a_delay_stamp_used_as_start_finds_its_line(archive):

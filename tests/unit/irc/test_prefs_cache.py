@@ -14,7 +14,7 @@ ALICE = "alice@localhost"
 
 
 async def test_reads_follow_every_write(store) -> None:
-    prefs = PrefsStore(store, GW)
+    prefs = PrefsStore(store.backend_storage("irc"), GW)
     assert (await prefs.server_prefs(ALICE, SRV)).encoding_out is None
     await prefs.set_server(ALICE, SRV, ServerPrefs(encoding_out="latin-1"))
     assert (await prefs.server_prefs(ALICE, SRV)).encoding_out == "latin-1"
@@ -29,7 +29,7 @@ async def test_reads_follow_every_write(store) -> None:
 
 
 async def test_a_read_racing_a_write_does_not_pin_the_old_value(store) -> None:
-    prefs = PrefsStore(store, GW)
+    prefs = PrefsStore(store.backend_storage("irc"), GW)
     reads = [asyncio.ensure_future(prefs.server_prefs(ALICE, SRV)) for _ in range(20)]
     await prefs.set_server(ALICE, SRV, ServerPrefs(encoding_out="latin-1"))
     await asyncio.gather(*reads)
@@ -38,7 +38,7 @@ async def test_a_read_racing_a_write_does_not_pin_the_old_value(store) -> None:
 
 async def test_the_cache_is_bounded(store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(PrefsStore, "CACHE_SIZE", 2)
-    prefs = PrefsStore(store, GW)
+    prefs = PrefsStore(store.backend_storage("irc"), GW)
     for n in range(4):
         await prefs.set_server(ALICE, f"s{n}.example.org", ServerPrefs(encoding_out=f"e{n}"))
     for n in range(4):

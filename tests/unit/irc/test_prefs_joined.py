@@ -24,21 +24,22 @@ async def ids(prefs: PrefsStore) -> list[tuple[str, str, str]]:
 
 
 async def test_joined_channels_are_recorded_once_per_user_server_and_channel(store) -> None:
-    prefs = PrefsStore(store, GW)
+    prefs = PrefsStore(store.backend_storage("irc"), GW)
     await prefs.remember(ALICE, SRV, "#a")
     await prefs.remember(ALICE, "IRC.Example.ORG", "#a")
     await prefs.remember(ALICE, SRV, "#b")
     await prefs.remember(BOB, SRV, "#a")
-    await PrefsStore(store, OTHER).remember(ALICE, SRV, "#elsewhere")
+    await PrefsStore(store.backend_storage("irc"), OTHER).remember(ALICE, SRV, "#elsewhere")
     assert await ids(prefs) == [(ALICE, SRV, "#a"), (ALICE, SRV, "#b"), (BOB, SRV, "#a")]
     await prefs.left(ALICE, SRV.upper(), "#a")
     await prefs.left(ALICE, SRV, "#never")
     assert await ids(prefs) == [(ALICE, SRV, "#b"), (BOB, SRV, "#a")]
-    assert await ids(PrefsStore(store, OTHER)) == [(ALICE, SRV, "#elsewhere")]
+    assert await ids(PrefsStore(
+        store.backend_storage("irc"), OTHER)) == [(ALICE, SRV, "#elsewhere")]
 
 
 async def test_a_channel_made_persistent_is_recorded_even_when_not_joined(store) -> None:
-    prefs = PrefsStore(store, GW)
+    prefs = PrefsStore(store.backend_storage("irc"), GW)
     await prefs.set_channel(ALICE, SRV, "#enc", ChannelPrefs(encoding_in="cp1252"))
     await prefs.set_channel(ALICE, SRV, "#off", ChannelPrefs(persistent=False))
     assert await prefs.joined() == []
@@ -54,7 +55,7 @@ async def test_a_channel_made_persistent_is_recorded_even_when_not_joined(store)
 
 
 async def test_forgetting_a_user_drops_their_records(store) -> None:
-    prefs = PrefsStore(store, GW)
+    prefs = PrefsStore(store.backend_storage("irc"), GW)
     await prefs.remember(ALICE, SRV, "#a")
     await prefs.remember(BOB, SRV, "#a")
     await prefs.set_channel(ALICE, SRV, "#a", ChannelPrefs(persistent=True))
@@ -91,9 +92,9 @@ async def test_upgrade_from_version_1_keeps_data_and_carries_persistent_channels
     store = await Store.open(path, extra_migrations={"irc": MIGRATIONS})
     try:
         assert await schema_version(store.db, "irc") == len(MIGRATIONS)
-        prefs = PrefsStore(store, GW)
+        prefs = PrefsStore(store.backend_storage("irc"), GW)
         assert await ids(prefs) == [(ALICE, SRV, "#kept"), (BOB, "127.0.0.1", "#b&c")]
-        assert await ids(PrefsStore(store, OTHER)) == [(BOB, SRV, "#other")]
+        assert await ids(PrefsStore(store.backend_storage("irc"), OTHER)) == [(BOB, SRV, "#other")]
         assert await prefs.channel_prefs(ALICE, SRV, "#kept") == ChannelPrefs(
             persistent=True, encoding_in="cp1252")
         assert await prefs.global_prefs(ALICE) == GlobalPrefs(max_history_length=5,
@@ -108,7 +109,7 @@ async def test_upgrade_from_version_1_keeps_data_and_carries_persistent_channels
 
 async def test_a_join_records_the_channels_name_and_key_and_later_changes_keep_them(
         store) -> None:
-    prefs = PrefsStore(store, GW)
+    prefs = PrefsStore(store.backend_storage("irc"), GW)
     await prefs.remember(ALICE, SRV, "#keyed", "#Keyed", "sesame")
     assert await prefs.joined() == [Joined(ALICE, SRV, "#keyed", "#Keyed", "sesame")]
     # Becoming persistent (from a form) says neither name nor key: both stay.
@@ -143,12 +144,12 @@ async def test_upgrade_from_version_2_keeps_the_joined_channels(tmp_path: Path) 
     store = await Store.open(path, extra_migrations={"irc": MIGRATIONS})
     try:
         assert await schema_version(store.db, "irc") == len(MIGRATIONS)
-        prefs = PrefsStore(store, GW)
+        prefs = PrefsStore(store.backend_storage("irc"), GW)
         # No name or key was recorded: the folded name, no key, as version 2 rejoined.
         assert sorted(await prefs.joined()) == [
             Joined(ALICE, SRV, "#kept", "#kept", ""),
             Joined(BOB, "127.0.0.1", "#b&c", "#b&c", "")]
-        assert await PrefsStore(store, OTHER).joined() == [
+        assert await PrefsStore(store.backend_storage("irc"), OTHER).joined() == [
             Joined(BOB, SRV, "#other", "#other", "")]
         assert await prefs.channel_prefs(ALICE, SRV, "#kept") == ChannelPrefs(persistent=True)
         # The next join of an old record fills in its name and key; leaving still forgets it.

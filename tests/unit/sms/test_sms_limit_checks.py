@@ -113,7 +113,7 @@ countries = ["US", "Canada"]
 # -- per-stanza caps ------------------------------------------------------------------
 
 def spending(store, **limits):
-    return Spending.for_store(LimitsSettings(**limits), store.db)
+    return Spending.for_store(LimitsSettings(**limits), store.backend_storage("sms"))
 
 
 def refusal(call, *args):
@@ -148,7 +148,9 @@ def test_countries_are_told_by_the_number_not_only_its_calling_code():
 # -- the daily ledger -----------------------------------------------------------------
 
 async def test_a_day_full_of_messages_is_a_wait_error_that_names_the_limit(store):
-    ledger = UsageLedger(store.db, DailyLimits(messages_per_day=3, segments_per_day=100))
+    ledger = UsageLedger(
+        store.backend_storage("sms"), DailyLimits(messages_per_day=3, segments_per_day=100)
+    )
     first = await ledger.reserve(ALICE, 2, 2)
     with pytest.raises(DeliveryRefused) as info:
         await ledger.reserve(ALICE, 2, 2)
@@ -161,7 +163,9 @@ async def test_a_day_full_of_messages_is_a_wait_error_that_names_the_limit(store
 
 
 async def test_segments_are_limited_per_day_too(store):
-    ledger = UsageLedger(store.db, DailyLimits(messages_per_day=100, segments_per_day=10))
+    ledger = UsageLedger(
+        store.backend_storage("sms"), DailyLimits(messages_per_day=100, segments_per_day=10)
+    )
     reservation = await ledger.reserve(ALICE, 1, 8)
     reservation.created(8)
     with pytest.raises(DeliveryRefused) as info:
@@ -174,7 +178,7 @@ async def test_created_messages_are_stored_and_count_after_a_restart(tmp_path):
     path = tmp_path / "gw.sqlite3"
     limits = DailyLimits(messages_per_day=3, segments_per_day=100)
     store = await Store.open(path, extra_migrations={"sms": MIGRATIONS})
-    ledger = UsageLedger(store.db, limits)
+    ledger = UsageLedger(store.backend_storage("sms"), limits)
     reservation = await ledger.reserve(ALICE, 3, 5)
     reservation.created(2)
     reservation.created(2)
@@ -183,7 +187,7 @@ async def test_created_messages_are_stored_and_count_after_a_restart(tmp_path):
     await store.close()
 
     store = await Store.open(path, extra_migrations={"sms": MIGRATIONS})
-    ledger = UsageLedger(store.db, limits)
+    ledger = UsageLedger(store.backend_storage("sms"), limits)
     tally = await ledger.of(ALICE)
     assert (tally.messages, tally.segments) == (2, 4)
     await ledger.reserve(ALICE, 1, 1)
@@ -195,7 +199,9 @@ async def test_created_messages_are_stored_and_count_after_a_restart(tmp_path):
 
 async def test_concurrent_stanzas_cannot_both_take_the_last_slot(store):
     """Every reservation starts before any has loaded the day's count from the store."""
-    ledger = UsageLedger(store.db, DailyLimits(messages_per_day=5, segments_per_day=100))
+    ledger = UsageLedger(
+        store.backend_storage("sms"), DailyLimits(messages_per_day=5, segments_per_day=100)
+    )
     outcomes = await asyncio.gather(*(ledger.reserve(ALICE, 1, 1) for _ in range(12)),
                                     return_exceptions=True)
     assert sum(not isinstance(o, Exception) for o in outcomes) == 5

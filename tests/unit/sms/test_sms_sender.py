@@ -30,7 +30,7 @@ async def spending(tmp_path):
     """Daily limits on a real store, high enough for these tests never to reach them."""
     store = await Store.open(tmp_path / "gw.sqlite3", extra_migrations={"sms": MIGRATIONS})
     yield Spending.for_store(LimitsSettings(recipients_per_message=100, max_segments=100),
-                             store.db)
+                             store.backend_storage("sms"))
     await store.close()
 
 

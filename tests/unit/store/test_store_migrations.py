@@ -79,11 +79,11 @@ async def test_namespace_scripts_apply_once_in_order(db_path: Path) -> None:
 
 
 async def test_failing_script_rolls_back_and_keeps_previous_version(db_path: Path) -> None:
-    bad = "CREATE TABLE half_done (x); INSERT INTO no_such_table VALUES (1);"
+    bad = "CREATE TABLE sms_half_done (x); INSERT INTO no_such_table VALUES (1);"
     with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
-        await Store.open(db_path, extra_migrations={"irc": [SMS_V1, bad]})
-    assert _versions(db_path) == {"core": CORE, "irc": 1}
-    assert "half_done" not in _tables(db_path)
+        await Store.open(db_path, extra_migrations={"sms": [SMS_V1, bad]})
+    assert _versions(db_path) == {"core": CORE, "sms": 1}
+    assert "sms_half_done" not in _tables(db_path)
 
 
 async def test_newer_core_schema_is_refused_and_file_unchanged(db_path: Path) -> None:
@@ -116,12 +116,12 @@ async def test_newer_backend_schema_is_refused_before_core_is_migrated(db_path: 
 
 
 async def test_migrate_directly_reports_versions(store: Store) -> None:
-    assert await schema_version(store.db, "bot") == 0
-    assert await migrate(store.db, "bot", [SMS_V1]) == 1
-    assert await migrate(store.db, "bot", [SMS_V1]) == 1
-    assert await schema_version(store.db, "bot") == 1
+    assert await schema_version(store.db, "sms") == 0
+    assert await migrate(store.db, "sms", [SMS_V1]) == 1
+    assert await migrate(store.db, "sms", [SMS_V1]) == 1
+    assert await schema_version(store.db, "sms") == 1
     with pytest.raises(SchemaTooNew):
-        await migrate(store.db, "bot", [])
+        await migrate(store.db, "sms", [])
 
 
 async def test_core_namespace_is_reserved(db_path: Path) -> None:

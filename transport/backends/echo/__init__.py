@@ -4,17 +4,19 @@ Every message sent to ``anything@echo.example.org`` comes back from that JID. Tw
 prefixes exercise the core's error paths end to end: ``fail:CONDITION text`` is refused
 with that stanza error, and ``flaky:N text`` fails temporarily N times before it echoes.
 Its lifecycle hooks only log what a real network's backend would act on (log in when a
-user comes online, log out when they go, drop their account when they unregister).
+user comes online, log in again at start for those who stayed online through a restart,
+log out when they go, drop their account when they unregister).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from transport.core.backend import (
     Backend,
+    BackendContext,
     ContactInfo,
     FormField,
     Identity,
@@ -29,6 +31,7 @@ from transport.core.errors import (
     TemporaryFailure,
 )
 from transport.core.events import OutgoingMessage, Registration, SendOutcome, XmppMessage
+from transport.xmpp.namespaces import RECEIPTS
 
 _LOCALPART = re.compile(r"^[^\s@/\"&'<>:]{1,64}$")
 _FLAKY = re.compile(r"^flaky:(\d+)\b")
@@ -45,19 +48,19 @@ class EchoSettings:
         false: no registration step.""")
 
 
-class EchoBackend(Backend):
+class EchoBackend(Backend[EchoSettings]):
     """Echoes messages back from the contact they were sent to."""
 
     name: ClassVar[str] = "echo"
     identities: ClassVar[tuple[Identity, ...]] = (Identity("gateway", "echo", "Echo gateway"),)
-    features: ClassVar[tuple[str, ...]] = ("urn:xmpp:receipts",)
+    features: ClassVar[tuple[str, ...]] = (RECEIPTS,)
     settings_type: ClassVar[type | None] = EchoSettings
     registration: RegistrationSpec | None = RegistrationSpec(
         instructions="Choose a user name; it is yours alone on this gateway.",
         fields=(FormField("username", "User name"),),
     )
 
-    def __init__(self, ctx: Any, settings: EchoSettings) -> None:
+    def __init__(self, ctx: BackendContext, settings: EchoSettings) -> None:
         super().__init__(ctx, settings)
         if not settings.require_registration:
             self.registration = None
@@ -71,7 +74,7 @@ class EchoBackend(Backend):
     def contact_info(self, localpart: str) -> ContactInfo:
         return ContactInfo(
             identities=(Identity("client", "bot"),),
-            features=("urn:xmpp:receipts",),
+            features=(RECEIPTS,),
             name=f"Echo {localpart}",
         )
 
@@ -98,6 +101,11 @@ class EchoBackend(Backend):
         else:
             self.ctx.log.info("%s is now %s (was %s)", user, registration.legacy_key,
                               previous.legacy_key)
+
+    async def start(self) -> None:
+        for user in await self.ctx.online_users():
+            self.ctx.log.info("%s stayed online through a restart: a network backend would "
+                              "log in for them again now", user)
 
     async def on_user_online(self, user: str) -> None:
         self.ctx.log.info("%s came online: a network backend would log in for them now", user)

@@ -1,17 +1,15 @@
 """``IrcBackend``: the IRC component, wired from the parts of this package.
 
 Addressing and the connection manager are ours; the archive (``archive.ChannelArchive``),
-MAM (``mam.MamHandler``) and the ad-hoc commands (``commands.IrcCommands``) plug in
-through the contracts in ``contracts.py``. Pings and version queries to nicks are CTCP
-round trips (``ctcp.CtcpQueries``).
+the core MUC service's hooks (``rooms.IrcRooms``) and the ad-hoc commands
+(``commands.IrcCommands``) plug in through the contracts in ``contracts.py``. Pings and
+version queries to nicks are CTCP round trips (``ctcp.CtcpQueries``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
-
-from slixmpp import JID
 
 import transport.backends.irc.metrics as metrics
 import transport.backends.irc.schema as schema
@@ -28,15 +26,12 @@ from transport.backends.irc.from_xmpp.commands import (
 )
 from transport.backends.irc.from_xmpp.ctcp import CtcpQueries
 from transport.backends.irc.from_xmpp.discovery import Discovery
-from transport.backends.irc.from_xmpp.owner import OwnerForm
-from transport.backends.irc.from_xmpp.service import MucService
+from transport.backends.irc.from_xmpp.rooms import IrcRooms
 from transport.backends.irc.history.archive import ChannelArchive
 from transport.backends.irc.history.line_log import LineLog
-from transport.backends.irc.history.mam import MamHandler
 from transport.backends.irc.session.manager import SessionManager
 from transport.core.backend import (
     Backend,
-    BackendContext,
     Command,
     ContactInfo,
     Identity,
@@ -47,9 +42,11 @@ from transport.core.backend import (
 from transport.core.errors import AddressError
 from transport.core.events import OutgoingMessage, SendOutcome
 from transport.core.ordering import LaneTurns
+from transport.xmpp.backend_context import XmppBackendContext
+from transport.xmpp.namespaces import MAM, MUC
 
 
-class IrcBackend(Backend):
+class IrcBackend(Backend[IrcSettings]):
     """IRC channels as MUC rooms and IRC users as contacts, addressed like biboumi."""
 
     name: ClassVar[str] = "irc"
@@ -58,15 +55,14 @@ class IrcBackend(Backend):
         Identity("gateway", "irc", "IRC gateway"),
     )
     features: ClassVar[tuple[str, ...]] = (
-        "http://jabber.org/protocol/muc",
-        "urn:xmpp:mam:2",
+        MUC,
+        MAM,
     )
     registration = None
-    secret_env: ClassVar[Mapping[str, str]] = {}
     settings_type: ClassVar[type | None] = IrcSettings
     pipelined_sends: ClassVar[bool] = True  # lines of several messages share one write
 
-    def __init__(self, ctx: BackendContext, settings: IrcSettings | None) -> None:
+    def __init__(self, ctx: XmppBackendContext, settings: IrcSettings | None) -> None:
         settings = settings or IrcSettings()
         super().__init__(ctx, settings)
         self.info = NetworkInfo()
@@ -82,9 +78,7 @@ class IrcBackend(Backend):
         self.irc_commands = IrcCommands(
             self.prefs, self.manager, self._classify, is_admin=ctx.is_admin,
             defaults=_defaults(settings), changed=self._changed)
-        self.service = MucService(self.bridge, self.manager)
-        self.service.owner_form = OwnerForm(ctx.component, self.irc_commands, self.info).handle
-        self.mam = MamHandler(ctx.component, self.archive, self._resolve_room)
+        self.rooms = IrcRooms(self.bridge, self.manager, self.irc_commands)
         self.ctcp = CtcpQueries(self.manager)
 
     @classmethod
@@ -125,15 +119,6 @@ class IrcBackend(Backend):
         if address.kind == "channel":
             return Target("channel", address.server, self.info.fold(address.server, address.name))
         return None
-
-    def _resolve_room(self, jid: JID) -> tuple[str, str] | None:
-        try:
-            address = parse(jid.user, self.info)
-        except AddressError:
-            return None
-        if address.kind != "channel":
-            return None
-        return address.server, self.info.fold(address.server, address.name)
 
     def contact_available(self, user: str, localpart: str) -> bool:
         try:

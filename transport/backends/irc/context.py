@@ -11,7 +11,7 @@ from transport.backends.irc.config.prefs import PrefsStore
 from transport.backends.irc.config.settings import IrcSettings
 from transport.backends.irc.contracts import ChannelHistory
 from transport.backends.irc.history.line_log import LineLog
-from transport.core.backend import BackendContext
+from transport.xmpp.backend_context import XmppBackendContext
 
 log = logging.getLogger("transport.backends.irc")
 
@@ -28,7 +28,7 @@ class IrcTotals:
 class IrcContext:
     """One per IRC component; handed to every session."""
 
-    ctx: BackendContext
+    ctx: XmppBackendContext
     settings: IrcSettings
     prefs: PrefsStore
     history: ChannelHistory

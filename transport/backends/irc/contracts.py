@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from transport.core.rooms import HistoryRequest as HistoryRequest  # what archives are asked
+
 LineKind = Literal["message", "action", "notice"]
 
 
@@ -25,16 +27,6 @@ class ArchivedLine:
     kind: LineKind
     body: str
     timestamp: float
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryRequest:
-    """XEP-0045 join history limits (``maxchars=0`` means none); all optional."""
-
-    maxstanzas: int | None = None
-    maxchars: int | None = None
-    seconds: int | None = None
-    since: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,10 +55,10 @@ from transport.core.errors import (
     StartupError,
 )
 from transport.core.events import OutgoingMessage, Registration, SendOutcome
+from transport.xmpp.namespaces import ADDRESS, RECEIPTS
 
 log = logging.getLogger(__name__)
 
-RECEIPTS: Final = "urn:xmpp:receipts"
 INSTRUCTIONS: Final = ("Enter the Twilio phone number that is yours on this gateway, "
                        "for example +12125550142.")
 MODE_INSTRUCTIONS: Final = {
@@ -73,15 +73,14 @@ SENT_KEPT: Final = 14 * 86400.0  # status callbacks come within hours; keep SIDs
 USAGE_KEPT_DAYS: Final = 31  # daily SMS counts stay a month for the admin to look at
 
 
-class SmsBackend(Backend):
+class SmsBackend(Backend[SmsSettings]):
     """Each registered user owns one Twilio number; contacts are ``+E164@domain``."""
 
     name: ClassVar[str] = "sms"
     legacy_key_name: ClassVar[str] = "number"
     identities: ClassVar[tuple[Identity, ...]] = (Identity("gateway", "sms", "SMS (Twilio)"),)
-    features: ClassVar[tuple[str, ...]] = ("http://jabber.org/protocol/address",)
+    features: ClassVar[tuple[str, ...]] = (ADDRESS,)
     registration: RegistrationSpec | None = RegistrationSpec(INSTRUCTIONS, (PHONE_FIELD,))
-    secret_env: ClassVar[Mapping[str, str]] = {"twilio.auth_token": "TWILIO_AUTH_TOKEN"}
     settings_type: ClassVar[type | None] = SmsSettings
     resend_unconfirmed: ClassVar[bool] = False
 
@@ -92,9 +91,9 @@ class SmsBackend(Backend):
                                              (PHONE_FIELD,))
         public = settings.webhook.public_url
         self.numbers = Numbers(settings.default_region)
-        self.repo = SmsRepo(ctx.store.db)
+        self.repo = SmsRepo(ctx.store)
         self.api = TwilioApi(settings.twilio, twilio_requests(ctx.metrics))
-        self.spending = Spending.for_store(settings.limits, ctx.store.db)
+        self.spending = Spending.for_store(settings.limits, ctx.store)
         watch_usage(ctx.metrics, self.spending.ledger)
         self.sender = Sender(self.api, Pacer(settings.twilio.messages_per_second), self.repo,
                              public + STATUS_PATH, self.spending)
@@ -106,7 +105,7 @@ class SmsBackend(Backend):
             self._on_sms, self._on_status, self.media.serve,
         )
         self._unrouted = UnroutedCommands(self.repo)
-        self.pending = PendingRepo(ctx.store.db)
+        self.pending = PendingRepo(ctx.store)
         self.registrar = Registrar(ctx, settings.registration, self.pending, self.repo,
                                    self.media)
         self._registration_commands = RegistrationCommands(self.registrar,
@@ -115,7 +114,9 @@ class SmsBackend(Backend):
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
-    def check_shared(cls, settings: Any, shared: SharedSettings) -> Sequence[SettingsError]:
+    def check_shared(
+        cls, settings: SmsSettings, shared: SharedSettings
+    ) -> Sequence[SettingsError]:
         return check_shared(settings, shared)
 
     @classmethod
@@ -123,12 +124,12 @@ class SmsBackend(Backend):
         return MIGRATIONS
 
     def _media_dir(self) -> Path:
-        return media_dir(self.settings.media, Path(self.ctx.store.db.path))
+        return media_dir(self.settings.media, self.ctx.store.path)
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        problem = media_dir_problem(self.media.directory, Path(self.ctx.store.db.path))
+        problem = media_dir_problem(self.media.directory, self.ctx.store.path)
         if problem:
             raise StartupError("sms.media.dir", problem)
         await self.api.open()

@@ -21,9 +21,10 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from transport.core.errors import DeliveryRefused
+from transport.core.storage import BackendStorage
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +106,8 @@ STORE_LINGER: Final = 0.05
 class UsageLedger:
     """Daily usage of every user of one sms component."""
 
-    def __init__(self, db: Any, limits: DailyLimits) -> None:
-        self.db = db
+    def __init__(self, storage: BackendStorage, limits: DailyLimits) -> None:
+        self.storage = storage
         self.limits = limits
         self._tallies: dict[tuple[int, str], Tally] = {}
         self._today = utc_day()
@@ -150,9 +151,9 @@ class UsageLedger:
         await asyncio.sleep(STORE_LINGER)
         rows, self._unstored = self._unstored, {}
         try:
-            await self.db.executemany(_ADD, [(day_text(day), user, messages, segments)
-                                             for (day, user), (messages, segments)
-                                             in rows.items()])
+            await self.storage.write_many(_ADD, [(day_text(day), user, messages, segments)
+                                                 for (day, user), (messages, segments)
+                                                 in rows.items()])
         except Exception:  # the texts are out; this process still counts them in memory
             log.exception("Could not store the SMS usage of %s", ", ".join(
                 sorted({user for _day, user in rows})))
@@ -167,7 +168,7 @@ class UsageLedger:
         day = utc_day()
         out = {
             str(row["user_jid"]): Tally(int(row["messages"]), int(row["segments"]))
-            for row in await self.db.fetchall(_DAY_ROWS, (day_text(day),))
+            for row in await self.storage.read(_DAY_ROWS, (day_text(day),))
         }
         for (tally_day, user), tally in self._tallies.items():
             if tally_day == day and (tally.messages or tally.reserved_messages):
@@ -181,10 +182,10 @@ class UsageLedger:
 
     async def prune(self, keep_days: int) -> int:
         """Delete stored days older than ``keep_days`` before today."""
-        return int(await self.db.execute(_PRUNE, (day_text(utc_day() - keep_days),)))
+        return int(await self.storage.write(_PRUNE, (day_text(utc_day() - keep_days),)))
 
     async def _load(self, day: int, user: str) -> Tally:
-        row = await self.db.fetchone(_LOAD, (day_text(day), user))
+        row = await self.storage.read_one(_LOAD, (day_text(day), user))
         loaded = Tally(int(row[0]), int(row[1])) if row is not None else Tally()
         if day != self._today:  # a new UTC day: yesterday's tallies are no longer asked for
             self._today = day

@@ -21,6 +21,7 @@ from transport.backends.sms.ledger import DailyLimits, Reservation, UsageLedger
 from transport.backends.sms.numbers import Numbers, kind_of
 from transport.backends.sms.settings import LimitsSettings
 from transport.core.errors import DeliveryRefused
+from transport.core.storage import BackendStorage
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,9 @@ class Spending:
         self.ledger = ledger
 
     @classmethod
-    def for_store(cls, settings: LimitsSettings, db: object) -> Spending:
+    def for_store(cls, settings: LimitsSettings, storage: BackendStorage) -> Spending:
         daily = DailyLimits(settings.messages_per_day, settings.segments_per_day)
-        return cls(settings, UsageLedger(db, daily))
+        return cls(settings, UsageLedger(storage, daily))
 
     async def reserve(
         self, user: str, contacts: Sequence[str], part_segments: Sequence[int]

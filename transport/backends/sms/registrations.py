@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any, Final
@@ -27,6 +26,7 @@ from transport.backends.sms.store import SmsRepo
 from transport.core.backend import PendingRegistration
 from transport.core.errors import GatewayError, RegistrationRefused
 from transport.core.events import Registration, XmppMessage
+from transport.core.storage import BackendStorage, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -52,44 +52,44 @@ class PendingRequest:
 class PendingRepo:
     """The ``sms_pending`` table: one request per user, one user per number."""
 
-    def __init__(self, db: Any) -> None:
-        self.db = db
+    def __init__(self, storage: BackendStorage) -> None:
+        self.storage = storage
 
     async def hold(self, request: PendingRequest) -> str | None:
         """Store (or replace) the user's request; the other user who holds the number
         already, in which case nothing is stored."""
         params = (request.user, request.number, json.dumps(request.data), request.requested_at)
 
-        def op(conn: sqlite3.Connection) -> str | None:
+        def op(conn: Transaction) -> str | None:
             row = conn.execute(_HOLDER, (request.number,)).fetchone()
             if row is not None and row[0] != request.user:
                 return str(row[0])
             conn.execute(_HOLD, params)
             return None
 
-        result: str | None = await self.db.write(op)
+        result: str | None = await self.storage.transaction(op)
         return result
 
     async def holder(self, number: str) -> str | None:
-        row = await self.db.fetchone(_HOLDER, (number,))
+        row = await self.storage.read_one(_HOLDER, (number,))
         return None if row is None else str(row[0])
 
     async def get(self, user: str) -> PendingRequest | None:
-        row = await self.db.fetchone(_GET, (user,))
+        row = await self.storage.read_one(_GET, (user,))
         return None if row is None else _request(row)
 
     async def all(self) -> list[PendingRequest]:
-        return [_request(row) for row in await self.db.fetchall(_LIST)]
+        return [_request(row) for row in await self.storage.read(_LIST)]
 
     async def count(self) -> int:
-        row = await self.db.fetchone("SELECT count(*) FROM sms_pending")
+        row = await self.storage.read_one("SELECT count(*) FROM sms_pending")
         return int(row[0]) if row is not None else 0
 
     async def drop(self, user: str, number: str | None = None) -> bool:
         """Delete the user's request (only if it is for ``number``, when given)."""
         if number is None:
-            return bool(await self.db.execute("DELETE FROM sms_pending WHERE user = ?", (user,)))
-        return bool(await self.db.execute(
+            return bool(await self.storage.write("DELETE FROM sms_pending WHERE user = ?", (user,)))
+        return bool(await self.storage.write(
             "DELETE FROM sms_pending WHERE user = ? AND number = ?", (user, number)))
 
 

@@ -81,9 +81,9 @@ class TwilioSettings:
         expected="AC followed by 32 hexadecimal digits", check=_account_sid,
         example="AC00000000000000000000000000000000")
     auth_token: str = setting(
-        doc="""Required unless TWILIO_AUTH_TOKEN is set. The account's Auth Token; it
+        doc="""Required, here or in the environment. The account's Auth Token; it
         authenticates REST calls and is the key Twilio signs webhooks with.""",
-        secret=True, example="change-me")
+        secret=True, env="TWILIO_AUTH_TOKEN", example="change-me")
     numbers: tuple[str, ...] = setting(
         default=(), check=parse_e164, expected=_E164,
         plural='E.164 numbers like "+12125550142"',

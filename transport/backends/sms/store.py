@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
+
+from transport.core.storage import BackendStorage, Transaction
 
 _V1: Final = """
 CREATE TABLE sms_unrouted (
@@ -113,42 +114,42 @@ class MediaRow:
 class SmsRepo:
     """Queries on the sms tables, through the shared group-committing ``Database``."""
 
-    def __init__(self, db: Any) -> None:
-        self.db = db
+    def __init__(self, storage: BackendStorage) -> None:
+        self.storage = storage
 
     # -- unrouted texts ---------------------------------------------------------------
 
     async def keep_unrouted(self, item: Unrouted) -> bool:
         """Store it; False when this MessageSid was kept already (a retried webhook)."""
-        return bool(await self.db.execute(
+        return bool(await self.storage.write(
             "INSERT INTO sms_unrouted VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (item.message_sid, item.to_number, item.from_number, item.body,
              json.dumps(list(item.media_urls)), item.received_at),
         ))
 
     async def unrouted(self, limit: int) -> list[Unrouted]:
-        rows = await self.db.fetchall(
+        rows = await self.storage.read(
             "SELECT * FROM sms_unrouted ORDER BY received_at DESC LIMIT ?", (limit,)
         )
         return [Unrouted(r["message_sid"], r["to_number"], r["from_number"], r["body"],
                          tuple(json.loads(r["media_urls"])), r["received_at"]) for r in rows]
 
     async def count_unrouted(self) -> int:
-        row = await self.db.fetchone("SELECT count(*) FROM sms_unrouted")
+        row = await self.storage.read_one("SELECT count(*) FROM sms_unrouted")
         return int(row[0]) if row is not None else 0
 
     async def purge_unrouted(self) -> int:
-        return int(await self.db.execute("DELETE FROM sms_unrouted"))
+        return int(await self.storage.write("DELETE FROM sms_unrouted"))
 
     async def purge_unrouted_to(self, number: str) -> int:
         """Forget the kept texts to ``number`` (it is being released)."""
-        return int(await self.db.execute("DELETE FROM sms_unrouted WHERE to_number = ?",
-                                          (number,)))
+        return int(await self.storage.write("DELETE FROM sms_unrouted WHERE to_number = ?",
+                                            (number,)))
 
     # -- media ------------------------------------------------------------------------
 
     async def add_media(self, rows: Sequence[MediaRow]) -> None:
-        await self.db.executemany(
+        await self.storage.write_many(
             "INSERT INTO sms_media (name, message_sid, idx, content_type, size, created_at,"
             " expires_at, to_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name)"
             " DO UPDATE SET content_type = excluded.content_type, size = excluded.size,"
@@ -158,44 +159,45 @@ class SmsRepo:
         )
 
     async def media(self, name: str) -> MediaRow | None:
-        row = await self.db.fetchone("SELECT * FROM sms_media WHERE name = ?", (name,))
+        row = await self.storage.read_one("SELECT * FROM sms_media WHERE name = ?", (name,))
         return _media_row(row) if row is not None else None
 
     async def media_of(self, message_sid: str) -> list[MediaRow]:
-        rows = await self.db.fetchall(
+        rows = await self.storage.read(
             "SELECT * FROM sms_media WHERE message_sid = ? ORDER BY idx", (message_sid,)
         )
         return [_media_row(r) for r in rows]
 
     async def expired_media(self, now: float) -> list[str]:
-        rows = await self.db.fetchall("SELECT name FROM sms_media WHERE expires_at <= ?", (now,))
+        rows = await self.storage.read("SELECT name FROM sms_media WHERE expires_at <= ?", (now,))
         return [str(r[0]) for r in rows]
 
     async def media_to(self, number: str) -> list[str]:
         """The names of the media files that came to ``number``."""
-        rows = await self.db.fetchall("SELECT name FROM sms_media WHERE to_number = ?",
-                                      (number,))
+        rows = await self.storage.read("SELECT name FROM sms_media WHERE to_number = ?",
+                                       (number,))
         return [str(r[0]) for r in rows]
 
     async def delete_media(self, names: Iterable[str]) -> None:
-        await self.db.executemany("DELETE FROM sms_media WHERE name = ?", [(n,) for n in names])
+        await self.storage.write_many("DELETE FROM sms_media WHERE name = ?", [(n,) for n in names])
 
     async def count_media(self) -> int:
-        row = await self.db.fetchone("SELECT count(*) FROM sms_media")
+        row = await self.storage.read_one("SELECT count(*) FROM sms_media")
         return int(row[0]) if row is not None else 0
 
     # -- our own message SIDs ---------------------------------------------------------
 
     async def record_sent(self, sid: str, now: float) -> None:
-        await self.db.execute(
+        await self.storage.write(
             "INSERT INTO sms_sent VALUES (?, ?) ON CONFLICT DO NOTHING", (sid, now)
         )
 
     async def was_sent(self, sid: str) -> bool:
-        return await self.db.fetchone("SELECT 1 FROM sms_sent WHERE sid = ?", (sid,)) is not None
+        found = await self.storage.read_one("SELECT 1 FROM sms_sent WHERE sid = ?", (sid,))
+        return found is not None
 
     async def prune_sent(self, older_than: float) -> int:
-        return int(await self.db.execute(
+        return int(await self.storage.write(
             "DELETE FROM sms_sent WHERE created_at < ?", (older_than,)
         ))
 
@@ -204,7 +206,7 @@ class SmsRepo:
     async def secret(self, key: str) -> bytes:
         """A random 32-byte value stored under ``key``, created on first use."""
 
-        def op(conn: sqlite3.Connection) -> str:
+        def op(conn: Transaction) -> str:
             conn.execute(
                 "INSERT INTO sms_meta VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (key, secrets.token_hex(32)),
@@ -212,7 +214,7 @@ class SmsRepo:
             row = conn.execute("SELECT value FROM sms_meta WHERE key = ?", (key,)).fetchone()
             return str(row[0])
 
-        return bytes.fromhex(await self.db.write(op))
+        return bytes.fromhex(await self.storage.transaction(op))
 
 
 def _media_row(row: Any) -> MediaRow:

@@ -20,6 +20,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple, TypeVar
 
+from transport.core.storage import BackendStorage
+
 _GET: Final = "SELECT data FROM irc_prefs WHERE component = ? AND user = ? AND scope = ?"
 _SET: Final = """
 INSERT INTO irc_prefs (component, user, scope, data) VALUES (?, ?, ?, ?)
@@ -121,8 +123,8 @@ class PrefsStore:
 
     CACHE_SIZE: Final = 50_000
 
-    def __init__(self, store: Any, component: str) -> None:
-        self._db = store.db
+    def __init__(self, storage: BackendStorage, component: str) -> None:
+        self._storage = storage
         self._component = component
         self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._generation = 0
@@ -154,7 +156,7 @@ class PrefsStore:
 
     async def joined(self) -> list[Joined]:
         """Every channel recorded as joined."""
-        rows = await self._db.fetchall(_JOINED, (self._component,))
+        rows = await self._storage.read(_JOINED, (self._component,))
         return [Joined(user, server, channel, name or channel, key or "", nick or "")
                 for user, server, channel, name, key, nick in rows]
 
@@ -167,25 +169,25 @@ class PrefsStore:
         there) replace the recorded ones; None keeps them, since making a channel persistent
         does not say them.
         """
-        await self._db.execute(_REMEMBER, (self._component, user, host.lower(), folded_channel,
-                                           name, key, nick))
+        await self._storage.write(_REMEMBER, (self._component, user, host.lower(),
+                                              folded_channel, name, key, nick))
 
     async def renamed(self, user: str, host: str, nick: str) -> None:
         """The user's nick on ``host`` changed: a restart reconnects with the new one."""
-        await self._db.execute(_RENAMED, (nick, self._component, user, host.lower()))
+        await self._storage.write(_RENAMED, (nick, self._component, user, host.lower()))
 
     async def left(self, user: str, host: str, folded_channel: str) -> None:
         """The gateway is out of the channel for ``user``: a restart must not rejoin it."""
-        await self._db.execute(_LEFT, (self._component, user, host.lower(), folded_channel))
+        await self._storage.write(_LEFT, (self._component, user, host.lower(), folded_channel))
 
     async def forget(self, user: str) -> None:
         """Drop every preference of a user, and the record of the channels they were in."""
         self._invalidate()
         try:
-            await self._db.execute(_FORGET, (self._component, user))
+            await self._storage.write(_FORGET, (self._component, user))
         finally:
             self._invalidate()
-        await self._db.execute(_FORGET_JOINED, (self._component, user))
+        await self._storage.write(_FORGET_JOINED, (self._component, user))
 
     async def _get(self, user: str, scope: str, kind: type[P]) -> P:
         key = (user, scope)
@@ -202,7 +204,7 @@ class PrefsStore:
         return prefs
 
     async def _read(self, user: str, scope: str, kind: type[P]) -> P:
-        row = await self._db.fetchone(_GET, (self._component, user, scope))
+        row = await self._storage.read_one(_GET, (self._component, user, scope))
         if row is None:
             return kind()
         known = {f.name for f in dataclasses.fields(kind)}
@@ -216,7 +218,7 @@ class PrefsStore:
         data = json.dumps(dataclasses.asdict(prefs))
         self._invalidate()
         try:
-            await self._db.execute(_SET, (self._component, user, scope, data))
+            await self._storage.write(_SET, (self._component, user, scope, data))
         finally:
             self._invalidate()
 

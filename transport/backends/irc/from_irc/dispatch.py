@@ -13,11 +13,10 @@ from transport.backends.irc.from_irc import joins_and_parts as membership
 from transport.backends.irc.from_irc.inbound import Handler
 from transport.backends.irc.from_xmpp import bans
 from transport.backends.irc.muc import occupancy as rooms
-from transport.backends.irc.muc import stanzas as mucxml
 from transport.backends.irc.protocol import IrcEvent
 from transport.backends.irc.session.channel_state import Channel, parse_modes, role_affiliation
+from transport.core.errors import GatewayError
 from transport.core.events import XmppMessage
-from transport.xmpp.escaping import escape_node
 
 if TYPE_CHECKING:
     from transport.backends.irc.session.interface import Session
@@ -49,14 +48,17 @@ async def on_mode(session: Session, ev: IrcEvent) -> None:
     if not channel.joined:
         return
     room = rooms.room_jid(session, channel)
-    for full in channel.resources:
+    told = rooms.events(session)
+    for full in told.resources(session.user, channel.room):
         session.emit(XmppMessage(to=full, sender=room, type="groupchat",
                                  body=f"Mode {channel.name} [{text}] by {ev.nick or ''}"))
-    for folded, member in channel.members.items():
+    for folded, member in list(channel.members.items()):
         old = before.get(folded)
         if old is not member and (old is None or role_affiliation(old.modes, isupport)
                                   != role_affiliation(member.modes, isupport)):
-            await rooms.to_all(session, channel, member)
+            await told.occupant_changed(session.user, channel.room,
+                                        rooms.occupant(session, member),
+                                        me=inbound.is_me(session, member.nick))
 
 
 async def on_channel_modes(session: Session, ev: IrcEvent) -> None:
@@ -91,11 +93,8 @@ async def on_topic(session: Session, ev: IrcEvent) -> None:
         return
     channel.topic = await inbound.irc_text(session, ev.param(1), channel.folded)
     channel.topic_by = ev.nick or ""
-    for full in channel.resources:
-        session.emit(XmppMessage(
-            to=full, sender=rooms.room_jid(session, channel, channel.topic_by),
-            type="groupchat", subject=channel.topic or None,
-            extra_xml=() if channel.topic else (mucxml.empty_subject(),)))
+    await rooms.events(session).subject_changed(session.user, channel.room,
+                                                channel.topic or None, channel.topic_by)
 
 
 async def on_topic_reply(session: Session, ev: IrcEvent) -> None:
@@ -114,17 +113,18 @@ async def on_invite(session: Session, ev: IrcEvent) -> None:
     name = ev.param(1)
     if not name or not session.isupport.is_channel(name):
         return
-    local = escape_node(f"{session.isupport.fold(name)}%{session.host}")
+    room = rooms.room_key(session.isupport.fold(name), session.host)
     inviter = session.bridge.jids.nick(session.host, ev.nick or "")
-    session.emit(XmppMessage(to=session.user, sender=session.bridge.jids.room(local),
-                             type="normal", extra_xml=(mucxml.invite(inviter),)))
+    await rooms.events(session).invited(session.user, room, inviter)
 
 
 async def on_away(session: Session, ev: IrcEvent) -> None:
-    for channel in session.channels.values():
+    for channel in list(session.channels.values()):
         member = channel.set_away(ev.nick or "", bool(ev.params), session.isupport)
         if member is not None and channel.joined:
-            await rooms.to_all(session, channel, member)
+            await rooms.events(session).occupant_changed(
+                session.user, channel.room, rooms.occupant(session, member),
+                me=inbound.is_me(session, member.nick))
 
 
 async def on_chghost(session: Session, ev: IrcEvent) -> None:
@@ -168,13 +168,10 @@ async def on_nick_error(session: Session, ev: IrcEvent) -> None:
     if not session.nick_requests:
         await on_numeric(session, ev)
         return
-    for full, nick in list(session.nick_requests.items()):
-        del session.nick_requests[full]
-        for channel in session.channels.values():
-            if full in channel.resources:
-                await session.presence(mucxml.presence_error(
-                    session.bridge.xmpp, rooms.room_jid(session, channel, nick), full,
-                    "conflict", "cancel", ev.param(-1)))
+    requests, session.nick_requests = session.nick_requests, {}
+    for room in requests:
+        await rooms.events(session).nick_change_failed(
+            session.user, room, GatewayError(ev.param(-1), "conflict", "cancel"))
 
 
 async def on_numeric(session: Session, ev: IrcEvent) -> None:
@@ -184,7 +181,8 @@ async def on_numeric(session: Session, ev: IrcEvent) -> None:
     if command in inbound.JOIN_ERRORS and channel is not None and not channel.joined:
         condition, etype = inbound.JOIN_ERRORS[command]
         await inbound.refuse_waiting(session, channel, condition, etype, ev.param(-1))
-        if not channel.resources and not channel.persistent:
+        if not rooms.events(session).resources(session.user, channel.room) and (
+                not channel.persistent):
             del session.channels[channel.folded]
             await session.bridge.prefs.left(session.user, session.host, channel.folded)
     if command in inbound.OP_ERRORS and _fail(session, command, ev) == "ctcp":

@@ -17,10 +17,10 @@ from transport.backends.irc.contracts import LineKind
 from transport.backends.irc.from_irc import autoreply
 from transport.backends.irc.from_xmpp.ctcp import resolve_ctcp
 from transport.backends.irc.muc import occupancy as rooms
-from transport.backends.irc.muc import stanzas as mucxml
 from transport.backends.irc.protocol import IrcEvent, make_ctcp
 from transport.backends.irc.session.channel_state import Channel
 from transport.backends.irc.text import clean
+from transport.core.errors import GatewayError
 from transport.core.events import XmppMessage
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ async def disconnected(session: Session, reason: str, closing: bool) -> None:
     for channel in session.channels.values():
         if channel.joined:
             channel.before_rejoin = dict(channel.members)
+            await rooms.events(session).rejoining(session.user, channel.room)
         channel.members = {}
         channel.joined = False
         channel.ready.clear()
@@ -102,11 +103,10 @@ async def disconnected(session: Session, reason: str, closing: bool) -> None:
 
 async def session_over(session: Session) -> None:
     for channel in list(session.channels.values()):
-        for full in list(channel.resources):
-            await rooms.self_unavailable(session, channel, full, codes=(332,),
-                                         status="Disconnected from the IRC server")
         await refuse_waiting(session, channel, "remote-server-not-found", "cancel",
-                              "Disconnected from the IRC server")
+                             "Disconnected from the IRC server")
+        await rooms.events(session).closed(session.user, channel.room, shutdown=True,
+                                           status="Disconnected from the IRC server")
         await rooms.close_window(session, channel)
     session.channels.clear()
 
@@ -129,12 +129,10 @@ async def connection_failed(session: Session, error: str) -> None:
 
 
 async def refuse_waiting(session: Session, channel: Channel, condition: str, etype: str,
-                          text: str) -> None:
-    for full, request in list(channel.waiting.items()):
-        sender = rooms.room_jid(session, channel, request.nick)
-        await session.presence(mucxml.presence_error(
-            session.bridge.xmpp, sender, full, condition, etype, text))
-    channel.waiting.clear()
+                         text: str) -> None:
+    """The channel cannot be joined: resources waiting for it get the error."""
+    await rooms.events(session).join_failed(session.user, channel.room,
+                                            GatewayError(text, condition, etype))
 
 
 # -- messages ----------------------------------------------------------------------------
@@ -162,10 +160,11 @@ async def channel_line(session: Session, channel: Channel, nick: str, kind: Line
     sender = rooms.room_jid(session, channel, nick)
     if not valid_resource(room, nick):
         sender, shown = room, f"<{nick}> {shown}"
-    extra = (mucxml.stanza_id(uid, room),) if uid else ()
-    for full in channel.resources:
+    by = room if uid else None
+    for full in rooms.events(session).resources(session.user, channel.room):
         session.emit(XmppMessage(to=full, sender=sender, type="groupchat", body=shown,
-                                 id=msg_id or uid, delay=stamp, extra_xml=extra))
+                                 id=msg_id or uid, delay=stamp, stanza_id=uid,
+                                 stanza_id_by=by))
 
 
 def _ctcp(text: str) -> tuple[str, str] | None:

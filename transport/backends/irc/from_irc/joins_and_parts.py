@@ -1,7 +1,8 @@
 """IRC -> XMPP for channel membership: JOIN, NAMES, PART, QUIT, KICK, NICK.
 
-Runs in the session's serial worker like ``inbound``; after a reconnect the end of NAMES
-tells joined resources what changed while the connection was down.
+Runs in the session's serial worker like ``inbound``, and tells the core's MUC service
+(``ctx.rooms``) what changed; after a reconnect the end of NAMES tells joined resources
+what changed while the connection was down.
 """
 
 from __future__ import annotations
@@ -10,11 +11,8 @@ from typing import TYPE_CHECKING
 
 from transport.backends.irc.from_irc.inbound import irc_text, is_me, resolve_pending
 from transport.backends.irc.muc import occupancy as rooms
-from transport.backends.irc.muc import stanzas as mucxml
 from transport.backends.irc.protocol import IrcEvent
 from transport.backends.irc.session.channel_state import Channel, Member, role_affiliation
-from transport.core.events import XmppMessage
-from transport.xmpp.escaping import escape_node
 
 if TYPE_CHECKING:
     from transport.backends.irc.session.interface import Session
@@ -27,12 +25,11 @@ async def on_join(session: Session, ev: IrcEvent) -> None:
     channel = session.channels.get(folded)
     if is_me(session, ev.nick):
         if channel is None:  # the server put us there: invite the user (biboumi does)
-            local = escape_node(f"{folded}%{session.host}")
+            local = rooms.room_key(folded, session.host)
             channel = session.channels[folded] = Channel(name, folded, local)
             channel.recording = await session.bridge.recording(session.user, session.host, folded)
-            session.emit(XmppMessage(
-                to=session.user, sender=session.bridge.jids.room(local), type="normal",
-                extra_xml=(mucxml.invite(session.bridge.jids.server(session.host)),)))
+            await rooms.events(session).invited(session.user, channel.room,
+                                                session.bridge.jids.server(session.host))
         channel.name = name
         channel.members = {}
         channel.joined = False
@@ -42,7 +39,8 @@ async def on_join(session: Session, ev: IrcEvent) -> None:
         return
     member = channel.add_member(str(ev.source), isupport)
     if channel.joined:
-        await rooms.to_all(session, channel, member)
+        await rooms.events(session).occupant_joined(session.user, channel.room,
+                                                    rooms.occupant(session, member))
 
 
 async def on_names(session: Session, ev: IrcEvent) -> None:
@@ -71,24 +69,25 @@ async def on_end_of_names(session: Session, ev: IrcEvent) -> None:
     else:  # a rejoin after a reconnect was recorded by the first join
         await session.bridge.prefs.remember(session.user, session.host, channel.folded,
                                             channel.name, channel.key, session.nick)
-    for full, request in list(channel.waiting.items()):
-        await rooms.join_sequence(session, channel, full, request)
-    channel.waiting.clear()
+    await rooms.report_joined(session, channel)
 
 
 async def _resync(session: Session, channel: Channel, before: dict[str, Member]) -> None:
     """After a reconnect: tell joined resources who left and came while we were away."""
     isupport = session.isupport
+    told = rooms.events(session)
     for folded, member in before.items():
         if folded not in channel.members and not isupport.equal(member.nick, session.nick):
-            await rooms.to_all(session, channel, member, unavailable=True)
-    for folded, member in channel.members.items():
+            await told.occupant_left(session.user, channel.room, rooms.occupant(session, member))
+    for folded, member in list(channel.members.items()):
         old = before.get(folded)
         if old is None and is_me(session, member.nick):
             continue
         if old is None or role_affiliation(old.modes, isupport) != role_affiliation(
                 member.modes, isupport):
-            await rooms.to_all(session, channel, member)
+            await told.occupant_changed(session.user, channel.room,
+                                        rooms.occupant(session, member),
+                                        me=is_me(session, member.nick))
     session.server_message(f"Rejoined {channel.name}")
 
 
@@ -99,23 +98,25 @@ async def on_part(session: Session, ev: IrcEvent) -> None:
     reason = await irc_text(session, ev.param(1), channel.folded)
     if is_me(session, ev.nick):
         del session.channels[channel.folded]
-        for full in list(channel.resources):
-            await rooms.self_unavailable(session, channel, full, status=reason or None)
+        await rooms.events(session).closed(session.user, channel.room, status=reason or None)
         await rooms.parted(session, channel)
         return
     member = channel.remove_member(ev.nick or "", session.isupport)
     if member is not None and channel.joined:
-        await rooms.to_all(session, channel, member, unavailable=True, status=reason or None)
+        await rooms.events(session).occupant_left(
+            session.user, channel.room, rooms.occupant(session, member), status=reason or None)
 
 
 async def on_quit(session: Session, ev: IrcEvent) -> None:
     if is_me(session, ev.nick):
         return
     reason = await irc_text(session, ev.param(0), None)
-    for channel in session.channels.values():
+    for channel in list(session.channels.values()):
         member = channel.remove_member(ev.nick or "", session.isupport)
         if member is not None and channel.joined:
-            await rooms.to_all(session, channel, member, unavailable=True, status=reason or None)
+            await rooms.events(session).occupant_left(
+                session.user, channel.room, rooms.occupant(session, member),
+                status=reason or None)
 
 
 async def on_kick(session: Session, ev: IrcEvent) -> None:
@@ -129,18 +130,15 @@ async def on_kick(session: Session, ev: IrcEvent) -> None:
     actor = ev.nick or ""
     if isupport.equal(target, session.nick):
         del session.channels[channel.folded]
-        for full in list(channel.resources):
-            sender = rooms.room_jid(session, channel, session.nick)
-            item = mucxml.Item(role="none", affiliation="none", jid=full, actor=actor,
-                               reason=reason or None)
-            await session.presence(mucxml.occupant(
-                session.bridge.xmpp, sender, full, item, codes=(307, 110), unavailable=True))
+        await rooms.events(session).kicked(session.user, channel.room, rooms.me(session, channel),
+                                           actor=actor, reason=reason or None, me=True)
         await rooms.parted(session, channel)
         return
     member = channel.remove_member(target, isupport)
     if member is not None:
-        await rooms.to_all(session, channel, member, unavailable=True, codes=(307,), actor=actor,
-                           reason=reason)
+        await rooms.events(session).kicked(session.user, channel.room,
+                                           rooms.occupant(session, member), actor=actor,
+                                           reason=reason or None)
 
 
 async def on_nick(session: Session, ev: IrcEvent) -> None:
@@ -151,18 +149,12 @@ async def on_nick(session: Session, ev: IrcEvent) -> None:
     if me:
         session.nick = new
         await session.bridge.prefs.renamed(session.user, session.host, new)
-        for full in [f for f, n in session.nick_requests.items()]:
-            session.nick_requests.pop(full, None)
-    for channel in session.channels.values():
+        session.nick_requests.clear()
+    for channel in list(session.channels.values()):
         member = channel.rename(old, new, session.isupport)
         if member is None or not channel.joined:
             continue
-        gone = Member(old, member.modes, member.user, member.host)
-        await rooms.to_all(session, channel, gone, unavailable=True, codes=(303,), new_nick=new,
-                           me=me)
-        await rooms.to_all(session, channel, member)
-        if me:
-            for full in channel.resources:
-                channel.resources[full] = new
+        await rooms.events(session).occupant_renamed(
+            session.user, channel.room, rooms.occupant(session, member), old, me=me)
 
 

@@ -4,24 +4,22 @@ Each change becomes the IRC command biboumi sends (the mode table is in ``channe
 ban masks look on the XMPP side is in ``bans``) and is answered when the server echoes
 it (KICK, MODE), or with the stanza error matching the numeric it sent instead. A ban
 change is also checked against the ban list read right after it, since servers do not
-echo a change that changes nothing. Only a resource joined to the room may ask
-(``not-acceptable`` otherwise, as for self-pings).
+echo a change that changes nothing. The core's MUC service parses the requests and
+answers them (only a resource joined to the room may ask).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
-from typing import Any
-from xml.etree import ElementTree as ET
+import contextlib
+from collections.abc import Iterator, Mapping
 
 from slixmpp import JID
 from slixmpp.jid import InvalidJID
 
-from transport.backends.irc.addressing import Address, check_nick, parse
+from transport.backends.irc.addressing import check_nick, parse
 from transport.backends.irc.context import IrcContext
 from transport.backends.irc.from_xmpp import bans
-from transport.backends.irc.muc import stanzas as mucxml
 from transport.backends.irc.protocol import sanitize
 from transport.backends.irc.session.channel_state import (
     AFFILIATION_MODES,
@@ -33,72 +31,43 @@ from transport.backends.irc.session.channel_state import (
 )
 from transport.backends.irc.session.interface import Session
 from transport.core.errors import GatewayError
-from transport.xmpp.stanzas import bare
+from transport.core.rooms import AdminItem
 
 ANSWER_TIMEOUT = 10.0
 # XEP-0045 §9.1: a ban by someone without the privilege is <forbidden/>.
 BAN_ERRORS: Mapping[str, str] = {"482": "forbidden"}
-SessionChannel = Callable[[str, Address], tuple[Session, Channel] | None]
 
 
 class MucAdmin:
-    """Answers muc#admin get (lists) and set (changes) on channel JIDs."""
+    """Answers the core's muc#admin hooks: lists (occupants, bans) and changes."""
 
-    def __init__(self, bridge: IrcContext, session_channel: SessionChannel) -> None:
+    def __init__(self, bridge: IrcContext) -> None:
         self.bridge = bridge
-        self.session_channel = session_channel
 
-    async def handle(self, iq: Any, address: Address | None) -> None:
-        found = self.session_channel(bare(iq["from"]), address) if address else None
-        if found is None or str(iq["from"]) not in found[1].resources:
-            mucxml.reply_error(iq, "not-acceptable", "modify")
-            return
-        session, channel = found
-        items = iq.xml.findall(f".//{{{mucxml.MUC_ADMIN}}}item")
-        try:
-            if iq["type"] == "get":
-                reply = await self._list(iq, session, channel, items)
-            elif iq["type"] == "set" and items:
-                for item in items:
-                    await self._change(session, channel, item)
-                reply = iq.reply(clear=True)
-            else:
-                raise GatewayError("Expected get, or set with items", "bad-request", "modify")
-        except PermissionError as exc:
-            mucxml.reply_error(iq, exc.args[0], "cancel", exc.args[1] if len(exc.args) > 1
-                               else "")
-            return
-        except (TimeoutError, ConnectionError):
-            mucxml.reply_error(iq, "remote-server-timeout", "wait")
-            return
-        except GatewayError as exc:
-            mucxml.reply_error(iq, exc.condition, exc.etype, exc.text)
-            return
-        reply.send()
+    async def listing(self, session: Session, channel: Channel,
+                      wanted: AdminItem) -> list[AdminItem]:
+        with _as_stanza_errors():
+            if wanted.affiliation == "outcast":
+                answer = await self._await_answer(session, channel, "bans", "",
+                                                  f"MODE {channel.name} +b")
+                return bans.outcast_entries(self.bridge.jids, session.host, answer.replies)
+            found = []
+            for member in channel.members.values():
+                role, affiliation = role_affiliation(member.modes, session.isupport)
+                if wanted.role in (None, role) and wanted.affiliation in (None, affiliation):
+                    found.append(AdminItem(
+                        nick=member.nick, role=role, affiliation=affiliation,
+                        jid=self.bridge.jids.nick(session.host, member.nick).partition("/")[0]))
+            return found
 
-    async def _list(self, iq: Any, session: Session, channel: Channel,
-                    items: list[ET.Element]) -> Any:
-        wanted = items[0].attrib if items else {}
-        reply = iq.reply(clear=True)
-        query = ET.SubElement(reply.xml, f"{{{mucxml.MUC_ADMIN}}}query")
-        if wanted.get("affiliation") == "outcast":
-            listing = await self._await_answer(session, channel, "bans", "",
-                                               f"MODE {channel.name} +b")
-            bans.outcast_items(query, self.bridge.jids, session.host, listing.replies)
-            return reply
-        for member in channel.members.values():
-            role, affiliation = role_affiliation(member.modes, session.isupport)
-            if wanted.get("role", role) == role and wanted.get("affiliation",
-                                                               affiliation) == affiliation:
-                ET.SubElement(query, f"{{{mucxml.MUC_ADMIN}}}item", {
-                    "nick": member.nick, "role": role, "affiliation": affiliation,
-                    "jid": self.bridge.jids.nick(session.host, member.nick).partition("/")[0]})
-        return reply
+    async def change(self, session: Session, channel: Channel, item: AdminItem) -> None:
+        with _as_stanza_errors():
+            await self._change(session, channel, item)
 
-    async def _change(self, session: Session, channel: Channel, item: ET.Element) -> None:
+    async def _change(self, session: Session, channel: Channel, item: AdminItem) -> None:
         nick, mask = self._target(session, item)
-        reason = " ".join(sanitize(item.findtext(f"{{{mucxml.MUC_ADMIN}}}reason") or ""))
-        role, affiliation = item.get("role"), item.get("affiliation")
+        reason = " ".join(sanitize(item.reason))
+        role, affiliation = item.role, item.affiliation
         if mask:
             if affiliation not in ("outcast", "none"):
                 raise GatewayError("A ban mask can only be banned or unbanned", "bad-request",
@@ -128,15 +97,15 @@ class MucAdmin:
         if line:
             await self._await_answer(session, channel, "mode", nick, line)
 
-    def _target(self, session: Session, item: ET.Element) -> tuple[str, str]:
+    def _target(self, session: Session, item: AdminItem) -> tuple[str, str]:
         """(nick, '') or ('', ban mask) from an item's ``nick`` or ``jid``.
 
         A JID may be an occupant's ``nick%host`` contact, its in-room JID, or a ban from
         the outcast list (``host@gw/mask``); other JIDs mean nothing on IRC.
         """
-        if item.get("nick"):
-            return item.get("nick") or "", ""
-        text = item.get("jid") or ""
+        if item.nick:
+            return item.nick, ""
+        text = item.jid or ""
         if not text:
             raise GatewayError("Which nick?", "bad-request", "modify")
         try:
@@ -196,3 +165,15 @@ class MucAdmin:
             if pending in session.pending:
                 session.pending.remove(pending)
         return pending
+
+
+@contextlib.contextmanager
+def _as_stanza_errors() -> Iterator[None]:
+    """What IRC answered (an error numeric, no answer, a lost link) as a stanza error."""
+    try:
+        yield
+    except PermissionError as exc:
+        raise GatewayError(exc.args[1] if len(exc.args) > 1 else "", exc.args[0],
+                           "cancel") from exc
+    except (TimeoutError, ConnectionError) as exc:
+        raise GatewayError("", "remote-server-timeout", "wait") from exc

@@ -15,14 +15,13 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
-from xml.etree import ElementTree as ET
 
 from transport.backends.irc.addressing import Jids, valid_resource
-from transport.backends.irc.muc.stanzas import MUC_ADMIN
 from transport.backends.irc.protocol import IrcEvent, ISupport
 from transport.backends.irc.session.channel_state import Member
 from transport.backends.irc.text import clean
 from transport.core.errors import GatewayError
+from transport.core.rooms import AdminItem
 
 if TYPE_CHECKING:
     from transport.backends.irc.session.interface import Session
@@ -79,18 +78,15 @@ def check_mask(mask: str) -> str:
     return mask
 
 
-def outcast_items(query: ET.Element, jids: Jids, host: str,
-                  entries: Sequence[tuple[str, ...]]) -> None:
-    """One ``<item affiliation='outcast'/>`` per ban, with who set it as the reason."""
+def outcast_entries(jids: Jids, host: str, entries: Sequence[tuple[str, ...]]) -> list[AdminItem]:
+    """One ``outcast`` entry per ban, with who set it (and when) as the reason."""
     server = jids.server(host)
+    found = []
     for mask, setter, stamp in entries:
-        if not valid_resource(server, mask):
-            continue
-        item = ET.SubElement(query, f"{{{MUC_ADMIN}}}item",
-                             {"affiliation": "outcast", "jid": f"{server}/{mask}"})
-        reason = _reason(setter, stamp)
-        if reason:
-            ET.SubElement(item, f"{{{MUC_ADMIN}}}reason").text = clean(reason)
+        if valid_resource(server, mask):
+            found.append(AdminItem(jid=f"{server}/{mask}", affiliation="outcast",
+                                   reason=clean(_reason(setter, stamp))))
+    return found
 
 
 def _reason(setter: str, stamp: str) -> str:

@@ -110,10 +110,12 @@ class CtcpQueries:
         (``not-acceptable``) or the nick is not in the room."""
         session = self.manager.get(bare(requester), address.server)
         channel = session.channels.get(session.isupport.fold(address.name)) if session else None
-        if session is None or channel is None or requester not in channel.resources:
+        joined = session.bridge.ctx.rooms.resources(session.user, channel.room) if (
+            session is not None and channel is not None) else {}
+        if session is None or channel is None or requester not in joined:
             raise GatewayError("You are not in this room", "not-acceptable", "modify")
         isupport = session.isupport
-        if isupport.equal(nick, session.nick) or isupport.equal(nick, channel.resources[requester]):
+        if isupport.equal(nick, session.nick) or isupport.equal(nick, joined[requester]):
             return False
         if channel.member(nick, isupport) is None:
             raise GatewayError(f"{nick} is not in the room", "item-not-found", "cancel")

@@ -24,18 +24,19 @@ from transport.core.backend import (
 )
 from transport.core.errors import GatewayError
 from transport.xmpp.escaping import escape_node
+from transport.xmpp.namespaces import DISCO_ITEMS, MAM, MUC, MUC_SELF_PING, SID, VERSION
+from transport.xmpp.namespaces import MUC_ROOMINFO as ROOMINFO
 
 MUC_FEATURES = (
-    "http://jabber.org/protocol/muc",
+    MUC,
     "muc_nonanonymous",
     "muc_open",
     "muc_temporary",
     "muc_unmoderated",
     "muc#stable_id",
-    "urn:xmpp:sid:0",
-    "http://jabber.org/protocol/muc#self-ping-optimization",
+    SID,
+    MUC_SELF_PING,
 )
-ROOMINFO = "http://jabber.org/protocol/muc#roominfo"
 DEFAULT_PAGE = 100
 
 
@@ -56,12 +57,12 @@ class Discovery:
             return None
         if address.kind == "server":
             return ContactInfo(identities=(Identity("conference", "irc", address.server),),
-                               features=("http://jabber.org/protocol/disco#items",
-                                         "jabber:iq:version"))
+                               features=(DISCO_ITEMS,
+                                         VERSION))
         if address.kind != "channel" or resource:
             return ContactInfo(identities=(Identity("client", "pc", resource or address.name),),
-                               features=("jabber:iq:version",))
-        features = MUC_FEATURES + (("urn:xmpp:mam:2",) if self.mam else ())
+                               features=(VERSION,))
+        features = MUC_FEATURES + ((MAM,) if self.mam else ())
         session = self.manager.get(user, address.server)
         channel = session.channels.get(session.isupport.fold(address.name)) if session else None
         extensions: tuple[DataForm, ...] = ()

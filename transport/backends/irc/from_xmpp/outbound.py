@@ -114,7 +114,8 @@ async def _channel(manager: SessionManager, message: OutgoingMessage,
         raise _not_joined()
     folded = session.isupport.fold(address.name)
     channel = session.channels.get(folded)
-    if channel is None or message.sender_full_jid not in channel.resources:
+    if channel is None or message.sender_full_jid not in manager.bridge.ctx.rooms.resources(
+            message.user, channel.room):
         raise _not_joined()
 
     def ready() -> bool:

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from transport.backends.irc.contracts import ArchivedLine, ArchivePage, HistoryRequest, LineKind
 from transport.core.ids import new_id_bytes
+from transport.core.storage import BackendStorage
 from transport.store.rows import insert_values
 
 log = logging.getLogger(__name__)
@@ -74,11 +75,11 @@ class ChannelArchive:
     """Implements ``ChannelHistory`` on the gateway's SQLite store for one component."""
 
     def __init__(
-        self, store: Any, component: str, retention_days: float | None = None,
+        self, storage: BackendStorage, component: str, retention_days: float | None = None,
         flush_interval: float = 0.05, max_batch: int = 1000, *,
         prune_interval: float = 3600.0, clock: Callable[[], float] = time.time,
     ) -> None:
-        self._db, self._component, self._clock = store.db, component, clock
+        self._storage, self._component, self._clock = storage, component, clock
         self._retention, self._prune_interval = retention_days, prune_interval
         self._interval, self._max_batch = flush_interval, max(1, max_batch)
         self._buffer: list[_Entry] = []
@@ -93,11 +94,11 @@ class ChannelArchive:
 
         Nobody is in a channel before the gateway rejoins it: call ``opened()`` for each one
         rejoined (a window whose channel stayed quiet meanwhile simply goes on)."""
-        rows = await self._db.fetchall(_CHANNELS, (self._component,))
+        rows = await self._storage.read(_CHANNELS, (self._component,))
         for cid, server, channel, ts, seq in rows:
             self._chan_ids[(server, channel)] = cid
             self._last[(server, channel)] = (-_INF if ts is None else ts, seq or 0)
-        await self._db.execute(_CLOSE_ALL, (self._clock(), self._component))
+        await self._storage.write(_CLOSE_ALL, (self._clock(), self._component))
         self._tasks.append(asyncio.create_task(self._flusher(), name="irc-archive-flush"))
         if self._retention is not None:
             self._tasks.append(asyncio.create_task(self._pruner(), name="irc-archive-prune"))
@@ -146,12 +147,12 @@ class ChannelArchive:
     async def opened(self, user: str, server: str, channel: str, timestamp: float) -> None:
         cid = await self._channel(server, channel, create=True)
         await self.flush()  # _REOPEN must see every line recorded before now
-        await self._db.execute(_REOPEN, (cid, user, timestamp))
-        await self._db.execute(_OPEN, (cid, user, timestamp))
+        await self._storage.write(_REOPEN, (cid, user, timestamp))
+        await self._storage.write(_OPEN, (cid, user, timestamp))
 
     async def closed(self, user: str, server: str, channel: str, timestamp: float) -> None:
         if (cid := await self._channel(server, channel, create=False)) is not None:
-            await self._db.execute(_CLOSE, (cid, user, timestamp))
+            await self._storage.write(_CLOSE, (cid, user, timestamp))
 
     async def join_history(self, user: str, server: str, channel: str, request: HistoryRequest,
                            limit: int) -> Sequence[ArchivedLine]:
@@ -207,9 +208,9 @@ class ChannelArchive:
             return 0
         cutoff, deleted = self._clock() - self._retention * 86400.0, 0
         for cid in list(self._chan_ids.values()):  # in chunks: other writers wait less
-            while removed := await self._db.execute(_PRUNE_LINES, (cid, cutoff, _PRUNE_CHUNK)):
+            while removed := await self._storage.write(_PRUNE_LINES, (cid, cutoff, _PRUNE_CHUNK)):
                 deleted += removed
-        await self._db.execute(_PRUNE_WINDOWS, (cutoff, self._component))
+        await self._storage.write(_PRUNE_WINDOWS, (cutoff, self._component))
         if deleted:
             log.info("archive retention removed %d lines of %s", deleted, self._component)
         return deleted
@@ -237,26 +238,26 @@ class ChannelArchive:
         for key in {entry[0] for entry in batch} - self._chan_ids.keys():
             await self._channel(*key, create=True)
         rows = [(self._chan_ids[key], *rest) for key, *rest in batch]
-        await self._db.write(lambda conn: insert_values(conn, _INSERT, rows))
+        await self._storage.transaction(lambda conn: insert_values(conn, _INSERT, rows))
 
     async def _channel(self, server: str, channel: str, *, create: bool) -> int | None:
         key = (server, channel)
         if key not in self._chan_ids:
             params = (self._component, server, channel)
             if create:
-                await self._db.execute(_ADD_CHANNEL, params)
-            row = await self._db.fetchone(_GET_CHANNEL, params)
+                await self._storage.write(_ADD_CHANNEL, params)
+            row = await self._storage.read_one(_GET_CHANNEL, params)
             if row is not None:
                 self._chan_ids[key] = int(row[0])
         return self._chan_ids.get(key)
 
     async def _windows(self, cid: int, user: str) -> list[Span]:
-        rows = await self._db.fetchall(_WINDOWS, (cid, user))
+        rows = await self._storage.read(_WINDOWS, (cid, user))
         return [(row[0], _INF if row[1] is None else row[1]) for row in rows]
 
     async def _cursor(self, cid: int | None, uid: str) -> Cursor:
         with contextlib.suppress(ValueError):  # not even hexadecimal
-            row = await self._db.fetchone(_BY_UID, (bytes.fromhex(uid),))
+            row = await self._storage.read_one(_BY_UID, (bytes.fromhex(uid),))
             if row is not None and row[0] == cid:
                 return (row[1], row[2])
         raise KeyError(uid)
@@ -275,12 +276,12 @@ class ChannelArchive:
         for lo, hi in reversed(spans) if desc else spans:
             if len(rows) >= limit:
                 break
-            rows += await self._db.fetchall(sql, (cid, lo, hi, *extra, limit - len(rows)))
+            rows += await self._storage.read(sql, (cid, lo, hi, *extra, limit - len(rows)))
         return rows
 
     async def _count(self, cid: int, user: str, lo: float, hi: float, below: int = _NO_SEQ) -> int:
         """Visible lines in [lo, hi] (and with a seq under ``below``)."""
-        row = await self._db.fetchone(_COUNT, (_INF, hi, below - 1, lo, cid, user))
+        row = await self._storage.read_one(_COUNT, (_INF, hi, below - 1, lo, cid, user))
         return int(row[0]) if row is not None and row[0] is not None else 0
 
 

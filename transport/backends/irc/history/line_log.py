@@ -12,7 +12,6 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from transport.backends.irc.contracts import (
     ArchivedLine,
@@ -125,22 +124,3 @@ class NullHistory:
         max_results: int = 100,
     ) -> ArchivePage:
         return ArchivePage((), True)
-
-
-def history_request(attrs: dict[str, str]) -> HistoryRequest:
-    """XEP-0045 ``<history/>`` attributes -> request (bad numbers are ignored)."""
-
-    def number(name: str) -> int | None:
-        try:
-            value = int(attrs[name])
-        except (KeyError, ValueError):
-            return None
-        return value if value >= 0 else None
-
-    since: float | None = None
-    if "since" in attrs:
-        try:
-            since = datetime.fromisoformat(attrs["since"].replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            since = None
-    return HistoryRequest(number("maxstanzas"), number("maxchars"), number("seconds"), since)

@@ -12,13 +12,13 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from transport.backends.irc.contracts import HistoryRequest
 from transport.backends.irc.protocol import ISupport
 from transport.backends.irc.protocol.lite import Flag
 from transport.backends.irc.session.member_pool import POOL, intern
 from transport.backends.irc.session.member_pool import Member as Member  # where callers look for it
+from transport.core.rooms import Affiliation, Role
 
-_BY_MODE = {
+_BY_MODE: dict[str, tuple[Role, Affiliation]] = {
     "q": ("moderator", "owner"),
     "a": ("moderator", "owner"),
     "o": ("moderator", "admin"),
@@ -39,15 +39,7 @@ ROLE_MODES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class JoinRequest:
-    """A resource waiting for the channel's join to complete."""
-
-    nick: str
-    history: HistoryRequest
-
-
-def role_affiliation(modes: str, isupport: ISupport) -> tuple[str, str]:
+def role_affiliation(modes: str, isupport: ISupport) -> tuple[Role, Affiliation]:
     for letter in isupport.prefix[0]:
         if letter in modes and letter in _BY_MODE:
             return _BY_MODE[letter]
@@ -85,17 +77,19 @@ def mode_line(channel: str, nick: str, held: str, want: tuple[str, str], isuppor
 
 
 class Channel:
-    """Channel state; ``resources`` maps a joined full JID to the nick it asked for.
+    """Channel state of one user's connection; which of the user's resources are in the
+    room is the MUC service's to know (``ctx.rooms.resources(user, channel.room)``).
 
     ``members`` maps folded nicks to shared, immutable members (see ``members``): change
     them through the methods here, which put another member in their place.
     """
 
-    __slots__ = ("_reflections", "before_rejoin", "folded", "joined", "key", "members",
-                 "name", "persistent", "ready", "recording", "resources",
-                 "room_local", "topic", "topic_by", "waiting", "window_open")
+    __slots__ = ("_reflections", "before_rejoin", "folded", "in_use", "joined", "key",
+                 "members", "name", "persistent", "ready", "recording", "room",
+                 "room_local", "topic", "topic_by", "window_open")
 
-    def __init__(self, name: str, folded: str, room_local: str, key: str = "") -> None:
+    def __init__(self, name: str, folded: str, room_local: str, key: str = "", *,
+                 room: str = "") -> None:
         self.name = name
         self.folded = folded
         self.room_local = room_local
@@ -103,8 +97,10 @@ class Channel:
         self.members: dict[str, Member] = {}
         self.topic: str | None = None
         self.topic_by = ""
-        self.resources: dict[str, str] = {}
-        self.waiting: dict[str, JoinRequest] = {}
+        # The MUC service's name for the room (``IrcRooms.room_key``), and whether any of
+        # the user's resources is in it or waits for it there.
+        self.room = room or room_local
+        self.in_use = False
         self.joined = False
         self.persistent = False
         self.recording = False
@@ -123,7 +119,7 @@ class Channel:
     @property
     def wanted(self) -> bool:
         """Someone (a resource, a waiting join or persistence) still wants this channel."""
-        return bool(self.resources or self.waiting or self.persistent)
+        return self.in_use or self.persistent
 
     def add_member(self, name: str, isupport: ISupport) -> Member:
         """A NAMES entry (``@+nick`` or ``nick!user@host``) or a JOIN source: the member

@@ -105,7 +105,9 @@ class SessionManager:
         for (owner, host), session in sorted(self.sessions.items()):
             if owner != user:
                 continue
-            resources = sorted({r for c in session.channels.values() for r in c.resources})
+            rooms = self.bridge.ctx.rooms
+            resources = sorted({r for c in session.channels.values()
+                                for r in rooms.resources(user, c.room)})
             out.append(ConnectionInfo(
                 server=host, port=session.port, tls=session.tls, nick=session.nick,
                 connected_since=session.since if session.ready else None,

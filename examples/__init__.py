@@ -1,0 +1,1 @@
+"""Worked examples of backends, run by the test suite."""

@@ -1,0 +1,44 @@
+"""docs/backends.md names every hook and attribute of ``Backend`` and ``BackendContext``,
+so that one added to either cannot go undocumented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import transport
+from transport.core.backend import Backend, BackendContext
+from transport.core.storage import BackendStorage, Transaction
+
+DOCS = Path(transport.__file__).resolve().parent.parent / "docs" / "backends.md"
+
+
+def _public(cls: type) -> set[str]:
+    names = {n for n in vars(cls) if not n.startswith("_")}
+    names |= {n for n in getattr(cls, "__annotations__", {}) if not n.startswith("_")}
+    return names
+
+
+@pytest.mark.parametrize(("cls", "prefix"), [
+    (Backend, ""), (BackendContext, "ctx."), (BackendStorage, ""), (Transaction, "tx."),
+])
+def test_every_public_member_is_documented(cls: type, prefix: str) -> None:
+    text = DOCS.read_text()
+    names = _public(cls)
+    assert names
+    missing = sorted(n for n in names
+                     if not re.search(rf"`(?:{re.escape(prefix)})?{re.escape(n)}\b", text))
+    assert missing == [], f"{cls.__name__} members missing from {DOCS.name}: {missing}"
+
+
+def test_the_constructor_contract_is_documented() -> None:
+    text = DOCS.read_text()
+    assert "`__init__(ctx, settings)`" in text
+
+
+def test_sections_other_parts_of_the_api_fill_exist() -> None:
+    headings = set(re.findall(r"^## (.+)$", DOCS.read_text(), re.M))
+    assert {"Lifecycle", "Settings", "Rooms", "Storage", "Commands"} <= headings
+    assert any(h.startswith("Testing") for h in headings)
