@@ -11,7 +11,6 @@ status texts, unknown shows and payloads.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 
 from .stanzas import attr, text
 
@@ -29,14 +28,6 @@ ODD_RESOURCES = ["r", "a/b", "r" * 1023, "r" * 1100, "\u202e", "\U0001F600", "wi
 NICKS = ["n", "nick", "Nick", "ni ck", "a:b", "!bang", "#hash", "x" * 200, "ü", "\u202eevil",
          "[]\\`_^{|}", "nick,other", "*", "q" * 31, "Ⅸ"]
 ERRORS = ["bad-request", "item-not-found", "remote-server-not-found", "not-allowed", "x"]
-
-
-@dataclass(frozen=True)
-class Barrage:
-    """One resource's presences, in the order they are sent."""
-
-    resource: str
-    stanzas: tuple[str, ...]
 
 
 class PresenceGenerator:
@@ -91,10 +82,15 @@ class PresenceGenerator:
                          f"node={attr('x' * 500)} ver={attr(rng.choice(PRIORITIES))}/>")
         return "".join(parts)
 
-    def presence(self, *, hide: bool) -> str:
+    def presence(self) -> str:
+        """One presence. An unavailable one always has an address: a resource that ends its
+        broadcast presence and stays connected, then sends directed presence to a JID that
+        subscribes to it, is never followed by an unavailable presence from Prosody, not
+        even when it disconnects, so the gateway cannot see it leave (the known gap of
+        ``test_hidden_presence.py``)."""
         ptype = self.rng.choice(TYPES)
         to = self.target()
-        if to is None and ptype == "unavailable" and not hide:
+        if to is None and ptype == "unavailable":
             to = self.domain
         if to is None and ptype not in ("available", "unavailable"):
             to = self.domain  # subscriptions, probes and errors need an address
@@ -105,18 +101,12 @@ class PresenceGenerator:
             attrs += f" id={attr(self.rng.choice(['', 'x' * 300, 'p1']))}"
         return f"<presence{attrs}>{self.payload(ptype)}</presence>"
 
-    def barrage(self, resource: str, count: int, *, hide: bool = True) -> Barrage:
-        """``hide``: the resource may also end its broadcast presence (and stay connected).
+    def barrage(self, count: int) -> tuple[str, ...]:
+        return tuple(self.presence() for _ in range(count))
 
-        A resource without broadcast presence that sends directed presence to a JID with a
-        subscription to it is never followed by an unavailable presence from Prosody (not
-        even when it disconnects): the gateway cannot see it leave (see
-        ``test_a_hidden_resource_s_presence_to_a_subscriber_is_never_retracted``)."""
-        return Barrage(resource, tuple(self.presence(hide=hide) for _ in range(count)))
-
-    def flap(self, resource: str, count: int, target: str) -> Barrage:
+    def flap(self, count: int, target: str) -> tuple[str, ...]:
         """``count`` directed presences to ``target``, available and unavailable in turn,
         sent faster than the hooks they cause can run."""
         kinds = ["", " type='unavailable'"]
         stanzas = [f"<presence to={attr(target)}{kinds[i % 2]}/>" for i in range(count)]
-        return Barrage(resource, tuple(stanzas))
+        return tuple(stanzas)
