@@ -30,6 +30,7 @@ from transport.core.rooms import (
     Occupant,
     RoomInfo,
 )
+from transport.xmpp.namespaces import MUC
 
 
 def occupant(member: Member) -> Occupant:
@@ -40,16 +41,21 @@ def occupant(member: Member) -> Occupant:
 
 
 class ChatRooms(Rooms):
-    """The room hooks: each one a call on the network."""
+    """The room hooks: each one a call on the network.
 
-    join_timeout = 10.0
+    A hook only asks; the answer comes back as an event on ``ctx.rooms`` (``joined``,
+    ``occupant_renamed``...), told by ``Relay`` when the network says it happened.
+    """
+
+    join_timeout = 10.0  # seconds a joining resource waits for ``joined``
 
     def __init__(self, ctx: BackendContext, network: Network) -> None:
         self.ctx = ctx
         self.network = network
-        self.archive = LineArchive(network)
+        self.archive = LineArchive(network)  # history on join and MAM; None: neither
 
     def room_key(self, localpart: str) -> str | None:
+        """``#Lobby`` and ``#lobby`` are one room; any other localpart is no room."""
         return localpart.lower() if localpart.startswith("#") and len(localpart) > 1 else None
 
     async def join(self, user: str, room: str, request: JoinRequest) -> None:
@@ -59,6 +65,8 @@ class ChatRooms(Rooms):
             await self.ctx.rooms.joined(user, room, occupant(member), subject=known.subject,
                                         subject_by=known.subject_by)
             return
+        # Only registered users reach this hook (``registration`` is set): the network
+        # knows them by the nick they registered, whatever nick the join asked for.
         registration = await self.ctx.registered_user(user)
         nick = registration.data.get("nick", request.nick) if registration else request.nick
         try:
@@ -70,6 +78,7 @@ class ChatRooms(Rooms):
         await self.network.part(room, user)
 
     def occupants(self, user: str, room: str) -> Iterator[Occupant]:
+        """Everyone but the user: the core adds the user's own occupant itself."""
         known = self.network.rooms.get(room)
         for member in known.members.values() if known is not None else ():
             if member.user != user:
@@ -86,6 +95,8 @@ class ChatRooms(Rooms):
         await self.network.set_subject(room, user, subject)
 
     async def admin_change(self, user: str, room: str, item: AdminItem) -> None:
+        """``muc#admin`` set: a kick is ``role="none"``; the network's refusals become the
+        XMPP errors the user sees."""
         if item.role != "none" or not item.nick:
             raise GatewayError("Only kicks by nick are supported", "feature-not-implemented")
         try:
@@ -162,10 +173,11 @@ class RoomChatBackend(Backend[None]):
     """Rooms of the toy network as MUC rooms; a nickname as registration."""
 
     name = "roomchat"
+    # "conference/text" makes clients offer the domain as a group chat service.
     identities = (Identity("conference", "text", "Room chat"),
                   Identity("gateway", "roomchat", "Room chat"))
-    features = ("http://jabber.org/protocol/muc",)
-    legacy_key_name = "nickname"
+    features = (MUC,)
+    legacy_key_name = "nickname"  # "This nickname is already registered by another user"
     registration = RegistrationSpec(
         "Choose the nickname you go by in every room.",
         (FormField("nick", "Nickname", required=True),))
@@ -187,6 +199,7 @@ class RoomChatBackend(Backend[None]):
         nick = values.get("nick", "").strip()
         if not 0 < len(nick) <= 32 or " " in nick or nick.lower() == BOT:
             raise RegistrationRefused("A nickname has 1 to 32 characters, no spaces")
+        # The legacy key is unique per component: no two users register one nickname.
         return Registration(legacy_key=nick.lower(), data={"nick": nick})
 
     async def on_unregistered(self, user: str, registration: Registration) -> None:
@@ -194,7 +207,9 @@ class RoomChatBackend(Backend[None]):
             await self.network.part(name, user)
 
     async def send(self, message: OutgoingMessage) -> SendOutcome:
-        if message.type != "groupchat" or message.resource:
+        """A message to a room (``contact`` is its key). The network echoes it to every
+        member through ``Relay.said``, the sender included, as a room does."""
+        if message.type != "groupchat" or message.resource:  # a chat, or a private message
             raise DeliveryRefused("Only messages to a whole room are carried",
                                   "feature-not-implemented")
         try:
@@ -202,4 +217,4 @@ class RoomChatBackend(Backend[None]):
                                    message.stanza_id)
         except NetworkError as exc:
             raise DeliveryRefused(str(exc), "not-acceptable", "modify") from exc
-        return SendOutcome(confirmed=True)
+        return SendOutcome(confirmed=True)  # the network took it: all it will ever say

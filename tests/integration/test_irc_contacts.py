@@ -81,6 +81,19 @@ async def test_server_jid_raw_commands_motd_and_presence(irc_gateway, users, pee
                        and s["type"] == "unavailable")
 
 
+async def test_a_probe_of_the_server_jid_answers_what_was_pushed_last(irc_gateway, users):
+    alice = await users()
+    send_chat(alice, SERVER, "VERSION")
+    await alice.expect(lambda s: s.name == "presence" and s["from"].bare == SERVER
+                       and s["type"] != "unavailable", timeout=15)
+    alice.send_presence(pto=SERVER, ptype="probe")
+    assert (await alice.expect_presence(SERVER))["type"] == "available"
+    send_chat(alice, SERVER, "QUIT :done here")
+    await alice.expect_presence(SERVER, "unavailable")
+    alice.send_presence(pto=SERVER, ptype="probe")
+    assert (await alice.expect_presence(SERVER))["type"] == "unavailable"
+
+
 async def test_disco_room_and_channel_list_with_rsm(irc_gateway, users, peers, ngircd):
     prefix = unique("#d")
     owner = await peers(ngircd)

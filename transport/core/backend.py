@@ -25,6 +25,7 @@ from transport.core.commands import FormValue as FormValue
 from transport.core.commands import FormValues as FormValues
 from transport.core.commands import gateway_only as gateway_only
 from transport.core.context import BackendContext as BackendContext
+from transport.core.context import Show as Show
 from transport.core.errors import AddressError
 from transport.core.events import (
     OutgoingMessage,

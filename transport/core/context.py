@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 from transport.core.events import Registration, StanzaErrorInfo, XmppMessage
 from transport.core.metrics import MetricsRegistry
 from transport.core.rooms import RoomEvents
 from transport.core.storage import BackendStorage
+
+Show = Literal["away", "chat", "dnd", "xa"]
+"""A presence's ``<show/>`` (RFC 6121 4.7.2.1); no show is plain available."""
 
 
 class BackendContext(Protocol):
@@ -45,6 +48,20 @@ class BackendContext(Protocol):
         self, messages: Sequence[XmppMessage], dedupe_key: str | None = None
     ) -> bool:
         """Queue several messages in one commit, in order; False when ``dedupe_key`` was seen."""
+
+    async def contact_presence(
+        self, user: str, localpart: str, *, available: bool = True, show: Show | None = None,
+        status: str | None = None, resource: str = "",
+    ) -> None:
+        """Show a contact (``localpart`` as ``normalize_contact`` returns it; '' for the
+        gateway) online, away, ... or offline to ``user`` (a bare JID).
+
+        Sent after every message handed to ``deliver`` before it, never ahead of one. The
+        core remembers the state for probes, subscriptions and its start-up announcement
+        (``contact_available`` answers only for contacts never pushed) until the user
+        unregisters or the gateway restarts. ``resource`` shows one of several resources;
+        unavailable with ``resource=""`` takes them all offline.
+        """
 
     async def confirm_delivery(self, legacy_id: str) -> None:
         """The legacy side delivered ``legacy_id``: send the receipt if one was asked for."""

@@ -13,6 +13,10 @@ user's first resource came and their last one went, and calls the backend's hook
   needs it) are tracked; presences of others change nothing.
 - Every event of one user runs in arrival order through a ``SerialRunner``, hooks
   included: a hook that raises is logged with the user and the next event still comes.
+  Once ``FOLD_AFTER`` events wait for a user's turn (their hooks are slower than their
+  presences), further presences fold into one pending change, applied as a whole: a
+  flood costs one entry per resource and JID, and the backend sees where the user ended
+  up, not every flap it was too slow to watch.
 - Who was announced online is kept in the store (``online_users``). Stopping the gateway
   announces nobody offline (nobody logged out). After a start or a reconnect of the
   stream, the XMPP side probes those users (``begin_resync`` .. ``end_resync``): a user
@@ -31,9 +35,13 @@ from typing import Any, Protocol
 
 from transport.core.backend import Backend
 from transport.core.events import Registration
+from transport.core.fold import PresenceFold
 from transport.core.serial import SerialRunner
 
 log = logging.getLogger(__name__)
+
+#: Events that may wait in order for one user's turn before presences fold (see above).
+FOLD_AFTER = 8
 
 
 class OnlineUsersStore(Protocol):
@@ -74,6 +82,8 @@ class UserLifecycle:
         self._may_use = may_use
         self._users: dict[str, _User] = {}
         self._runner = SerialRunner(f"lifecycle {component}")
+        # per user, the fold that is the last job in their queue and has not started
+        self._folds: dict[str, PresenceFold] = {}
         self._generation = 0
         self._resynced = asyncio.Event()
         self._resynced.set()
@@ -86,6 +96,11 @@ class UserLifecycle:
         after a restart heard from them)."""
         return {user: frozenset(state.resources)
                 for user, state in self._users.items() if state.online}
+
+    @property
+    def longest_backlog(self) -> int:
+        """The most events ever waiting at once for one user's turn."""
+        return self._runner.longest_queue
 
     async def start(self) -> None:
         """Take up the users announced online before the last stop, as yet unconfirmed."""
@@ -108,26 +123,55 @@ class UserLifecycle:
 
     def available(self, user: str, resource: str, target: str) -> None:
         """``user/resource`` sent available presence to ``target`` (a bare JID of ours)."""
+        if (fold := self._fold(user)) is not None:
+            fold.add(resource, target, available=True)
+            return
         self._runner.submit(user, lambda: self._available(user, resource, target))
 
     def unavailable(self, user: str, resource: str, target: str) -> None:
         """``user/resource`` sent unavailable presence to ``target``."""
+        if (fold := self._fold(user)) is not None:
+            fold.add(resource, target, available=False)
+            return
         self._runner.submit(user, lambda: self._unavailable(user, resource, target))
 
     def resource_failed(self, user: str, resource: str) -> None:
         """An error presence came from ``user/resource``: that resource is gone."""
+        if (fold := self._fold(user)) is not None:
+            fold.fail(resource)
+            return
         self._runner.submit(user, lambda: self._drop(user, resource))
 
     def gone(self, user: str) -> None:
         """The server said ``user`` has no available resource (unavailable or error
         presence from the bare JID, as a probe is answered)."""
+        if (fold := self._fold(user)) is not None:
+            fold.drop_all()
+            return
         self._runner.submit(user, lambda: self._drop(user, None))
+
+    def _fold(self, user: str) -> PresenceFold | None:
+        """Where a presence of ``user`` folds: the open fold (the last job queued, not
+        started), or a new one once ``FOLD_AFTER`` events wait; None: queue it as it is."""
+        fold = self._folds.get(user)
+        if fold is None:
+            if self._runner.waiting(user) < FOLD_AFTER:
+                return None
+            fold = PresenceFold()
+            self._submit(user, functools.partial(self._apply_fold, user, fold))
+            self._folds[user] = fold
+        return fold
+
+    def _submit(self, user: str, job: Callable[[], Awaitable[None]]) -> Awaitable[None]:
+        """Queue a job of ``user``'s (a fold queued before it is closed: order holds)."""
+        self._folds.pop(user, None)
+        return self._runner.submit(user, job)
 
     def registered(
         self, user: str, registration: Registration, previous: Registration | None
     ) -> None:
         """``user``'s registration was stored (``previous``: what it replaced, if any)."""
-        self._runner.submit(user, lambda: self._hook(
+        self._submit(user, lambda: self._hook(
             "on_registered", user, self._backend.on_registered(user, registration, previous)))
 
     async def unregistered(self, user: str, registration: Registration) -> None:
@@ -136,7 +180,7 @@ class UserLifecycle:
         if self._runner.stopped:
             await self._unregistered(user, registration)  # the backend's data must go
             return
-        await self._runner.submit(user, lambda: self._unregistered(user, registration))
+        await self._submit(user, lambda: self._unregistered(user, registration))
 
     def begin_resync(self) -> tuple[int, list[str]]:
         """A new stream: forget the resources (presences may have been missed) and wait to
@@ -147,7 +191,7 @@ class UserLifecycle:
         self._resynced.clear()
         users = sorted((set(self._users) | self._runner.busy_keys()) - {""})
         for user in users:
-            self._runner.submit(user, functools.partial(self._unconfirm, user, generation))
+            self._submit(user, functools.partial(self._unconfirm, user, generation))
         return generation, users
 
     def end_resync(self, generation: int, users: Collection[str]) -> None:
@@ -156,7 +200,7 @@ class UserLifecycle:
         if generation != self._generation:
             return  # a newer stream started its own resync
         for user in users:
-            self._runner.submit(user, functools.partial(self._confirm, user, generation))
+            self._submit(user, functools.partial(self._confirm, user, generation))
         self._runner.submit("", self._mark_resynced(generation))
 
     # -- the transitions (each runs in its user's turn) --------------------------------
@@ -197,6 +241,27 @@ class UserLifecycle:
         else:
             state.resources.pop(resource, None)
         await self._settle(user, state)
+
+    async def _apply_fold(self, user: str, fold: PresenceFold) -> None:
+        """The folded presences in one turn: the same end state as one by one, and at
+        most one hook (online if a resource is left, offline if none)."""
+        if self._folds.get(user) is fold:
+            del self._folds[user]  # later presences queue (or fold) behind this turn
+        state = self._users.get(user)
+        if state is None:
+            if not fold.adds or not await self._may_use(user):
+                return
+            state = self._users.setdefault(user, _User())
+        fold.apply(state.resources)
+        if fold.heard:
+            state.unconfirmed = None
+        if not state.resources:
+            await self._settle(user, state)
+        elif not state.online:
+            state.online = True
+            await self._remember(user, online=True)
+            log.info("%s came online on %s", user, self.component)
+            await self._hook("on_user_online", user, self._backend.on_user_online(user))
 
     async def _unconfirm(self, user: str, generation: int) -> None:
         state = self._users.get(user)

@@ -38,7 +38,8 @@ class Rooms(ABC):
     join_timeout: float | None = 60.0
     # History on join and MAM; None: no history, no MAM.
     archive: RoomArchive | None = None
-    # How room stanzas reach the stream; None: presences at once, messages queued.
+    # Messages the backend holds back in batches of its own, flushed before each room
+    # stanza; None: everything it has is handed to ``deliver`` already.
     output: RoomOutput | None = None
 
     @abstractmethod

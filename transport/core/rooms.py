@@ -148,17 +148,16 @@ class RoomArchive(Protocol):
 
 
 class RoomOutput(Protocol):
-    """How the core's room stanzas reach the stream (``Rooms.output``).
+    """Messages a backend holds back before handing them to ``deliver`` (``Rooms.output``).
 
-    A backend that queues messages for XMPP in batches of its own sets one, so that a
-    presence never overtakes a message queued before it.
+    The core sends its room stanzas behind every message handed to ``deliver`` before
+    them. A backend that collects messages into batches of its own first sets one, so
+    that the core's stanzas do not overtake what is still in its hands.
     """
 
-    async def presences(self, user: str, room: str, xml: str) -> None:
-        """Send presences (XML text of one or more), after what was queued before."""
-
-    async def messages(self, user: str, room: str, messages: Sequence[XmppMessage]) -> None:
-        """Queue messages durably, in order, after what was queued before."""
+    async def flush(self, user: str, room: str) -> None:
+        """Hand ``deliver``/``deliver_many`` what is held for ``user``; called before each
+        room stanza the core sends to ``user`` about ``room``."""
 
 
 class RoomEvents(Protocol):

@@ -28,6 +28,7 @@ class SerialRunner:
         self._idle = asyncio.Event()
         self._idle.set()
         self._stopped = False
+        self._longest = 0
 
     def submit(self, key: str, job: Job) -> asyncio.Future[None]:
         """Queue ``job`` behind ``key``'s earlier jobs; the future is done once it ran.
@@ -40,7 +41,9 @@ class SerialRunner:
             log.debug("%s: stopped, a job for %s was not run", self._name, key)
             done.set_result(None)
             return done
-        self._queues.setdefault(key, deque()).append((job, done))
+        queue = self._queues.setdefault(key, deque())
+        queue.append((job, done))
+        self._longest = max(self._longest, len(queue))
         if key not in self._workers:
             self._idle.clear()
             self._workers[key] = asyncio.ensure_future(self._drain(key))
@@ -72,6 +75,17 @@ class SerialRunner:
     def stopped(self) -> bool:
         """Whether ``stop`` was called: new jobs are not run."""
         return self._stopped
+
+    @property
+    def longest_queue(self) -> int:
+        """The most jobs ever waiting at once behind one key (the running one not counted):
+        what a flood of one key's events costs."""
+        return self._longest
+
+    def waiting(self, key: str) -> int:
+        """How many jobs of ``key`` wait for their turn (the running one not counted)."""
+        queue = self._queues.get(key)
+        return len(queue) if queue is not None else 0
 
     def busy_keys(self) -> set[str]:
         """The keys with jobs queued or running."""

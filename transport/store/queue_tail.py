@@ -23,11 +23,14 @@ _LIMIT = 20_000
 class QueueTail:
     """One component's recently queued messages, by row id."""
 
-    __slots__ = ("complete_after", "rows")
+    __slots__ = ("complete_after", "newest", "rows")
 
     def __init__(self) -> None:
         self.rows: dict[int, XmppMessage] = {}
         self.complete_after: int | None = None
+        # The highest row id this process committed: kept through ``forget``, it is what a
+        # stanza sent "after everything queued so far" waits for (``DeliveryPump``).
+        self.newest = 0
 
     def add(self, row_ids: Iterable[int], messages: Iterable[XmppMessage]) -> None:
         self.rows.update(zip(row_ids, messages, strict=True))

@@ -192,7 +192,13 @@ class XmppQueueRepo:
         if row_ids is None:
             return False
         tail.add(row_ids, stored)
+        if row_ids:
+            tail.newest = max(tail.newest, row_ids[-1])
         return True
+
+    def last_queued(self, component: str) -> int:
+        """The highest row id this process queued for ``component`` (0 before the first)."""
+        return self._tail(component).newest
 
     async def pending(
         self, component: str, limit: int, after_row_id: int = 0

@@ -5,18 +5,18 @@ gateway's ``store`` is the whole store (the core's handlers need its repositorie
 backend's is its prefixed ``BackendStorage``. The stanza handlers live in sibling modules
 and reach the backend and the store only through the gateway.
 
-``XmppBackendContext`` adds the running component, for the in-tree backends that still
-serve XMPP features the core does not model themselves (IRC's rooms); it is not part of
-the public backend API.
+No backend sees the stream: contacts' presences (``contact_presence``) and room
+stanzas leave through the delivery pump's ``send_in_turn``, behind the messages queued
+before them.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, NoReturn, Protocol, cast
+from typing import Any, NoReturn, cast
 
-from transport.core.backend import Backend, BackendContext, BackendStorage
+from transport.core.backend import Backend, BackendStorage, Show
 from transport.core.errors import RegistrationRefused
 from transport.core.events import OutgoingMessage, Registration, StanzaErrorInfo, XmppMessage
 from transport.core.lifecycle import UserLifecycle
@@ -28,19 +28,16 @@ from transport.core.rooms import RoomEvents
 from transport.observe.metrics import TO_LEGACY, TO_XMPP, GatewayMetrics
 from transport.store import LegacyKeyTaken, Store
 from transport.xmpp.component import GatewayComponent
+from transport.xmpp.contact_presence import (
+    SHOWS,
+    ContactPresences,
+    ContactState,
+    render_contact_presence,
+)
 from transport.xmpp.delivery import DeliveryPump
 from transport.xmpp.muc.service import MucService
 
 log = logging.getLogger(__name__)
-
-
-class XmppBackendContext(BackendContext, Protocol):
-    """A ``BackendContext`` with the component stream, for backends inside this package."""
-
-    @property
-    def component(self) -> GatewayComponent:
-        """The running slixmpp component (to register handlers of one's own)."""
-        ...
 
 
 class _NoRooms:
@@ -54,7 +51,7 @@ class _NoRooms:
 
 
 class BackendView:
-    """What ``Gateway`` shows its backend (implements ``XmppBackendContext``).
+    """What ``Gateway`` shows its backend (implements ``BackendContext``).
 
     The calls are the gateway's own bound methods, not wrappers: ``deliver`` is on the
     relay's hot path and pays no extra call for the indirection.
@@ -67,6 +64,7 @@ class BackendView:
         self.log: logging.Logger = gateway.log
         self.deliver = gateway.deliver
         self.deliver_many = gateway.deliver_many
+        self.contact_presence = gateway.contact_presence
         self.confirm_delivery = gateway.confirm_delivery
         self.report_failure = gateway.report_failure
         self.registered_user = gateway.registered_user
@@ -76,10 +74,6 @@ class BackendView:
         self.is_admin = gateway.is_admin
         # An attribute, not a property: IRC reads it for every relayed channel line.
         self.rooms: RoomEvents = cast(RoomEvents, _NoRooms(gateway.log.name))
-
-    @property
-    def component(self) -> GatewayComponent:
-        return self._gateway.xmpp
 
     @property
     def store(self) -> BackendStorage:
@@ -114,8 +108,8 @@ class Gateway:
         self._metrics = metrics if metrics is not None else GatewayMetrics()
         latency = self._metrics.delivery_seconds
         view = BackendView(self, store.backend_storage(backend_cls.name))
-        context: XmppBackendContext = view
-        self.backend = backend_cls(context, backend_settings)
+        self.contact_presences = ContactPresences()
+        self.backend = backend_cls(view, backend_settings)
         self.pump = DeliveryPump(xmpp, store,
                                  observe=latency.labels(backend_cls.name, TO_XMPP).observe)
         self.reports = DeliveryReports(self.component_jid, store, self.deliver, self.contact_jid)
@@ -129,14 +123,10 @@ class Gateway:
         self.muc: MucService | None = None
         if self.backend.rooms is not None:
             self.muc = MucService(xmpp, self.component_jid, self.backend.rooms,
-                                  self.deliver_many, self.may_use)
+                                  self.deliver_many, self.pump.send_in_turn, self.may_use)
             view.rooms = self.muc.events
 
     # -- what BackendView passes on ------------------------------------------------------
-
-    @property
-    def component(self) -> GatewayComponent:
-        return self.xmpp
 
     @property
     def store(self) -> Store:
@@ -173,6 +163,23 @@ class Gateway:
             self.received += len(messages)
             self.pump.wake()
         return queued
+
+    async def contact_presence(
+        self, user: str, localpart: str, *, available: bool = True, show: Show | None = None,
+        status: str | None = None, resource: str = "",
+    ) -> None:
+        if show is not None and show not in SHOWS:
+            raise ValueError(f"show must be one of {sorted(SHOWS)}, not {show!r}")
+        state = ContactState(show, status) if available else None
+        if state is None:
+            self.contact_presences.unavailable(user, localpart, resource)
+        else:
+            self.contact_presences.available(user, localpart, resource, state)
+        log.debug("%s shows %s to %s", self.contact_jid(localpart, resource),
+                  show or ("available" if available else "unavailable"), user)
+        self.pump.send_in_turn(render_contact_presence(
+            self.contact_jid(localpart, resource), user, state,
+            None if available else status))
 
     async def confirm_delivery(self, legacy_id: str) -> None:
         await self.reports.confirm(legacy_id)

@@ -15,6 +15,7 @@ from transport.core.errors import GatewayError
 from transport.core.events import StanzaErrorInfo
 from transport.core.policy import registration_required
 from transport.xmpp.backend_context import Gateway
+from transport.xmpp.contact_presence import render_contact_presence
 from transport.xmpp.stanzas import bare, set_error
 
 log = logging.getLogger(__name__)
@@ -133,8 +134,17 @@ class PresenceHandler:
         self.gw.xmpp.make_presence(**kwargs).send()
 
     def send_current(self, user: str, contact: str) -> None:
-        available = not contact or self.gw.backend.contact_available(user, contact)
-        self.send(user, contact, None if available else "unavailable")
+        """The contact's state: as the backend last pushed it, else ``contact_available``."""
+        pushed = self.gw.contact_presences.of(user, contact)
+        if pushed is None:
+            available = not contact or self.gw.backend.contact_available(user, contact)
+            self.send(user, contact, None if available else "unavailable")
+        elif not pushed:
+            self.send(user, contact, "unavailable")
+        else:
+            self.gw.xmpp.send("".join(
+                render_contact_presence(self.gw.contact_jid(contact, resource), user, state)
+                for resource, state in pushed.items()))
 
     async def announce_all(self, available: bool) -> None:
         """Start-up/shut-down: tell registered and subscribed users our state."""
@@ -143,7 +153,7 @@ class PresenceHandler:
         users.update(await self.gw.store.subscriptions.users(component))
         for user in sorted(users):
             if available:
-                self.send(user, "")
+                self.send_current(user, "")
             else:
                 self.send(user, "", "unavailable")
             for sub in await self.gw.store.subscriptions.for_user(component, user):
@@ -163,6 +173,7 @@ class PresenceHandler:
 
         Sent once the user's data is gone, so that the answers their server sends back
         find nothing to update (and write nothing: see ``registered_only``)."""
+        self.gw.contact_presences.forget(user)
         for contact in contacts:
             for ptype in ("unsubscribe", "unsubscribed", "unavailable"):
                 self.send(user, contact, ptype)

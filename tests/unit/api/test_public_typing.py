@@ -46,8 +46,10 @@ def _mypy(workdir: Path, *targets: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.timeout(300)
 def test_a_third_party_backend_and_echo_pass_mypy_strict_alone(tmp_path: Path) -> None:
+    """The worked example of docs/example.md (``examples.roomchat``) too."""
     shutil.copy(HERE / "third_party_backend.py", tmp_path / "mynet_backend.py")
-    result = _mypy(tmp_path, "-m", "mynet_backend", "-p", "transport.backends.echo")
+    result = _mypy(tmp_path, "-m", "mynet_backend", "-p", "transport.backends.echo",
+                   "-p", "examples.roomchat")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success: no issues found" in result.stdout
 

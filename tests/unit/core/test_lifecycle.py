@@ -10,7 +10,7 @@ import pytest
 
 from transport.core.backend import Backend
 from transport.core.events import OutgoingMessage, Registration, SendOutcome
-from transport.core.lifecycle import UserLifecycle
+from transport.core.lifecycle import FOLD_AFTER, UserLifecycle
 from transport.store import Store
 
 C = "echo.localhost"
@@ -277,3 +277,68 @@ async def test_a_store_failure_is_logged_and_the_hook_still_runs(tmp_path, backe
     assert backend.calls == [("online", ALICE), ("offline", ALICE)]
     assert sum("could not record" in r.getMessage() for r in caplog.records) == 2
     await life.stop()
+
+
+async def test_a_flood_behind_a_slow_hook_folds_and_ends_where_the_user_ended(life, backend):
+    backend.online_gate = asyncio.Event()
+    life.available(ALICE, "phone", C)
+    await asyncio.sleep(0.02)  # her online hook is running, and slow
+    for _ in range(500):
+        life.unavailable(ALICE, "phone", C)
+        life.available(ALICE, "phone", C)
+    life.available(ALICE, "laptop", f"bob@{C}")
+    life.resource_failed(ALICE, "laptop")
+    life.unavailable(ALICE, "phone", C)
+    life.available(ALICE, "tablet", C)
+    assert life.longest_backlog <= FOLD_AFTER + 1, "a flood must not grow her queue"
+    backend.online_gate.set()
+    await life.settled()
+    calls = [call[0] for call in backend.calls]
+    assert calls == ["online", *["offline", "online"] * (calls.count("offline"))]
+    assert len(calls) < 2 * FOLD_AFTER + 3, "the flaps beyond the queue folded"
+    assert life.online == {ALICE: frozenset({"tablet"})}
+
+
+async def test_a_fold_keeps_its_place_before_later_events(life, backend, store):
+    backend.online_gate = asyncio.Event()
+    life.available(ALICE, "phone", C)
+    await asyncio.sleep(0.02)
+    for _ in range(FOLD_AFTER + 5):
+        life.available(ALICE, "phone", C)
+    life.registered(ALICE, Registration("new"), Registration("old"))
+    life.unavailable(ALICE, "phone", C)  # queued behind the fold and the registration
+    for _ in range(FOLD_AFTER):
+        life.gone(ALICE)
+    backend.online_gate.set()
+    await life.settled()
+    assert backend.calls == [("online", ALICE), ("registered", ALICE, "new", "old"),
+                             ("offline", ALICE)]
+    assert await store.online_users.list(C) == []
+    assert life.online == {}
+
+
+async def test_folded_presences_of_a_stranger_reach_no_hook(store, backend):
+    stranger = "eve@elsewhere.example"
+    asked = asyncio.Event()
+    answer = asyncio.Event()
+
+    async def slow_may_use(user: str) -> bool:  # a store read that takes its time
+        asked.set()
+        await answer.wait()
+        return False
+
+    life = UserLifecycle(C, backend, store.online_users, slow_may_use)
+    await life.start()
+    life.available(stranger, "r", C)
+    await asked.wait()
+    for _ in range(3 * FOLD_AFTER):
+        life.available(stranger, "r", C)
+        life.unavailable(stranger, "r", C)
+        life.available(stranger, "r", f"x@{C}")
+    assert life.longest_backlog <= FOLD_AFTER + 1
+    answer.set()
+    await life.settled()
+    await life.stop()
+    assert backend.calls == []
+    assert await store.online_users.list(C) == []
+    assert life.online == {}

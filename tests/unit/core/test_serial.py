@@ -57,3 +57,19 @@ async def test_stop_waits_then_cancels_and_refuses_new_jobs():
     assert late.done()
     await asyncio.sleep(0)
     assert log == ["quick"]
+
+
+async def test_waiting_counts_the_jobs_behind_the_running_one_and_longest_queue_keeps_the_peak():
+    runner = SerialRunner("test")
+    log: list[str] = []
+    gate = asyncio.Event()
+    runner.submit("a", job(log, "a1", gate))
+    await asyncio.sleep(0)  # a1 runs and waits at its gate
+    for index in range(2, 6):
+        runner.submit("a", job(log, f"a{index}"))
+    assert runner.waiting("a") == 4
+    assert runner.waiting("b") == 0
+    gate.set()
+    await runner.idle()
+    assert runner.waiting("a") == 0
+    assert runner.longest_queue == 4

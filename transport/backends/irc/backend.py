@@ -32,6 +32,7 @@ from transport.backends.irc.history.line_log import LineLog
 from transport.backends.irc.session.manager import SessionManager
 from transport.core.backend import (
     Backend,
+    BackendContext,
     Command,
     ContactInfo,
     Identity,
@@ -42,7 +43,6 @@ from transport.core.backend import (
 from transport.core.errors import AddressError
 from transport.core.events import OutgoingMessage, SendOutcome
 from transport.core.ordering import LaneTurns
-from transport.xmpp.backend_context import XmppBackendContext
 from transport.xmpp.namespaces import MAM, MUC
 
 
@@ -62,7 +62,7 @@ class IrcBackend(Backend[IrcSettings]):
     settings_type: ClassVar[type | None] = IrcSettings
     pipelined_sends: ClassVar[bool] = True  # lines of several messages share one write
 
-    def __init__(self, ctx: XmppBackendContext, settings: IrcSettings | None) -> None:
+    def __init__(self, ctx: BackendContext, settings: IrcSettings | None) -> None:
         settings = settings or IrcSettings()
         super().__init__(ctx, settings)
         self.info = NetworkInfo()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 from transport.backends.irc.addressing import Jids, NetworkInfo
 from transport.backends.irc.config.prefs import PrefsStore
 from transport.backends.irc.config.settings import IrcSettings
 from transport.backends.irc.contracts import ChannelHistory
 from transport.backends.irc.history.line_log import LineLog
-from transport.xmpp.backend_context import XmppBackendContext
+from transport.core.context import BackendContext
 
 log = logging.getLogger("transport.backends.irc")
 
@@ -28,7 +27,7 @@ class IrcTotals:
 class IrcContext:
     """One per IRC component; handed to every session."""
 
-    ctx: XmppBackendContext
+    ctx: BackendContext
     settings: IrcSettings
     prefs: PrefsStore
     history: ChannelHistory
@@ -36,10 +35,6 @@ class IrcContext:
     info: NetworkInfo
     jids: Jids
     totals: IrcTotals = field(default_factory=IrcTotals)
-
-    @property
-    def xmpp(self) -> Any:
-        return self.ctx.component
 
     async def persistent(self, user: str, host: str, folded: str) -> bool:
         """The channel's persistence: its own setting, else the user's, else the config's."""

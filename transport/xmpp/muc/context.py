@@ -15,19 +15,28 @@ from transport.xmpp.muc.state import Occupancy, RoomPresence
 from transport.xmpp.muc.xml import occupant_jid
 
 DeliverMany = Callable[[Sequence[XmppMessage]], Awaitable[bool]]
+SendInTurn = Callable[[str], None]
 
 
-class DirectOutput:
-    """The default ``RoomOutput``: presences straight onto the stream, messages queued."""
+class OrderedOutput:
+    """Room stanzas in turn with the backend's messages: presences behind every message
+    queued before them (the pump's ``send_in_turn``), messages through the durable queue,
+    each after the backend handed over what it held back (``Rooms.output``)."""
 
-    def __init__(self, xmpp: GatewayComponent, deliver_many: DeliverMany) -> None:
-        self.xmpp = xmpp
+    def __init__(self, deliver_many: DeliverMany, send_in_turn: SendInTurn,
+                 held: RoomOutput | None) -> None:
         self.deliver_many = deliver_many
+        self.send_in_turn = send_in_turn
+        self.held = held
 
     async def presences(self, user: str, room: str, xml: str) -> None:
-        self.xmpp.send(xml)  # the stream's queue: in order with the stanzas before it
+        if self.held is not None:
+            await self.held.flush(user, room)
+        self.send_in_turn(xml)
 
     async def messages(self, user: str, room: str, messages: Sequence[XmppMessage]) -> None:
+        if self.held is not None:
+            await self.held.flush(user, room)
         await self.deliver_many(messages)
 
 
@@ -39,7 +48,7 @@ class MucContext:
     xmpp: GatewayComponent
     hooks: Rooms
     occupancy: Occupancy
-    output: RoomOutput
+    output: OrderedOutput
 
     def room_key(self, jid: Any) -> str | None:
         """The room a JID addressed to the component names, or None."""

@@ -15,7 +15,7 @@ from transport.xmpp.component import GatewayComponent
 from transport.xmpp.matchers import IqChild
 from transport.xmpp.muc import xml
 from transport.xmpp.muc.admin import AdminHandler
-from transport.xmpp.muc.context import DeliverMany, DirectOutput, MucContext
+from transport.xmpp.muc.context import DeliverMany, MucContext, OrderedOutput, SendInTurn
 from transport.xmpp.muc.events import RoomEventsService
 from transport.xmpp.muc.joins import JoinHandler, MayUse
 from transport.xmpp.muc.mam import MAM_NS, MamHandler
@@ -32,8 +32,8 @@ class MucService:
     """One component's MUC service."""
 
     def __init__(self, xmpp: GatewayComponent, component_jid: str, hooks: Rooms,
-                 deliver_many: DeliverMany, may_use: MayUse) -> None:
-        output = hooks.output or DirectOutput(xmpp, deliver_many)
+                 deliver_many: DeliverMany, send_in_turn: SendInTurn, may_use: MayUse) -> None:
+        output = OrderedOutput(deliver_many, send_in_turn, hooks.output)
         self.ctx = MucContext(component_jid, xmpp, hooks, Occupancy(), output)
         self.events = RoomEventsService(self.ctx)
         self.joins = JoinHandler(self.ctx, may_use)

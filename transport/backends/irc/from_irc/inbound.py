@@ -2,7 +2,7 @@
 
 Runs inside the session's serial worker, so handlers may read and change session state
 freely. Channel lines go to every joined resource as one durable batch; presences flush
-that batch first (see ``IrcSession.presence``).
+that batch first (see ``IrcSession.server_presence``).
 """
 
 from __future__ import annotations
@@ -66,8 +66,7 @@ def _from_server(ev: IrcEvent) -> bool:
 
 async def registered(session: Session) -> None:
     bridge = session.bridge
-    await session.presence(bridge.xmpp.make_presence(
-        pto=session.user, pfrom=bridge.jids.server(session.host)))
+    await session.server_presence(available=True)
     secure = " (encrypted)" if session.tls else ""
     session.server_message(f"Connected to IRC server {session.host}:{session.port}{secure}.")
     prefs = await bridge.prefs.server_prefs(session.user, session.host)
@@ -94,9 +93,7 @@ async def disconnected(session: Session, reason: str, closing: bool) -> None:
     session.pending.clear()
     if session.list_done is not None and not session.list_done.done():
         session.list_done.set_exception(ConnectionError(reason))
-    bridge = session.bridge
-    await session.presence(bridge.xmpp.make_presence(
-        pto=session.user, pfrom=bridge.jids.server(session.host), ptype="unavailable"))
+    await session.server_presence(available=False)
     if not closing:
         session.server_message(f"Connection lost: {reason}")
 
@@ -124,8 +121,7 @@ async def connection_failed(session: Session, error: str) -> None:
     text = f"Could not connect to {session.host}: {error}"
     for channel in list(session.channels.values()):
         await refuse_waiting(session, channel, condition, etype, text)
-    await session.presence(session.bridge.xmpp.make_presence(
-        pto=session.user, pfrom=session.bridge.jids.server(session.host), ptype="unavailable"))
+    await session.server_presence(available=False)
 
 
 async def refuse_waiting(session: Session, channel: Channel, condition: str, etype: str,

@@ -2,8 +2,9 @@
 
 Joins and parts run in the user's session worker (``muc.occupancy``); subjects, nick
 changes and invitations become TOPIC, NICK and INVITE; ``muc#admin`` is ``admin``'s;
-``muc#owner`` is the channel's configure form (the ad-hoc one, as biboumi). Room stanzas
-leave through the session, so that a presence never overtakes a line queued before it.
+``muc#owner`` is the channel's configure form (the ad-hoc one, as biboumi). Before each
+room stanza the core sends, the session hands over the lines it holds (``SessionOutput``),
+so that the stanza never overtakes a line queued before it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from transport.backends.irc.session.channel_state import Channel
 from transport.backends.irc.session.interface import Session
 from transport.backends.irc.session.manager import SessionManager
 from transport.core.errors import GatewayError
-from transport.core.events import XmppMessage
 from transport.core.room_hooks import Rooms
 from transport.core.rooms import AdminItem, ConfigForm, FormValues, JoinRequest, Occupant
 
@@ -152,26 +152,12 @@ class IrcRooms(Rooms):
 
 
 class SessionOutput:
-    """Room stanzas through the user's session, in turn with the lines it relays."""
+    """``Rooms.output``: a session's batch of lines is handed over before a room stanza."""
 
     def __init__(self, rooms: IrcRooms) -> None:
         self.rooms = rooms
 
-    def _session(self, user: str, room: str) -> Session | None:
-        return self.rooms.manager.get(user, self.rooms.address(room).server)
-
-    async def presences(self, user: str, room: str, xml: str) -> None:
-        session = self._session(user, room)
-        if session is None:
-            self.rooms.bridge.xmpp.send(xml)
-        else:
-            await session.presence(xml)
-
-    async def messages(self, user: str, room: str, messages: Sequence[XmppMessage]) -> None:
-        session = self._session(user, room)
-        if session is None:
-            await self.rooms.bridge.ctx.deliver_many(messages)
-            return
-        for message in messages:
-            session.emit(message)
-        session.submit(session.flush)  # outside the session's worker nothing else would
+    async def flush(self, user: str, room: str) -> None:
+        session = self.rooms.manager.get(user, self.rooms.address(room).server)
+        if session is not None:
+            await session.flush()

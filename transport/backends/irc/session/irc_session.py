@@ -297,14 +297,10 @@ class IrcSession:
             messages, self._outgoing = self._outgoing, []
             await self.bridge.ctx.deliver_many(messages)
 
-    async def presence(self, stanza: Any) -> None:
-        """Send a presence (a stanza, or XML text of one or more) after the messages queued
-        before it."""
+    async def server_presence(self, *, available: bool) -> None:
+        """The server JID goes available or unavailable, after the messages queued before."""
         await self.flush()
-        if isinstance(stanza, str):
-            self.bridge.xmpp.send(stanza)  # the stream's queue, in order with the rest
-        else:
-            stanza.send()
+        await self.bridge.ctx.contact_presence(self.user, self.host, available=available)
 
     async def status(self, text: str) -> None:
         """A status line from the server JID, in turn with everything else."""
