@@ -21,7 +21,9 @@ STATE_FILE = "demo.json"
 class DemoState:
     """Values the demo reuses; ``ports`` maps a part ("prosody.c2s_port"...) to its port."""
 
-    password: str = field(default_factory=lambda: secrets.token_urlsafe(8))
+    # Hex: it is pasted into clients and command lines, where a leading "-" reads as an
+    # option (go-sendxmpp -p, tmux send-keys) and "_" trips up some on-screen keyboards.
+    password: str = field(default_factory=lambda: secrets.token_hex(8))
     account_sid: str = field(default_factory=lambda: "AC" + secrets.token_hex(16))
     auth_token: str = field(default_factory=lambda: secrets.token_hex(16))
     ports: dict[str, int] = field(default_factory=dict)

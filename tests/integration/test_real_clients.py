@@ -163,7 +163,7 @@ class Tmux:
                  f"env {exports} {command}")
 
     def type(self, text: str) -> None:
-        self.run("send-keys", "-t", "main", "-l", text)
+        self.run("send-keys", "-t", "main", "-l", "--", text)
         self.run("send-keys", "-t", "main", "Enter")
 
     def screen(self) -> str:
