@@ -21,8 +21,7 @@ STATE_FILE = "demo.json"
 class DemoState:
     """Values the demo reuses; ``ports`` maps a part ("prosody.c2s_port"...) to its port."""
 
-    # Hex: it is pasted into clients and command lines, where a leading "-" reads as an
-    # option (go-sendxmpp -p, tmux send-keys) and "_" trips up some on-screen keyboards.
+    # Hex: it is pasted into command lines, where a leading "-" reads as an option.
     password: str = field(default_factory=lambda: secrets.token_hex(8))
     account_sid: str = field(default_factory=lambda: "AC" + secrets.token_hex(16))
     auth_token: str = field(default_factory=lambda: secrets.token_hex(16))
